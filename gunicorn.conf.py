@@ -1,0 +1,49 @@
+# Gunicorn configuration, read by the Procfile's web line: `gunicorn -c gunicorn.conf.py ...`.
+#
+# Every value can be tuned with an environment variable, so the same file serves Heroku, a VM
+# and `scripts/run`. Nothing here reads or logs the app's secrets: those stay with the app.
+# Settings reference: https://docs.gunicorn.org/en/stable/settings.html
+import os
+
+# Listen on every interface, on the port the platform hands us. Heroku sets $PORT for the web
+# dyno; locally honcho (scripts/run) sets it too, and 5000 is the fallback.
+bind = "0.0.0.0:" + os.environ.get("PORT", "5000")
+
+# Worker processes. Heroku sets WEB_CONCURRENCY to suit the dyno size; 2 is a safe default for
+# a small machine. Web processes only enqueue and read jobs, so they need little CPU.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+# Threads, not sync workers: every open job page holds its Server-Sent-Events stream
+# (`/api/jobs/<id>/events`) for as long as someone watches, and a sync worker serves one request
+# at a time, so a single watcher would block a whole process. Under gthread a stream holds one
+# thread, which mostly sleeps between Redis reads, so a process serves `threads` requests at
+# once, streams included; the arbiter's `timeout` watches the process, not each request, so
+# hour-long streams are fine. Size GUNICORN_THREADS for the job pages you expect open per
+# process plus headroom for ordinary requests: beyond it, new requests wait for a free thread.
+# tests/test_events.py holds 24 streams on one process and checks that other requests still
+# answer at once. (gevent would hold thousands, but means monkey-patching redis-py and rq.)
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+
+# A restart (deploy, scale, Ctrl-C) lets requests in flight finish for this long. Heroku sends
+# SIGTERM and SIGKILLs 30 s later, so stay under that. Open SSE streams are cut at this point;
+# the browser's EventSource reconnects (or the page falls back to polling) on its own.
+graceful_timeout = 20
+
+# Seconds a worker may go silent before the arbiter restarts it. Generous, so that a large,
+# slow upload is never the reason a worker is recycled.
+timeout = 120
+
+# Access log to stdout, one line per request, where Heroku's log router and honcho pick it up.
+accesslog = "-"
+
+# Which proxies may tell us the client's scheme and address (X-Forwarded-*), so that redirects
+# and secure cookies see https behind a TLS-terminating proxy. Gunicorn's default trusts only
+# localhost; on Heroku the router's address is not fixed, so app.json sets "*" (a dyno is
+# reachable only through the router).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Gunicorn 25+ opens a control socket for `gunicornc` at one fixed path per user, which every
+# gunicorn on the machine (a second checkout, the tests' server) would fight over. We manage
+# processes with signals (Heroku, honcho), so turn it off. Older gunicorns ignore this name.
+control_socket_disable = True

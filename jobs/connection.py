@@ -1,0 +1,34 @@
+"""The Redis connection, built from REDIS_URL and passed explicitly everywhere."""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+
+from .config import Config
+
+SOCKET_TIMEOUT = 5
+"""Seconds before a Redis call gives up, so an outage surfaces as an error instead of a hang."""
+
+
+def redis_url(config: Config) -> str:
+    """REDIS_URL, with certificate checks off for `rediss://` unless the URL says otherwise.
+
+    Heroku Redis serves TLS with a self-signed certificate, so a verifying client cannot connect;
+    add `?ssl_cert_reqs=required` to the URL to verify against a proper certificate.
+    """
+    parts = urlsplit(config.redis_url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:
+        query["ssl_cert_reqs"] = "none"
+        parts = parts._replace(query=urlencode(query))
+    return urlunsplit(parts)
+
+
+def connect(config: Config) -> redis.Redis:
+    """A client for REDIS_URL (connections are pooled inside it)."""
+    return redis.Redis.from_url(
+        redis_url(config),
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        health_check_interval=30,
+    )

@@ -1,0 +1,305 @@
+"""The paid engine: Google Gemini through google-genai, one structured call per chunk (and one
+per file for the analyze job). What is said and how answers are read: gemini_protocol.py.
+
+Retries are ours, not the client's: google-genai 3.4 retries nothing by default, and its
+optional retries ignore the wait the server asks for. Each attempt is a request we may pay for,
+so they are bounded (MAX_ATTEMPTS) and counted in `extra["retries"]`.
+
+An answer is validated here (JSON, types, times clamped to the chunk, ordered, non-overlapping,
+empty segments dropped) so that garbage is retried before the job fails. An empty answer is
+legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it is asked again once, and a
+second empty answer is believed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx2
+from google import genai
+from google.genai import errors, types
+from pydub import AudioSegment
+
+from ..audio import to_wav_bytes
+from ..config import Config
+from ..errors import JobFailed
+from . import ChunkResult, Engine
+from .gemini_protocol import (
+    ANALYSIS_SCHEMA,
+    FALLBACK_PRICE_MODEL,
+    RESPONSE_SCHEMA,
+    SYSTEM_INSTRUCTION,
+    _details,
+    analysis_prompt,
+    parse_analysis,
+    parse_segments,
+    price_of,
+    prompt,
+    quota_failure,
+    retry_delay,
+)  # fmt: skip
+
+log = logging.getLogger("subcue.gemini")
+
+MAX_ATTEMPTS = 5
+"""Requests per chunk at most (the first and four retries)."""
+
+BACKOFF_BASE_S, BACKOFF_CAP_S = 1.0, 30.0
+"""Exponential backoff with full jitter: a wait drawn from [0, min(cap, base * 2^n)]."""
+
+REQUEST_TIMEOUT_S, FILE_TIMEOUT_S = 120.0, 60.0
+"""Seconds one request may take (then it is retried); seconds for an upload to become usable."""
+
+SILENCE_DBFS = -45.0
+"""Chunks quieter than this may rightly have no speech: an empty answer is not retried."""
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+"""HTTP statuses worth another attempt."""
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth repeating: `reason` for the log, `delay` if stated."""
+
+    def __init__(self, reason: str, delay: float | None = None, bad_answer: bool = False):
+        super().__init__(reason)
+        self.reason, self.delay, self.bad_answer = reason, delay, bad_answer
+
+
+@dataclass
+class _Tally:
+    """One chunk's (or file's) attempts: requests sent, tokens billed, its upload if any."""
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    uploaded: types.File | None = None
+
+
+class GeminiEngine(Engine):
+    """Gemini over google-genai's async client: cancelling a task aborts its request."""
+
+    name = "gemini"
+
+    def __init__(self, config: Config):
+        self.config, self.model = config, config.gemini_model
+        self.concurrency = config.gemini_concurrency
+        (self.input_price, self.output_price), known = price_of(self.model)
+        if not known:  # the cost is an estimate anyway; say which prices it is based on
+            log.warning("engine=gemini event=no_price model=%s using=%s", self.model,
+                        FALLBACK_PRICE_MODEL)  # fmt: skip
+        # A line per request adds nothing to our event lines, and upload URLs carry a credential.
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
+        self._client: genai.Client | None = None
+
+    @property
+    def client(self) -> genai.Client:
+        """The process's one client, made on first use (after aclose, a fresh one)."""
+        if self._client is None:
+            options = types.HttpOptions(
+                base_url=self.config.gemini_base_url or None,
+                api_version=self.config.gemini_api_version,
+                timeout=int(REQUEST_TIMEOUT_S * 1000),  # milliseconds
+            )
+            self._client = genai.Client(api_key=self.config.gemini_api_key, http_options=options)
+        return self._client
+
+    def request_config(self, schema: dict) -> types.GenerateContentConfig:
+        """Structured JSON, deterministic, and no paid thinking where the model allows it."""
+        flash = self.model.removeprefix("models/").startswith("gemini-2.5-flash")
+        return types.GenerateContentConfig(
+            response_mime_type="application/json",
+            response_schema=schema,
+            system_instruction=SYSTEM_INSTRUCTION if schema is RESPONSE_SCHEMA else None,
+            temperature=0,
+            thinking_config=types.ThinkingConfig(thinking_budget=0) if flash else None,
+            # No tools, so nothing to call automatically (and no log line per request about it).
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+
+    async def transcribe(
+        self, audio: AudioSegment, *, target_language: str, context: str = "",
+        before_call: Callable[[], None] | None = None,
+    ) -> ChunkResult:  # fmt: skip
+        """One chunk: retried on 429/5xx/timeouts/garbage; JobFailed when it cannot be done.
+
+        An empty answer is legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it
+        is asked again once, and a second empty answer is believed.
+        """
+        duration, wav = len(audio) / 1000, to_wav_bytes(audio)
+        loud, asked_again = audio.dBFS > SILENCE_DBFS, False
+
+        def read(text: str | None) -> list[dict] | None:
+            nonlocal asked_again
+            segments = parse_segments(text, duration)
+            if segments == [] and loud and not asked_again:
+                asked_again = True
+                return None
+            return segments
+
+        tally = _Tally()
+        try:
+            if len(wav) <= self.config.gemini_inline_limit_bytes:
+                part = types.Part.from_bytes(data=wav, mime_type="audio/wav")
+            else:
+                tally.uploaded = await self._upload(io.BytesIO(wav))
+                part = types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav")
+            contents = [prompt(target_language, duration, context), part]
+            segments = await self._call(contents, RESPONSE_SCHEMA, read, tally, before_call)
+        finally:
+            await self._forget(tally)
+        return ChunkResult(
+            segments=segments, input_tokens=tally.tokens_in, output_tokens=tally.tokens_out,
+            cost_usd=self._cost(tally), extra={"retries": tally.calls - 1},
+        )  # fmt: skip
+
+    async def analyze(self, wav_path, *, duration: float,
+                      before_call: Callable[[], None] | None = None) -> dict:  # fmt: skip
+        """A whole file through the Files API: language, summary, topics, notable moments."""
+        tally = _Tally()
+        try:
+            if before_call:
+                before_call()  # the upload is free, but nothing starts for a cancelled job
+            tally.uploaded = await self._upload(os.fspath(wav_path))
+            contents = [
+                analysis_prompt(duration),
+                types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav"),
+            ]
+            found = await self._call(contents, ANALYSIS_SCHEMA,
+                                     lambda text: parse_analysis(text, duration), tally,
+                                     before_call)  # fmt: skip
+        finally:
+            await self._forget(tally)
+        usage = {"engine_calls": tally.calls, "input_tokens": tally.tokens_in,
+                 "output_tokens": tally.tokens_out, "cost_usd": self._cost(tally)}  # fmt: skip
+        return {**found, "_usage": usage}
+
+    async def _call(self, contents: list, schema: dict, read: Callable, tally: _Tally,
+                    before_call: Callable[[], None] | None):  # fmt: skip
+        """Up to MAX_ATTEMPTS requests until `read` accepts an answer; JobFailed otherwise.
+
+        A JobFailed carries what its attempts used (`.usage`): they were paid for all the same.
+        """
+        try:
+            return await self._attempts(contents, schema, read, tally, before_call)
+        except JobFailed as failure:
+            failure.usage = {
+                "engine_calls": tally.calls,
+                "input_tokens": tally.tokens_in,
+                "output_tokens": tally.tokens_out,
+                "cost_usd": self._cost(tally),
+            }
+            raise
+
+    async def _attempts(self, contents: list, schema: dict, read: Callable, tally: _Tally,
+                        before_call: Callable[[], None] | None):  # fmt: skip
+        """The loop behind _call."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if before_call:
+                before_call()  # the cancel flag, right before each (paid) request
+            try:
+                tally.calls += 1
+                response = await self.client.aio.models.generate_content(
+                    model=self.model, contents=contents, config=self.request_config(schema)
+                )
+                if usage := response.usage_metadata:  # every answer is billed, garbage too
+                    tally.tokens_in += usage.prompt_token_count or 0
+                    tally.tokens_out += (usage.candidates_token_count or 0) + (
+                        usage.thoughts_token_count or 0
+                    )
+                answer = read(response.text)
+                if answer is not None:
+                    return answer
+                failure = _Retry("an unreadable or empty answer", bad_answer=True)
+            except Exception as exc:  # sorted by _judge; CancelledError is no Exception
+                failure = self._judge(exc)
+            if attempt == MAX_ATTEMPTS:
+                raise self._gave_up(failure)
+            wait = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+            if failure.delay is not None:  # the server's word, jittered against lockstep
+                wait = failure.delay + random.uniform(0, min(BACKOFF_BASE_S, failure.delay))
+            log.warning("engine=gemini event=retry attempt=%d/%d reason=%r wait_s=%.2f",
+                        attempt, MAX_ATTEMPTS, failure.reason, wait)  # fmt: skip
+            await asyncio.sleep(wait)  # a cancel ends the chunk here, before any request
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _cost(self, tally: _Tally) -> float:
+        """Estimated USD for the tokens billed so far."""
+        return round((tally.tokens_in * self.input_price + tally.tokens_out * self.output_price)
+                     / 1e6, 6)  # fmt: skip
+
+    def _judge(self, exc: Exception) -> _Retry:
+        """A failed request: a _Retry if another attempt may help; JobFailed if none can."""
+        if isinstance(exc, errors.APIError):
+            status = f"HTTP {exc.code} {exc.status or ''}".strip()
+            if exc.code == 429:
+                delay = retry_delay(exc)
+                if failure := quota_failure(exc, delay, self.model):
+                    raise failure from None
+                return _Retry(status, delay)
+            if exc.code in RETRYABLE_STATUS:
+                return _Retry(status)
+            reasons = {str(d.get("reason", "")) for d in _details(exc)}
+            if exc.code in (401, 403) or "API_KEY_INVALID" in reasons:
+                raise JobFailed("The Gemini API refused the request: check GEMINI_API_KEY.",
+                                code="gemini_auth") from None  # fmt: skip
+            if exc.code == 404:
+                raise JobFailed(f"The Gemini API does not know the model {self.model!r}: "
+                                "check GEMINI_MODEL.", code="gemini_model") from None  # fmt: skip
+            # The API's own words help here; the key never appears in them, and must not start.
+            said, key = exc.message or "no reason given", self.config.gemini_api_key
+            said = said.replace(key, "***") if key else said
+            raise JobFailed(f"The Gemini API rejected the request ({status}): {said[:200]}",
+                            code="gemini_rejected") from None  # fmt: skip
+        if isinstance(exc, httpx2.TimeoutException | TimeoutError):
+            return _Retry("a timeout")
+        if isinstance(exc, httpx2.TransportError):
+            return _Retry(f"a network error ({type(exc).__name__})")
+        raise exc  # not the API's doing but a bug: it reaches RQ with its traceback
+
+    @staticmethod
+    def _gave_up(failure: _Retry) -> JobFailed:
+        """The error that fails the job after MAX_ATTEMPTS."""
+        if failure.bad_answer:
+            return JobFailed(f"Gemini gave no usable answer for a chunk in {MAX_ATTEMPTS} tries; "
+                             "retry the job later.", code="gemini_bad_answer")  # fmt: skip
+        return JobFailed(f"The Gemini API kept failing ({failure.reason}) in {MAX_ATTEMPTS} "
+                         "attempts; retry the job later.", code="gemini_unavailable")  # fmt: skip
+
+    async def _upload(self, source) -> types.File:
+        """Send audio (bytes stream or path) through the Files API; wait until it is usable."""
+        files = self.client.aio.files
+        uploaded = await files.upload(file=source, config={"mime_type": "audio/wav"})
+        for _ in range(int(FILE_TIMEOUT_S * 2)):
+            if uploaded.state != types.FileState.PROCESSING:
+                break
+            await asyncio.sleep(0.5)
+            uploaded = await files.get(name=uploaded.name)
+        return uploaded
+
+    async def _forget(self, tally: _Tally) -> None:
+        """Delete the attempt's uploaded file, if any."""
+        if tally.uploaded is not None:
+            await self._delete(tally.uploaded.name)
+
+    async def _delete(self, name: str) -> None:
+        """Delete an uploaded file, best effort; shielded so that a cancel does not cut it."""
+        deletion = asyncio.ensure_future(self.client.aio.files.delete(name=name))
+        try:
+            await asyncio.wait_for(asyncio.shield(deletion), REQUEST_TIMEOUT_S / 10)
+        except (errors.APIError, httpx2.HTTPError, TimeoutError) as exc:
+            # The API deletes uploads by itself after 48 hours; this one lives that long.
+            log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
+                        type(exc).__name__)  # fmt: skip
+
+    async def aclose(self) -> None:
+        """Close the client's connections; a later job in this process makes a new client."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aio.aclose()
+            client.close()

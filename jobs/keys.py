@@ -1,0 +1,64 @@
+"""Every Redis key Subcue uses, built in one place with one prefix.
+
+- `subcue:job:<id>` (hash): the job record (see jobs/record.py); expires RECORD_TTL after the
+  job ends.
+- `subcue:job:<id>:chunks` (hash): chunk index -> validated result JSON, the checkpoints;
+  expires with the record.
+- `subcue:job:<id>:lease` (string): present while the job page is open, for
+  keep_running=false jobs; expires after LEASE_SECONDS without renewal.
+- `subcue:owner:<owner>:jobs` (zset): the owner's job ids by creation time; expires
+  RECORD_TTL after its last write.
+- `subcue:session:<id>` (hash): the session record (see jobs/session.py); RECORD_TTL after
+  its last write.
+- `subcue:session:<id>:files` (hash): file id -> file JSON (name, size, duration, storage
+  key); expires with the session.
+- `subcue:session:<id>:jobs` (zset): the session's job ids; expires with the session.
+- `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
+  lease check; members leave when their job ends, so it never grows without bound.
+"""
+
+PREFIX = "subcue:"
+"""Every key starts with this, so Subcue can share a Redis with other apps."""
+
+RECORD_TTL = 7 * 24 * 3600
+"""How long a finished job's or an idle session's records are kept, in seconds."""
+
+
+def job(job_id: str) -> str:
+    """The job record hash."""
+    return f"{PREFIX}job:{job_id}"
+
+
+def chunks(job_id: str) -> str:
+    """The job's chunk checkpoints."""
+    return f"{PREFIX}job:{job_id}:chunks"
+
+
+def lease(job_id: str) -> str:
+    """The job page's lease."""
+    return f"{PREFIX}job:{job_id}:lease"
+
+
+def owner_jobs(owner: str) -> str:
+    """The owner's job ids, newest last."""
+    return f"{PREFIX}owner:{owner}:jobs"
+
+
+def session(session_id: str) -> str:
+    """The session record hash."""
+    return f"{PREFIX}session:{session_id}"
+
+
+def session_jobs(session_id: str) -> str:
+    """The session's job ids."""
+    return f"{PREFIX}session:{session_id}:jobs"
+
+
+def session_files(session_id: str) -> str:
+    """The session's files."""
+    return f"{PREFIX}session:{session_id}:files"
+
+
+def active() -> str:
+    """Jobs that are queued, running or cancelling."""
+    return f"{PREFIX}active"

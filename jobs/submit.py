@@ -1,0 +1,108 @@
+"""Creating jobs: the owner's limit, the record, and the RQ job (same id as the record)."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from . import keys, record, session
+from .config import Config
+from .errors import BadRequest, TooManyJobs
+
+log = logging.getLogger("subcue.submit")
+
+JOB_FUNCTIONS = {"translate": "jobs.translate.run", "analyze": "jobs.analyze.run"}
+"""Job kind -> the function a worker runs, by import path (web never imports the work)."""
+
+JOB_TIMEOUT = 6 * 3600
+"""Seconds RQ lets one job run; long enough for hours of media on the local engine."""
+
+
+def queue(conn: redis.Redis, config: Config) -> Queue:
+    """The RQ queue Subcue's workers listen on."""
+    return Queue(config.queue_name, connection=conn)
+
+
+def submit(
+    conn: redis.Redis,
+    config: Config,
+    *,
+    owner: str,
+    session_id: str,
+    kind: str,
+    params: dict,
+    description: str,
+) -> str:
+    """Create a queued job for the session and enqueue it; returns the job id."""
+    if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
+        raise TooManyJobs(
+            f"You already have {config.max_active_jobs_per_owner} jobs queued or running; "
+            "wait for one to finish or cancel one.",
+        )
+    job_id = record.new_id()
+    record.create(
+        conn, job_id=job_id, owner=owner, session_id=session_id, kind=kind, params=params,
+        description=description,
+    )  # fmt: skip
+    session.touch(conn, session_id)
+    if not params.get("keep_running", True):
+        renew_lease(conn, config, job_id)
+    try:
+        _enqueue(conn, config, kind, job_id, description)
+    except BaseException:
+        conn.delete(keys.job(job_id))
+        conn.zrem(keys.owner_jobs(owner), job_id)
+        conn.zrem(keys.session_jobs(session_id), job_id)
+        record.forget_active(conn, job_id)
+        raise
+    log.info("job=%s event=enqueued kind=%s", job_id, kind)
+    return job_id
+
+
+def renew_lease(conn: redis.Redis, config: Config, job_id: str) -> None:
+    """The job page is open: keep a keep_running=false job alive for LEASE_SECONDS more."""
+    conn.set(keys.lease(job_id), "1", ex=max(1, config.lease_seconds))
+
+
+def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
+    """Queue a failed or cancelled job again; it resumes from its chunk checkpoints."""
+    rec = record.get(conn, job_id, owner)
+    if rec["status"] not in (record.FAILED, record.CANCELLED):
+        raise BadRequest("Only a failed or cancelled job can be retried.", code="not_retryable")
+    if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
+        raise TooManyJobs(f"You already have {config.max_active_jobs_per_owner} jobs queued "
+                          "or running; wait for one to finish or cancel one.")  # fmt: skip
+    if not requeue(conn, config, job_id, {record.FAILED, record.CANCELLED}):
+        raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")
+    log.info("job=%s event=retried", job_id)
+
+
+def requeue(conn: redis.Redis, config: Config, job_id: str, allowed: set[str]) -> bool:
+    """Put a job whose status is in `allowed` back on the queue, as a fresh RQ job."""
+    rec = record.get(conn, job_id)
+    moved = record.transition(
+        conn, job_id, allowed, record.QUEUED, error=None, ended_at="", started_at="", eta_s=""
+    )
+    if not moved.applied:
+        return False
+    if not rec["params"].get("keep_running", True):
+        renew_lease(conn, config, job_id)
+    try:
+        Job.fetch(job_id, connection=conn).delete()  # out of RQ's failed/canceled registries
+    except NoSuchJobError:
+        pass
+    _enqueue(conn, config, rec["kind"], job_id, rec.get("description") or "")
+    return True
+
+
+def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str, description: str) -> None:
+    """The RQ job: same id as our record, only the id as argument (never a secret)."""
+    queue(conn, config).enqueue(
+        JOB_FUNCTIONS[kind], job_id,
+        job_id=job_id, description=description, job_timeout=JOB_TIMEOUT,
+        result_ttl=keys.RECORD_TTL, failure_ttl=keys.RECORD_TTL,
+    )  # fmt: skip

@@ -1,0 +1,527 @@
+"""A local stand-in for the Gemini REST API, for driving the real google-genai client.
+
+``genai.Client(api_key="any", http_options=types.HttpOptions(base_url=stub.url,
+api_version="v1beta"))``. What google-genai 3.4.0 does (read from its source, then exercised):
+
+- URL ``{base_url}/{api_version}/models/{model}:generateContent``; api_version defaults to
+  ``v1``. A custom base_url still needs an api_key (else the client posts to the bare base_url);
+  the key travels in ``x-goog-api-key``. Async calls use httpx2 (aiohttp is not installed).
+- Top-level JSON keys are camelCase, nested part keys snake_case (``inlineData.mime_type``,
+  ``fileData.file_uri``), bytes URL-safe base64. The stub accepts either spelling.
+- NO RETRIES BY DEFAULT: without ``HttpOptions(retry_options=...)`` every call is one attempt.
+  ``HttpRetryOptions()`` gives 5 attempts, backoff 1 s doubling (jitter 1, cap 60 s) on
+  408/429/500/502/503/504 and httpx timeouts/connect errors; it ignores RetryInfo.
+- HTTP errors raise ``errors.ClientError`` (4xx) / ``errors.ServerError`` (5xx) with ``.code``,
+  ``.status``, ``.message``; ``.details`` is the whole JSON body, so a 429's RetryInfo is at
+  ``err.details["error"]["details"][i]["retryDelay"]`` ("1.5s"); see ``retry_delay()``.
+  Transport failures are NOT APIErrors: ``HttpOptions(timeout=ms)`` raises
+  ``httpx2.ReadTimeout``, a dropped connection ``httpx2.RemoteProtocolError``.
+- Files: ``POST upload/{v}/files`` (``X-Goog-Upload-Protocol: resumable``, ``-Command: start``,
+  body ``{"file": {...}}``) must return an absolute ``X-Goog-Upload-URL``; 8 MB chunks are then
+  POSTed there with ``-Command: upload[, finalize]`` and ``-Offset`` but no API key, and each
+  reply needs ``X-Goog-Upload-Status: active|final``; the final body is ``{"file": File}``.
+  A path upload guesses ``audio/x-wav`` for .wav, so pass ``mime_type`` explicitly.
+- Cancelling a ``client.aio`` call (or a client timeout) closes the connection: the stub
+  notices within ~50 ms, logs ``client_disconnected`` and abandons the answer.
+"""
+
+import argparse
+import base64
+import io
+import itertools
+import json
+import math
+import re
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LANG_RE = re.compile(r"Target language: [^()\n]*\(([A-Za-z-]+)\)")
+GEN_RE = re.compile(r"^/([^/]+)/models/([^/:]+):generateContent$")
+FILE_RE = re.compile(r"^/([^/]+)/files/([^/:]+)$")
+SEGMENT_SECONDS = 5.0
+_DAILY = "You exceeded your current quota, please check your plan and billing details. "
+ERRORS = {  # fault name -> (HTTP status, google.rpc status, message as the real API words it)
+    "400": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
+    "403": (403, "PERMISSION_DENIED", "The caller does not have permission"),
+    "404": (404, "NOT_FOUND", "Requested entity was not found."),
+    "429": (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    "quota": (429, "RESOURCE_EXHAUSTED", _DAILY + "Limit: 250 requests per day per model."),
+    "500": (500, "INTERNAL", "An internal error has occurred. Please retry or report it."),
+    "503": (503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
+    "504": (504, "DEADLINE_EXCEEDED", "The request timed out. Please try again."),
+}
+RPC = "type.googleapis.com/google.rpc."
+QUOTA_ID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+FAULTS = set(ERRORS) | {"malformed", "empty", "out_of_range", "disconnect", "ok"}
+
+
+def error_body(code: int, status: str, message: str, details: list | None = None) -> dict:
+    """Return a Google RPC error body as the Gemini API sends it."""
+    err = {"code": code, "message": message, "status": status}
+    if details:
+        err["details"] = details
+    return {"error": err}
+
+
+def retry_delay(exc: Exception) -> float | None:
+    """Return the RetryInfo delay in seconds carried by a google-genai APIError, if any."""
+    body = getattr(exc, "details", None)
+    items = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
+    for item in items:
+        if item.get("@type") == RPC + "RetryInfo":
+            return float(str(item.get("retryDelay", "0s")).rstrip("s") or 0)
+    return None
+
+
+def audio_seconds(data: bytes) -> float:
+    """Return the duration of WAV bytes; other formats are estimated at 16 kHz s16 mono."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError):
+        pass
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) >= 44:
+        # stdlib wave rejects float and WAVE_FORMAT_EXTENSIBLE; the byte rate is still there.
+        rate = struct.unpack("<I", data[28:32])[0]
+        return (len(data) - 44) / rate if rate else 0.0
+    return len(data) / 32000.0
+
+
+def _b64decode(text: str) -> bytes:
+    # The client sends URL-safe base64; other callers may send the standard alphabet.
+    text = text.replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def _as_fault(fault) -> tuple[str, dict]:
+    """Normalise "500", ("429", {...}) or ["429", {...}] to a known (name, params) pair."""
+    name, params = (fault, {}) if isinstance(fault, str) else (fault[0], (list(fault) + [{}])[1])
+    if str(name) not in FAULTS:
+        raise ValueError(f"unknown fault {name!r}; known: {sorted(FAULTS)}")
+    return str(name), dict(params or {})
+
+
+def _get(d: dict, camel: str, snake: str):
+    return d.get(camel, d.get(snake))
+
+
+class GeminiStub:
+    """In-process HTTP server speaking the Gemini generateContent and Files REST protocol.
+
+    Knobs (thread-safe to set at any time): ``api_key`` (None accepts any non-empty key),
+    ``latency`` seconds before every answer, ``faults`` one-shot (name, params) queue taking
+    precedence over ``always`` (a name or (name, params) applied to every call), ``script``
+    source phrases used one per segment. Fault names: see FAULTS; params ``retry_delay`` (429),
+    ``delay`` (extra seconds), ``finish_reason``. ``calls`` is the log, ``files`` maps
+    "files/<id>" to {"json": File JSON, "data": bytes}.
+    """
+
+    def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
+        self.api_key = api_key
+        self.latency = 0.0
+        self.always: str | tuple | None = None
+        self.faults: list[tuple[str, dict]] = []
+        self.script: list[str] = []
+        self.calls: list[dict] = []
+        self.files: dict[str, dict] = {}
+        self._uploads: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        # Idle keep-alive connections would otherwise make server_close() block forever.
+        self._server.block_on_close = False
+        self._server.stub = self
+        self._thread: threading.Thread | None = None
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+
+    def start(self) -> "GeminiStub":
+        """Serve in a background daemon thread; returns self."""
+        if self._thread is None:
+            # A short poll interval keeps stop() (and so test teardown) quick.
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; pending latency sleeps are abandoned."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> "GeminiStub":
+        """Start serving."""
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        """Stop serving."""
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget calls, faults, script, latency, always, stored files and pending uploads."""
+        with self._lock:
+            for bucket in (self.calls, self.faults, self.script, self.files, self._uploads):
+                bucket.clear()
+            self.latency, self.always = 0.0, None
+
+    def configure(self, cfg: dict) -> None:
+        """Apply a /_stub/config body: latency, always, api_key, script (replaced), faults."""
+        faults = [_as_fault(f) for f in cfg.get("faults", [])]
+        if cfg.get("always"):
+            _as_fault(cfg["always"])  # reject typos now rather than on the next call
+        with self._lock:
+            for key in ("latency", "always", "api_key"):
+                if key in cfg:
+                    setattr(self, key, cfg[key])
+            if "script" in cfg:
+                self.script[:] = list(cfg["script"])
+            self.faults.extend(faults)
+
+    def calls_snapshot(self) -> list[dict]:
+        """Return a copy of the call log that later updates will not change."""
+        with self._lock:
+            return [dict(c) for c in self.calls]
+
+    def wait_for_calls(self, n: int, timeout: float = 10.0, finished: bool = False) -> list[dict]:
+        """Block until n calls arrived (and, if asked, finished); raise TimeoutError if not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            calls = self.calls_snapshot()
+            done = [c for c in calls if not finished or c["finished"] is not None]
+            if len(done) >= n:
+                return calls
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"expected {n} calls, have {len(done)}: {calls}")
+            time.sleep(0.01)
+
+    def _next_fault(self) -> tuple[str, dict]:
+        with self._lock:
+            if self.faults:
+                return _as_fault(self.faults.pop(0))
+        return _as_fault(self.always) if self.always else ("ok", {})
+
+    def _segments(self, duration: float, call_no: int) -> list[dict]:
+        n = math.ceil(duration / SEGMENT_SECONDS - 1e-9) if duration > 0 else 0
+        with self._lock:
+            # Take this call's phrases in one go so concurrent calls do not interleave.
+            phrases, self.script[:] = self.script[:n], self.script[n:]
+        phrases += [f"segment {k + 1} of chunk {call_no}" for k in range(len(phrases), n)]
+        bounds = [round(duration * k / n, 3) for k in range(n + 1)]
+        return [
+            {"start": a, "end": b, "source_text": t}
+            for a, b, t in zip(bounds, bounds[1:], phrases, strict=False)
+        ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # drop idle keep-alive connections eventually
+    _call: dict | None = None  # the generateContent log entry being answered, if any
+
+    def log_message(self, *args) -> None:
+        pass
+
+    @property
+    def stub(self) -> GeminiStub:
+        return self.server.stub
+
+    def _send(self, code: int, body=None, headers: dict | None = None) -> bool:
+        data = b"" if body is None else json.dumps(body).encode()
+        if self._call is not None:  # complete the log before the client can see the answer
+            self._call.update(status=code, finished=time.time())
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return False
+
+    def _error(self, name: str, details: list | None = None) -> bool:
+        code, status, message = ERRORS[name]
+        return self._send(code, error_body(code, status, message, details))
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _auth_error(self) -> int | None:
+        """Answer an auth failure the way the real API does; return its status, None if ok."""
+        query_key = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
+        key = self.headers.get("x-goog-api-key") or query_key
+        if not key:
+            msg = "Method doesn't allow unregistered callers. Please use API Key."
+            self._send(403, error_body(403, "PERMISSION_DENIED", msg))
+            return 403
+        if self.stub.api_key and key != self.stub.api_key:
+            info = {"@type": RPC + "ErrorInfo", "reason": "API_KEY_INVALID"}
+            msg = "API key not valid. Please pass a valid API key."
+            self._send(400, error_body(400, "INVALID_ARGUMENT", msg, [info]))
+            return 400
+        return None
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, returning False early if the client hung up or the stub is stopping."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self.stub._stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            # Nothing else is sent while a request is pending, so readable means EOF or reset.
+            if readable:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        return False
+                except OSError:
+                    return False
+        return not self.stub._stopping.is_set()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/_stub/calls":
+            return self._send(200, {"calls": self.stub.calls_snapshot()})
+        if path == "/_stub/files":
+            return self._send(200, {"files": sorted(self.stub.files)})
+        m = FILE_RE.match(path)
+        listing = re.match(r"^/[^/]+/files$", path)
+        if not (m or listing):
+            self._error("404")
+        elif self._auth_error() is None and listing:
+            self._send(200, {"files": [f["json"] for f in list(self.stub.files.values())]})
+        elif m:
+            info = self.stub.files.get(f"files/{m.group(2)}")
+            self._send(200, info["json"]) if info else self._error("404")
+
+    def do_DELETE(self) -> None:
+        m = FILE_RE.match(urlsplit(self.path).path)
+        if not m:
+            self._error("404")
+        elif self._auth_error() is None:
+            with self.stub._lock:
+                gone = self.stub.files.pop(f"files/{m.group(2)}", None)
+            self._send(200, {}) if gone else self._error("404")
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        body = self._body()
+        if parts.path == "/_stub/config":
+            try:
+                self.stub.configure(json.loads(body or b"{}"))
+            except (ValueError, TypeError, IndexError) as e:
+                return self._send(400, error_body(400, "INVALID_ARGUMENT", str(e)))
+            return self._send(200, {"ok": True})
+        if parts.path == "/_stub/reset":
+            self.stub.reset()
+            return self._send(200, {"ok": True})
+        m = re.match(r"^/upload/([^/]+)/files$", parts.path)
+        if m and "upload_id" in parse_qs(parts.query):
+            return self._upload_chunk(parse_qs(parts.query)["upload_id"][0], body, m.group(1))
+        if m:
+            return self._upload_start(m.group(1), body)
+        m = GEN_RE.match(parts.path)
+        if m:
+            return self._generate(m.group(1), m.group(2), body)
+        self._error("404")
+
+    def _upload_start(self, version: str, body: bytes) -> None:
+        if self._auth_error() is not None:
+            return
+        if self.headers.get("X-Goog-Upload-Command", "").lower() != "start":
+            return self._error("400")
+        meta = json.loads(body or b"{}").get("file", {})
+        upload_id = f"up{next(self.stub._ids)}"
+        with self.stub._lock:
+            self.stub._uploads[upload_id] = {
+                "meta": meta,
+                "data": bytearray(),
+                "mime": self.headers.get("X-Goog-Upload-Header-Content-Type")
+                or _get(meta, "mimeType", "mime_type"),
+            }
+        host = self.headers.get("Host") or urlsplit(self.stub.url).netloc
+        url = (
+            f"http://{host}/upload/{version}/files?upload_id={upload_id}&upload_protocol=resumable"
+        )
+        self._send(200, None, {"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"})
+
+    def _upload_chunk(self, upload_id: str, body: bytes, version: str) -> None:
+        # Chunk requests carry no API key: the upload id in the URL is the credential.
+        command = self.headers.get("X-Goog-Upload-Command", "").replace(" ", "").split(",")
+        offset = int(self.headers.get("X-Goog-Upload-Offset") or 0)
+        with self.stub._lock:
+            up = self.stub._uploads.get(upload_id)
+            ok = up is not None and offset == len(up["data"])
+            if ok:
+                up["data"] += body
+            if ok and "finalize" in command:
+                del self.stub._uploads[upload_id]
+                file_json = self._store(up, version)
+        if not ok:
+            return self._error("400")
+        if "finalize" not in command:
+            return self._send(200, None, {"X-Goog-Upload-Status": "active"})
+        self._send(200, {"file": file_json}, {"X-Goog-Upload-Status": "final"})
+
+    def _store(self, up: dict, version: str) -> dict:
+        meta = up["meta"]
+        name = meta.get("name") or f"files/stub{next(self.stub._ids)}"
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        file_json = {
+            "name": name,
+            "mimeType": up["mime"] or "application/octet-stream",
+            "sizeBytes": str(len(up["data"])),
+            "createTime": now,
+            "updateTime": now,
+            "uri": f"http://{self.headers.get('Host')}/{version}/{name}",
+            "state": "ACTIVE",
+            "source": "UPLOADED",
+        }
+        if _get(meta, "displayName", "display_name"):
+            file_json["displayName"] = _get(meta, "displayName", "display_name")
+        self.stub.files[name] = {"json": file_json, "data": bytes(up["data"])}
+        return file_json
+
+    def _generate(self, version: str, model: str, raw: bytes) -> None:
+        call = dict.fromkeys(("finished", "status", "fault"))
+        call.update(arrived=time.time(), model=model, api_version=version, audio_seconds=0.0)
+        call.update(had_context=False, lang="xx", client_disconnected=False)
+        with self.stub._lock:
+            self.stub.calls.append(call)
+            call_no = len(self.stub.calls)
+        self._call = call
+        try:
+            if self._auth_error() is None:
+                self._answer(call, call_no, raw)
+        finally:
+            self._call = None
+            call["finished"] = call["finished"] or time.time()
+
+    def _read_request(self, raw: bytes) -> tuple[str, float]:
+        """Return the request's text and audio seconds; KeyError names a missing file."""
+        req = json.loads(raw)
+        texts, audio = [], 0.0
+        sys_parts = (req.get("systemInstruction") or {}).get("parts", [])
+        for part in sys_parts + [p for c in req.get("contents", []) for p in c.get("parts", [])]:
+            texts.append(part.get("text", ""))
+            if inline := _get(part, "inlineData", "inline_data"):
+                audio += audio_seconds(_b64decode(inline.get("data", "")))
+            if file_data := _get(part, "fileData", "file_data"):
+                uri = _get(file_data, "fileUri", "file_uri") or ""
+                stored = self.stub.files.get("files/" + uri.rstrip("/").rsplit("/", 1)[-1])
+                if stored is None:
+                    raise KeyError(uri)
+                audio += audio_seconds(stored["data"])
+        return "\n".join(texts), audio
+
+    def _answer(self, call: dict, call_no: int, raw: bytes) -> None:
+        """Answer one authorised generateContent call, or hang up as a fault asks."""
+        stub = self.stub
+        try:
+            text, audio = self._read_request(raw)
+        except ValueError:
+            return self._error("400")
+        except KeyError as e:
+            msg = f"You do not have permission to access the File {e.args[0]} or it may not exist."
+            return self._send(403, error_body(403, "PERMISSION_DENIED", msg))
+        lang = m.group(1) if (m := LANG_RE.search(text)) else "xx"
+        call.update(audio_seconds=round(audio, 3), lang=lang)
+        call["had_context"] = "Previous chunk text:" in text
+        try:
+            name, params = stub._next_fault()
+        except (ValueError, TypeError, IndexError) as e:  # a malformed entry in stub.faults
+            return self._send(400, error_body(400, "INVALID_ARGUMENT", f"gemini_stub: {e}"))
+        call["fault"] = None if name == "ok" else name
+        if not self._wait(float(stub.latency or 0) + float(params.get("delay", 0))):
+            call["client_disconnected"] = not stub._stopping.is_set()
+            self.close_connection = True
+            return
+        if name == "disconnect":
+            self.close_connection = True
+            return
+        if name in ERRORS:
+            delay = f"{float(params.get('retry_delay', 1.0)):g}s"
+            details = {
+                "429": [{"@type": RPC + "RetryInfo", "retryDelay": delay}],
+                "quota": [{"@type": RPC + "QuotaFailure", "violations": [{"quotaId": QUOTA_ID}]}],
+            }.get(name)
+            sent = self._error(name, details)
+        else:
+            segs = [
+                dict(s, text=f"[{lang}] {s['source_text']}") for s in stub._segments(audio, call_no)
+            ]
+            if name == "empty":
+                segs = []
+            elif name == "out_of_range":
+                # Widen every segment past its neighbours and reverse: overlapping, unsorted,
+                # starting before 0 and ending after the audio.
+                segs = [dict(s, start=s["start"] - 0.75, end=s["end"] + 0.75) for s in segs][::-1]
+            answer = json.dumps({"segments": segs}, ensure_ascii=False)
+            if b'"summary"' in raw:  # the analyze job's schema asks for a whole-file analysis
+                call["kind"] = "analysis"
+                answer = json.dumps({
+                    "language": "en", "summary": f"A recording of {audio:.1f} seconds.",
+                    "topics": ["testing"] if segs else [],
+                    "moments": [{"time": round(audio / 2, 3), "description": "the middle"}],
+                })  # fmt: skip
+            if name == "malformed":
+                answer = answer[: max(12, len(answer) // 2)]  # cut off mid-JSON
+            # Gemini bills audio at 32 tokens per second; text at roughly 4 characters a token.
+            prompt, out = int(32 * audio) + len(text) // 4, max(1, len(answer) // 4)
+            body = {
+                "candidates": [
+                    {
+                        "content": {"parts": [{"text": answer}], "role": "model"},
+                        "finishReason": params.get("finish_reason", "STOP"),
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": {
+                    "promptTokenCount": prompt,
+                    "candidatesTokenCount": out,
+                    "totalTokenCount": prompt + out,
+                },
+                "modelVersion": call["model"],
+                "responseId": f"stub-{call_no}",
+            }
+            sent = self._send(200, body)
+        call["client_disconnected"] = not sent
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the stub as a process; first stdout line is GEMINI_STUB_URL=..."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--api-key", default=None)
+    ap.add_argument("--latency", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    stub = GeminiStub(api_key=args.api_key, port=args.port, host=args.host)
+    stub.latency = args.latency
+    stub.start()
+    print(f"GEMINI_STUB_URL={stub.url}", flush=True)
+    try:
+        # SIGTERM's default action ends the process; Ctrl-C lands here.
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stub.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,489 @@
+"""The job page in a real headless Chromium, against gunicorn, a real worker and Redis (SPEC
+"The browser"): leaving cancels, hiding the tab does not, a vanished browser loses its lease.
+
+The paid engine is the Gemini stand-in with a fixed latency per chunk, so a job runs for as
+long as a test needs and every engine call is on record. LEASE_SECONDS is small, so lease
+lapses happen in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from jobs import record
+from jobs.cancel import cancel
+from jobs.config import Config
+
+from .browser import Chromium, Gunicorn, elapsed_since, iso_seconds
+from .conftest import DATA, WorkerProcess, temp_dir_of
+from .gemini_stub import GeminiStub
+
+pytestmark = pytest.mark.browser
+
+LEASE_SECONDS = 4
+"""Short, so lapses happen within a test; the worker sweeps every LEASE_SECONDS / 3."""
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+RECORD_EVENTS = """
+(() => {
+  // Keep every server-sent event the page receives, for the test to read.
+  const Native = window.EventSource;
+  window.__sse = { opened: 0, events: [] };
+  window.EventSource = class extends Native {
+    constructor(url, init) {
+      super(url, init);
+      window.__sse.opened += 1;
+      this.addEventListener("message", (e) => window.__sse.events.push(JSON.parse(e.data)));
+    }
+  };
+  window.__visibility = [];
+  document.addEventListener("visibilitychange", () =>
+    window.__visibility.push(document.visibilityState));
+})();
+"""
+
+
+# --- fixtures ---
+
+
+@pytest.fixture(scope="module")
+def stub():
+    """The Gemini stand-in the worker calls."""
+    with GeminiStub() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def env(base_env, stub) -> dict:
+    """Settings shared by gunicorn and the worker: own queue, short lease, the stub."""
+    return {
+        **base_env,
+        "QUEUE_NAME": "subcue-browser",
+        "LEASE_SECONDS": str(LEASE_SECONDS),
+        "GEMINI_API_KEY": "test-key",
+        "GEMINI_BASE_URL": stub.url,
+        "GEMINI_CONCURRENCY": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def config(env) -> Config:
+    """The same settings as a Config."""
+    return Config.from_env(env)
+
+
+@pytest.fixture(scope="module")
+def server(env, tmp_path_factory):
+    """gunicorn serving the app, with a worker on the same queue."""
+    logs = tmp_path_factory.mktemp("browser-logs")
+    worker = WorkerProcess(env, logs / "worker.log")
+    web = Gunicorn(env, logs / "gunicorn.log")
+    yield web
+    web.stop()
+    worker.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright's driver (it never launches a browser of its own here)."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def chromium(playwright, tmp_path):
+    """A fresh browser: its own profile, so its own owner."""
+    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
+    browser.context.add_init_script(RECORD_EVENTS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def started(conn, config):
+    """Ids of the jobs a test started; any still active afterwards is cancelled."""
+    ids: list[str] = []
+    yield ids
+    for job_id in ids:
+        if record.status(conn, job_id) in record.ACTIVE:
+            cancel(conn, config, job_id)
+
+
+# --- helpers ---
+
+
+def start_job(page, server, started, media: Path, engine="gemini", keep_running=False) -> str:
+    """Use the upload form like a person; return the new job's id from the job page's URL."""
+    page.goto(server.url + "/")
+    page.set_input_files("#file", str(media))
+    page.select_option("#engine", engine)
+    page.set_checked("#keep_running", keep_running)
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    started.append(job_id)
+    return job_id
+
+
+def status_of(conn, job_id: str) -> dict:
+    """The job's record, straight from Redis."""
+    return record.get(conn, job_id)
+
+
+def wait_running(chromium, conn, job_id: str, done: int = 1) -> dict:
+    """Wait until the job is running with at least `done` chunks finished."""
+    return chromium.wait_until(
+        lambda: (rec := status_of(conn, job_id))["status"] == "running"
+        and (rec.get("done") or 0) >= done
+        and rec,
+        timeout=30, message=f"{job_id} to run {done} chunk(s)",
+    )  # fmt: skip
+
+
+def running_job(chromium, server, conn, stub, started, media: Path, latency: float,
+                keep_running=False, done=1):  # fmt: skip
+    """A Gemini job started from the form, each call taking `latency` s, now mid-run."""
+    stub.reset()
+    stub.latency = latency
+    page = chromium.first_page()
+    job_id = start_job(page, server, started, media, keep_running=keep_running)
+    wait_running(chromium, conn, job_id, done=done)
+    return page, job_id
+
+
+class Dialogs:
+    """Every dialog a page shows, by type; each is accepted (leave) or dismissed (stay)."""
+
+    def __init__(self, page, accept: bool):
+        self.seen: list[str] = []
+        self.accept = accept
+        page.on("dialog", self._handle)
+
+    def _handle(self, dialog) -> None:
+        self.seen.append(dialog.type)
+        if self.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+def touch(page) -> None:
+    """A user gesture: Chromium shows beforeunload dialogs only on pages the user touched."""
+    page.click("#title")
+
+
+def assert_no_engine_call_after(chromium, stub, rec: dict) -> None:
+    """No engine call arrived after the job ended, and none arrives for a while longer."""
+    ended = iso_seconds(rec["ended_at"])
+    count = len(stub.calls_snapshot())
+    late = [c for c in stub.calls_snapshot() if c["arrived"] > ended]
+    assert not late, f"engine calls after the job ended at {ended}: {late}"
+    chromium.holds(lambda: len(stub.calls_snapshot()) == count, seconds=1.0,
+                   message="an engine call started after the cancel")  # fmt: skip
+
+
+def cancelled_within(chromium, conn, env, job_id: str, seconds: float) -> dict:
+    """Wait until the job is cancelled and its temp dir gone, both within `seconds`."""
+    deadline = time.monotonic() + seconds
+    rec = chromium.wait_until(
+        lambda: (rec := status_of(conn, job_id))["status"] == "cancelled" and rec,
+        timeout=seconds, message=f"{job_id} to be cancelled",
+    )  # fmt: skip
+    chromium.wait_until(lambda: not temp_dir_of(env, job_id).exists(),
+                        timeout=max(0.0, deadline - time.monotonic()),
+                        message="its temp dir to be removed")  # fmt: skip
+    return rec
+
+
+# --- tests ---
+
+
+def test_closing_the_tab_mid_job_cancels_it_within_2_s(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """Close → the beforeunload dialog; staying keeps the job, leaving cancels it at once."""
+    page, job_id = running_job(chromium, server, conn, stub, started, long_speech, latency=0.5)
+    expect(page.locator("#leave-note")).to_be_visible()
+    touch(page)
+
+    dialogs = Dialogs(page, accept=False)
+    page.close(run_before_unload=True)
+    chromium.wait_until(lambda: dialogs.seen, timeout=5, message="the beforeunload dialog")
+    assert dialogs.seen == ["beforeunload"]
+    chromium.holds(lambda: status_of(conn, job_id)["status"] == "running", seconds=1.0,
+                   message="staying on the page must not cancel")  # fmt: skip
+    assert not page.is_closed()
+
+    dialogs.accept = True
+    page.close(run_before_unload=True)
+    rec = cancelled_within(chromium, conn, env, job_id, seconds=2.0)
+    # The beacon goes out on pagehide, so the job can be cancelled before Playwright hears
+    # that the tab closed.
+    chromium.wait_until(page.is_closed, timeout=2, message="the tab to close")
+    assert dialogs.seen == ["beforeunload", "beforeunload"]
+    assert rec["error"]["code"] == "left_page"
+    assert rec["done"] < rec["total"]
+    assert_no_engine_call_after(chromium, stub, rec)
+
+
+def test_reload_asks_first_and_leaving_cancels(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """Reload → the dialog; accepting cancels, and the reloaded page says so."""
+    page, job_id = running_job(chromium, server, conn, stub, started, long_speech, latency=0.5)
+    touch(page)
+    dialogs = Dialogs(page, accept=True)
+    page.reload()
+    assert dialogs.seen == ["beforeunload"]
+    rec = cancelled_within(chromium, conn, env, job_id, seconds=2.0)
+    expect(page.locator("#status")).to_have_text("cancelled")
+    expect(page.locator("#message")).to_contain_text("ancel")
+    expect(page.locator("#retry")).to_be_visible()
+    expect(page.locator("#cancel")).to_be_hidden()
+    assert_no_engine_call_after(chromium, stub, rec)
+
+
+def test_navigating_away_asks_first_and_leaving_cancels(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """Following a link away → the dialog; the home page then shows the job as cancelled."""
+    page, job_id = running_job(chromium, server, conn, stub, started, long_speech, latency=0.5)
+    dialogs = Dialogs(page, accept=True)
+    page.click("header a.brand")  # the click is also the gesture the dialog needs
+    page.wait_for_url(server.url + "/")
+    assert dialogs.seen == ["beforeunload"]
+    rec = cancelled_within(chromium, conn, env, job_id, seconds=2.0)
+    last = page.locator("#last-job")
+    expect(last).to_be_visible()
+    expect(last.locator("a")).to_have_attribute("href", f"/jobs/{job_id}")
+    expect(last.locator(".badge")).to_have_text("cancelled")
+    assert_no_engine_call_after(chromium, stub, rec)
+
+
+def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
+    chromium, server, conn, started
+):
+    """Local engine to the end: live progress in order, the video with its subtitles, and no
+    dialog on reload or close."""
+    page = chromium.first_page()
+    job_id = start_job(page, server, started, DATA / "speech.mp4", engine="local")
+    expect(page.locator("#status")).to_have_text("finished", timeout=60_000)
+    assert status_of(conn, job_id)["status"] == "finished"
+
+    sse = page.evaluate("window.__sse")
+    assert sse["opened"] == 1, "the stream never broke, so the page never reopened it"
+    events = sse["events"]
+    order = ["queued", "running", "finished"]
+    statuses = [e["status"] for e in events]
+    assert statuses == sorted(statuses, key=order.index), statuses
+    done = [e["progress"]["done"] for e in events]
+    assert done == sorted(done), done
+    assert events[-1]["status"] == "finished"
+    total = events[-1]["progress"]["total"]
+    assert events[-1]["progress"]["done"] == total >= 3
+
+    expect(page.locator("#fill")).to_have_attribute("style", re.compile(r"width: 100%"))
+    expect(page.locator("#progress-text")).to_have_text(f"{total} of {total} chunks done")
+    names = page.locator("#downloads a").all_inner_texts()
+    assert sorted(names) == ["speech.json", "speech.srt", "speech.vtt"]
+    for link in page.locator("#downloads a").all():
+        response = page.request.get(server.url + link.get_attribute("href"))
+        assert response.ok and response.body(), link.get_attribute("href")
+
+    cue = show_a_subtitle(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "finished-job.png"), full_page=True)
+    assert cue.strip()
+
+    dialogs = Dialogs(page, accept=False)  # a dialog would keep us here: none may come
+    page.reload()
+    expect(page.locator("#status")).to_have_text("finished")
+    touch(page)
+    page.close(run_before_unload=True)
+    chromium.wait_until(page.is_closed, timeout=5, message="the page to close without asking")
+    assert dialogs.seen == []
+    assert status_of(conn, job_id)["status"] == "finished"
+
+
+def show_a_subtitle(page) -> str:
+    """Seek the video into its longest cue and wait until Chromium shows it; return its text."""
+    page.wait_for_function(
+        """() => {
+          const v = document.querySelector('#player video');
+          const t = v && v.textTracks[0];
+          return v && v.readyState >= 1 && t && t.mode === 'showing' && t.cues && t.cues.length;
+        }"""
+    )
+    text = page.evaluate(
+        """() => {
+          const v = document.querySelector('#player video');
+          const cues = Array.from(v.textTracks[0].cues);
+          const cue = cues.reduce((a, b) => (b.text.length > a.text.length ? b : a));
+          v.preload = 'auto';
+          v.currentTime = (cue.startTime + cue.endTime) / 2;
+          return cue.text;
+        }"""
+    )
+    page.wait_for_function(
+        """() => {
+          const v = document.querySelector('#player video');
+          const active = v.textTracks[0].activeCues;
+          // Whole file buffered (it is tiny): no loading spinner over the frame.
+          const idle = v.networkState === HTMLMediaElement.NETWORK_IDLE && v.readyState === 4;
+          return !v.seeking && idle && active && active.length > 0;
+        }"""
+    )
+    # Chromium's controls keep the loading spinner of the first load over the frame for a few
+    # seconds (an animation has to finish); new controls start without it.
+    page.evaluate(
+        """async () => {
+          const v = document.querySelector('#player video');
+          const frame = () => new Promise((r) => requestAnimationFrame(r));
+          const frames = () => frame().then(frame);
+          v.controls = false;
+          await frames();
+          v.controls = true;
+          await frames();
+        }"""
+    )
+    page.locator("#player video").scroll_into_view_if_needed()
+    return text
+
+
+def hide(chromium, page):
+    """Put another tab in front of `page`, as a user switching tabs does."""
+    other = chromium.context.new_page()
+    other.bring_to_front()
+    chromium.wait_until(lambda: page.evaluate("document.visibilityState") == "hidden",
+                        timeout=5, message="the job's tab to be hidden")  # fmt: skip
+    return other
+
+
+def test_a_hidden_tab_keeps_its_job_past_the_lease(
+    chromium, server, conn, stub, long_speech, started
+):
+    """Another tab in front for longer than LEASE_SECONDS: the job goes on."""
+    page, job_id = running_job(chromium, server, conn, stub, started, long_speech, latency=1.0)
+
+    hide(chromium, page)
+    chromium.holds(lambda: status_of(conn, job_id)["status"] == "running",
+                   seconds=LEASE_SECONDS + 2, interval=0.1,
+                   message="hiding the tab must not cancel the job")  # fmt: skip
+    assert page.evaluate("document.visibilityState") == "hidden"
+
+    page.bring_to_front()
+    assert page.evaluate("window.__visibility") == ["hidden", "visible"]
+    expect(page.locator("#status")).to_have_text("running")
+    expect(page.locator("#leave-note")).to_be_visible()
+
+
+def test_a_hidden_tab_without_event_stream_keeps_its_job_by_polling(
+    chromium, server, conn, stub, long_speech, started
+):
+    """SSE blocked: the page polls for progress and its heartbeat holds the lease, hidden."""
+    stub.reset()
+    stub.latency = 1.0
+    chromium.context.route("**/events", lambda route: route.abort())
+    page = chromium.first_page()
+    job_id = start_job(page, server, started, long_speech)
+    wait_running(chromium, conn, job_id)
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^\d+ of \d+ chunks done$"))
+
+    hide(chromium, page)
+    chromium.holds(lambda: status_of(conn, job_id)["status"] == "running",
+                   seconds=LEASE_SECONDS + 2, interval=0.1,
+                   message="without its stream, the page must still hold the lease")  # fmt: skip
+
+    page.bring_to_front()
+    before = page.locator("#progress-text").inner_text()
+    expect(page.locator("#progress-text")).not_to_have_text(before, timeout=5_000)
+    assert page.evaluate("window.__sse.events") == []
+
+
+def test_a_killed_browser_abandons_its_job_after_the_lease(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """SIGKILL the browser (no pagehide, no beacon): cancelled as abandoned once the lease
+    lapses, not before."""
+    page, job_id = running_job(chromium, server, conn, stub, started, long_speech, latency=1.0)
+
+    chromium.kill()
+    killed = time.monotonic()
+    rec = cancelled_within(chromium, conn, env, job_id, seconds=3 * LEASE_SECONDS + 5)
+    waited = elapsed_since(killed)
+    assert rec["error"]["code"] == "abandoned"
+    assert waited >= LEASE_SECONDS - 1.5, f"abandoned after {waited:.1f} s, before the lease"
+    assert_no_engine_call_after(chromium, stub, rec)
+
+
+def test_a_killed_browser_abandons_its_job_after_the_lease_even_mid_call(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """Killed while a slow engine call is in flight (no progress events to write): still
+    abandoned once the lease lapses."""
+    stub.reset()
+    stub.latency = 30.0
+    page = chromium.first_page()
+    job_id = start_job(page, server, started, long_speech)
+    chromium.wait_until(lambda: stub.calls_snapshot(), timeout=30, message="the first call")
+    chromium.kill()
+    rec = cancelled_within(chromium, conn, env, job_id, seconds=2 * LEASE_SECONDS + 2)
+    assert rec["error"]["code"] == "abandoned"
+
+
+def test_keep_running_survives_closing_and_the_job_list_finds_it(
+    chromium, server, conn, stub, long_speech, started
+):
+    """Keep running after I leave: no dialog, no cancel; the home page lists the job later."""
+    page, job_id = running_job(
+        chromium, server, conn, stub, started, long_speech, latency=0.3, keep_running=True
+    )
+    expect(page.locator("#keep-note")).to_be_visible()
+    expect(page.locator("#leave-note")).to_be_hidden()
+    touch(page)
+    dialogs = Dialogs(page, accept=False)
+    page.close(run_before_unload=True)
+    chromium.wait_until(page.is_closed, timeout=5, message="the page to close without asking")
+    assert dialogs.seen == []
+    chromium.holds(lambda: status_of(conn, job_id)["status"] == "running", seconds=1.0,
+                   message="closing a keep-running job's page must not cancel it")  # fmt: skip
+
+    home = chromium.context.new_page()
+    home.goto(server.url + "/")
+    item = home.locator(f"#jobs li[data-job-id='{job_id}']")
+    expect(item).to_contain_text("keeps running")
+    expect(item.locator(".badge")).to_have_text("finished", timeout=20_000)
+    assert status_of(conn, job_id)["status"] == "finished"
+
+
+def test_cancel_button_then_retry_resumes_from_checkpoints(
+    chromium, server, env, conn, stub, long_speech, started
+):
+    """Cancel → cancelled with the reason and a Retry; Retry finishes without paying twice."""
+    page, job_id = running_job(
+        chromium, server, conn, stub, started, long_speech, latency=0.3, done=2
+    )
+    page.click("#cancel")
+    expect(page.locator("#status")).to_have_text("cancelled")
+    expect(page.locator("#message")).to_contain_text("You cancelled this job")
+    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.locator("#leave-note")).to_be_hidden()
+    rec = status_of(conn, job_id)
+    assert rec["error"]["code"] == "cancelled_by_user"
+    assert not temp_dir_of(env, job_id).exists()
+    assert_no_engine_call_after(chromium, stub, rec)
+    kept = len(record.checkpoints(conn, job_id))
+    assert kept >= 2
+    calls_before = len(stub.calls_snapshot())
+
+    page.click("#retry")
+    expect(page.locator("#status")).to_have_text("finished", timeout=30_000)
+    expect(page.locator("#player audio")).to_have_count(1)
+    total = status_of(conn, job_id)["total"]
+    assert len(stub.calls_snapshot()) - calls_before == total - kept, "a chunk was paid twice"

@@ -1,0 +1,51 @@
+"""rq-dashboard at /rq: password-protected, off without a password, cancelled jobs as stopped."""
+
+from __future__ import annotations
+
+import base64
+
+from .conftest import make_app, upload, wait_for
+
+
+def basic(password: str) -> dict:
+    """An Authorization header for HTTP basic auth."""
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_dashboard_is_absent_without_a_password(client):
+    """No DASHBOARD_PASSWORD: /rq does not exist."""
+    assert client.get("/rq/").status_code == 404
+
+
+def test_dashboard_needs_its_password(base_env):
+    """401 without or with a wrong password; the dashboard with the right one."""
+    app = make_app({**base_env, "DASHBOARD_PASSWORD": "s3cret"})
+    client = app.test_client()
+    assert client.get("/rq/").status_code == 401
+    assert client.get("/rq/", headers=basic("wrong")).status_code == 401
+    page = client.get("/rq/", headers=basic("s3cret"))
+    assert page.status_code == 200 and b"RQ" in page.data
+    assert client.get("/api/me").status_code == 200  # the rest of the app is untouched
+
+
+def test_two_apps_can_mount_the_shared_dashboard_blueprint(base_env):
+    """The blueprint is module-level: building a second app must not break the first."""
+    first = make_app({**base_env, "DASHBOARD_PASSWORD": "one"}).test_client()
+    second = make_app({**base_env, "DASHBOARD_PASSWORD": "two"}).test_client()
+    assert first.get("/rq/", headers=basic("one")).status_code == 200
+    assert second.get("/rq/", headers=basic("two")).status_code == 200
+    assert second.get("/rq/", headers=basic("one")).status_code == 401
+
+
+def test_dashboard_shows_cancelled_jobs_as_stopped_or_canceled(base_env, worker, long_speech):
+    """A cancelled running job is 'stopped' in the dashboard's JSON, never 'finished'."""
+    app = make_app({**base_env, "DASHBOARD_PASSWORD": "pw"})
+    client = app.test_client()
+    job = upload(client, long_speech, engine="local").get_json()
+    wait_for(lambda: client.get(f"/api/jobs/{job['id']}").get_json()["status"] == "running",
+             timeout=30, message="the job to run")  # fmt: skip
+    assert client.post(f"/api/jobs/{job['id']}/cancel").get_json()["status"] == "cancelled"
+    shown = client.get(f"/rq/0/data/job/{job['id']}.json", headers=basic("pw")).get_json()
+    assert shown["status"] in ("stopped", "canceled")
+    assert "translate long-speech.wav" in shown["description"]

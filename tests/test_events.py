@@ -1,0 +1,258 @@
+"""GET /api/jobs/<id>/events, the job page's live feed (API.md): the Job at once and on every
+change, in order, ending after a terminal status; keep-alive comments; the page's lease; and
+many open streams beside normal requests under the project's gunicorn.conf.py."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from jobs import keys
+from jobs.cancel import cancel
+
+from .browser import Gunicorn
+from .conftest import DATA, make_app, upload, wait_for
+
+LEASE_SECONDS = 4
+IDLE_QUEUE = "subcue-events-idle"
+"""A queue no worker listens on: jobs there stay queued for as long as a test needs."""
+
+STATUS_ORDER = ["queued", "running", "cancelling", "cancelled", "finished", "failed"]
+
+
+@pytest.fixture(scope="module")
+def web(base_env, worker, tmp_path_factory):
+    """The app under gunicorn (one process, as configured otherwise), with the session worker."""
+    env = {**base_env, "LEASE_SECONDS": str(LEASE_SECONDS), "WEB_CONCURRENCY": "1"}
+    server = Gunicorn(env, tmp_path_factory.mktemp("events-logs") / "gunicorn.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(web):
+    """An HTTP client with its own cookie jar (one owner) against gunicorn."""
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        client.get("/api/me")
+        yield client
+
+
+def submit(api, path=DATA / "speech.wav", **form) -> dict:
+    """POST /api/jobs over HTTP; return the Job."""
+    with open(path, "rb") as f:
+        response = api.post("/api/jobs", files={"file": (path.name, f)}, data=form)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+class Stream:
+    """One event stream read line by line: events (Job JSON) and comments, with their times."""
+
+    def __init__(self, response):
+        self.response = response
+        self.opened = time.monotonic()
+        self.events: list[tuple[float, dict]] = []
+        self.comments: list[tuple[float, str]] = []
+        self.ended = False
+        self._lines = response.iter_lines()
+
+    def next_event(self) -> dict | None:
+        """Read until the next event; None when the server ended the stream."""
+        for line in self._lines:
+            now = time.monotonic() - self.opened
+            if line.startswith("data: "):
+                self.events.append((now, json.loads(line[6:])))
+                return self.events[-1][1]
+            if line.startswith(":"):
+                self.comments.append((now, line))
+        self.ended = True
+        return None
+
+    def read_to_end(self) -> list[dict]:
+        """Every event until the server ends the stream."""
+        while self.next_event() is not None:
+            pass
+        return [event for _, event in self.events]
+
+
+def assert_in_order(events: list[dict]) -> None:
+    """Each event differs from the one before, statuses never go back, progress only grows."""
+    for before, after in zip(events, events[1:], strict=False):
+        assert after != before, "an event repeated the previous one"
+        assert STATUS_ORDER.index(after["status"]) >= STATUS_ORDER.index(before["status"]), (
+            before["status"],
+            after["status"],
+        )
+        assert after["progress"]["done"] >= before["progress"]["done"]
+
+
+def test_events_start_at_once_follow_every_chunk_in_order_and_end(api):
+    """A whole job over HTTP: the first event immediately, then each change, then the end."""
+    job = submit(api, engine="local")
+    with api.stream("GET", f"/api/jobs/{job['id']}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-cache"
+        stream = Stream(response)
+        first = stream.next_event()
+        assert stream.events[0][0] < 0.5, "the first event must not wait for a change"
+        assert first["id"] == job["id"] and first["status"] in ("queued", "running")
+        events = stream.read_to_end()
+        ended_after = time.monotonic() - stream.opened - stream.events[-1][0]
+    assert_in_order(events)
+    assert events[-1]["status"] == "finished"
+    assert events[-1] == api.get(f"/api/jobs/{job['id']}").json()
+    running = {e["progress"]["done"] for e in events if e["status"] == "running"}
+    assert len(running) >= 2, f"progress must show while running, not only at the end: {running}"
+    assert events[-1]["progress"]["done"] == events[-1]["progress"]["total"] >= 3
+    assert ended_after < 1.0, "the stream must end right after the terminal event"
+
+
+def test_a_finished_job_gets_one_event_and_the_stream_ends(api):
+    """Opening the stream of a terminal job: its state once, then the end (no reconnect loop)."""
+    job = submit(api, engine="local")
+    wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["status"] == "finished",
+             timeout=60, interval=0.1, message="the job to finish")  # fmt: skip
+    started = time.monotonic()
+    with api.stream("GET", f"/api/jobs/{job['id']}/events") as response:
+        events = Stream(response).read_to_end()
+    assert [e["status"] for e in events] == ["finished"]
+    assert time.monotonic() - started < 1.0
+
+
+def test_cancel_is_the_last_event(api):
+    """Cancelling a watched job: `cancelled` with its reason ends the stream."""
+    job = submit(api, path=DATA / "speech.wav", engine="local")
+    with api.stream("GET", f"/api/jobs/{job['id']}/events") as response:
+        stream = Stream(response)
+        stream.next_event()
+        assert api.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+        events = stream.read_to_end()
+    assert_in_order(events)
+    assert events[-1]["status"] == "cancelled"
+    assert events[-1]["error"]["code"] == "cancelled_by_user"
+
+
+def test_unknown_and_foreign_streams_answer_404_json(api, web):
+    """Another owner's job streams nothing, exactly like an unknown id."""
+    job = submit(api, engine="local")
+    with httpx.Client(base_url=web.url, timeout=10) as stranger:
+        for job_id in (job["id"], "4b1e1c1a-0000-4000-8000-000000000000"):
+            response = stranger.get(f"/api/jobs/{job_id}/events")
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found"
+    api.post(f"/api/jobs/{job['id']}/cancel")
+
+
+def test_many_open_streams_do_not_starve_normal_requests(api, web, long_speech):
+    """24 pages watching one job on one gunicorn process: other requests still answer at once
+    (gthread: an open stream holds one of the process's threads, not the process)."""
+    watchers = 24
+    job = submit(api, path=long_speech, engine="local")
+    opened = threading.Barrier(watchers + 1)
+    done = threading.Event()
+
+    def watch():
+        with httpx.Client(base_url=web.url, cookies=api.cookies, timeout=30) as client:
+            with client.stream("GET", f"/api/jobs/{job['id']}/events") as response:
+                stream = Stream(response)  # keep it: dropping its reader closes the connection
+                assert stream.next_event() is not None
+                opened.wait(timeout=10)
+                done.wait(timeout=30)
+                assert not stream.ended
+
+    with ThreadPoolExecutor(watchers) as pool:
+        futures = [pool.submit(watch) for _ in range(watchers)]
+        try:
+            opened.wait(timeout=10)
+        except threading.BrokenBarrierError:
+            pytest.fail(f"gunicorn did not hold {watchers} streams open at once")
+        try:
+            for path in ("/api/me", f"/api/jobs/{job['id']}", "/api/jobs", "/", "/healthz"):
+                started = time.monotonic()
+                assert api.get(path).status_code == 200
+                waited = time.monotonic() - started
+                assert waited < 0.5, f"{path} waited {waited:.2f} s behind the open streams"
+        finally:
+            done.set()
+            api.post(f"/api/jobs/{job['id']}/cancel")
+        for future in futures:
+            future.result(timeout=10)
+
+
+# --- in-process, where the keep-alive interval can be turned down ---
+
+
+@pytest.fixture
+def idle_app(base_env):
+    """The app on a queue nobody works on (its jobs stay queued), with a short lease."""
+    return make_app({**base_env, "QUEUE_NAME": IDLE_QUEUE, "LEASE_SECONDS": str(LEASE_SECONDS)})
+
+
+@pytest.fixture
+def chunks(idle_app, monkeypatch):
+    """Open a job's stream in-process and iterate its chunks (keep-alive every 0.2 s)."""
+    monkeypatch.setattr("web.events.KEEPALIVE_SECONDS", 0.2)
+    opened = []
+
+    def open_stream(client, job_id: str):
+        response = client.get(f"/api/jobs/{job_id}/events", buffered=False)
+        assert response.status_code == 200
+        opened.append(response)
+        return iter(response.response)
+
+    yield open_stream
+    for response in opened:
+        response.close()
+
+
+def stop(app, conn, job_id: str) -> None:
+    """Cancel the queued job, as the API would."""
+    cancel(conn, app.extensions["subcue"]["config"], job_id)
+
+
+def test_an_idle_stream_sends_keep_alive_comments_and_ends_on_cancel(idle_app, conn, chunks):
+    """Nothing changes for a while: comment lines keep proxies from closing the stream."""
+    client = idle_app.test_client()
+    job = upload(client, DATA / "speech.wav", engine="local").get_json()
+    stream = chunks(client, job["id"])
+    first = next(stream)
+    assert first.startswith(b"data: ") and first.endswith(b"\n\n")
+    started = time.monotonic()
+    assert [next(stream), next(stream)] == [b": keep-alive\n\n"] * 2
+    assert time.monotonic() - started < 1.0
+    stop(idle_app, conn, job["id"])
+    rest = list(stream)  # ends by itself after the terminal event
+    events = [json.loads(c.decode().removeprefix("data: ")) for c in rest if c.startswith(b"data")]
+    assert [e["status"] for e in events] == ["cancelled"]
+
+
+def test_an_open_stream_renews_the_lease_of_a_page_job(idle_app, conn, chunks):
+    """keep_running=false: while the page's stream is open, the lease never runs down."""
+    client = idle_app.test_client()
+    job = upload(client, DATA / "speech.wav", engine="local", keep_running="false").get_json()
+    lease = keys.lease(job["id"])
+    assert 0 < conn.pttl(lease) <= LEASE_SECONDS * 1000
+    stream = chunks(client, job["id"])
+    until = time.monotonic() + LEASE_SECONDS + 1
+    while time.monotonic() < until:
+        next(stream)
+        assert conn.pttl(lease) > (LEASE_SECONDS - 1) * 1000, "the open stream let it run down"
+    stop(idle_app, conn, job["id"])
+    assert [c for c in stream if c.startswith(b"data")], "the cancel is the last event"
+
+
+def test_a_stream_gives_no_lease_to_a_keep_running_job(idle_app, conn, chunks):
+    """keep_running=true jobs have no lease to renew: watching them creates none."""
+    client = idle_app.test_client()
+    job = upload(client, DATA / "speech.wav", engine="local", keep_running="true").get_json()
+    stream = chunks(client, job["id"])
+    for _ in range(4):
+        next(stream)
+        assert not conn.exists(keys.lease(job["id"]))
+    stop(idle_app, conn, job["id"])

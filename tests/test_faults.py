@@ -1,0 +1,133 @@
+"""Faults: workers killed or stopped mid-job, Redis restarting, media ffmpeg cannot decode."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+
+import redis
+
+from .conftest import (
+    DATA,
+    free_port,
+    job_of,
+    make_app,
+    temp_dir_of,
+    upload,
+    wait_for,
+    wait_for_status,
+)  # fmt: skip
+
+
+def chunks_done_in(log: str, job_id: str) -> list[int]:
+    """Chunk indexes a worker log reports as done for the job."""
+    return [int(n) for n in re.findall(rf"job={job_id} event=chunk_done chunk=(\d+)", log)]
+
+
+def test_sigkill_of_a_whole_worker_fails_the_job_and_retry_resumes(
+    base_env, start_worker, long_speech
+):
+    """The job is marked failed within a sweep, its temp dir is swept, Retry pays only once."""
+    env = {**base_env, "QUEUE_NAME": "subcue-kill", "LEASE_SECONDS": "3"}  # sweeps every 1 s
+    doomed = start_worker(env)
+    client = make_app(env).test_client()
+    job = upload(client, long_speech, engine="local").get_json()
+    wait_for(lambda: job_of(client, job["id"])["progress"]["done"] >= 2, timeout=60,
+             message="two chunks")  # fmt: skip
+    survivor = start_worker(env)  # on this machine: its sweeper sees the dead worker's pid
+
+    doomed.proc.send_signal(signal.SIGKILL)
+    doomed.proc.wait(5)  # reap it, as init or honcho would
+    failed = wait_for_status(client, job["id"], {"failed"}, timeout=5)
+    assert failed["error"]["code"] == "worker_died" and "retry" in failed["error"]["message"]
+    wait_for(lambda: not temp_dir_of(env, job["id"]).exists(), timeout=3,
+             message="the temp dir to be swept")  # fmt: skip
+    done_before = set(chunks_done_in(doomed.output(), job["id"]))
+
+    assert client.post(f"/api/jobs/{job['id']}/retry").status_code == 202
+    finished = wait_for_status(client, job["id"], {"finished", "failed"}, timeout=90)
+    assert finished["status"] == "finished", finished["error"]
+    redone = chunks_done_in(survivor.output(), job["id"])
+    assert set(redone).isdisjoint(done_before)
+    assert sorted(set(redone) | done_before) == list(range(finished["progress"]["total"]))
+
+
+def test_sigterm_requeues_the_running_job_for_another_worker(base_env, start_worker, long_speech):
+    """A dyno restart: the job goes back on the queue at once and resumes elsewhere."""
+    env = {**base_env, "QUEUE_NAME": "subcue-term"}
+    stopping = start_worker(env)
+    client = make_app(env).test_client()
+    job = upload(client, long_speech, engine="local").get_json()
+    wait_for(lambda: job_of(client, job["id"])["progress"]["done"] >= 2, timeout=60,
+             message="two chunks")  # fmt: skip
+
+    stopping.proc.send_signal(signal.SIGTERM)
+    stopping.proc.wait(10)
+    assert job_of(client, job["id"])["status"] == "queued"
+    assert not temp_dir_of(env, job["id"]).exists()
+    done_before = set(chunks_done_in(stopping.output(), job["id"]))
+
+    other = start_worker(env)
+    finished = wait_for_status(client, job["id"], {"finished", "failed"}, timeout=90)
+    assert finished["status"] == "finished", finished["error"]
+    assert set(chunks_done_in(other.output(), job["id"])).isdisjoint(done_before)
+
+
+def test_api_answers_503_while_redis_is_down_and_everything_recovers(
+    base_env, start_worker, tmp_path
+):
+    """Stop Redis: JSON 503s. Start it again: the app and the worker carry on."""
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+            "--appendonly", "yes", "--save", ""]  # fmt: skip
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "QUEUE_NAME": "subcue-outage"}
+    probe = redis.Redis(port=port)
+    wait_for(lambda: _pings(probe), message="private redis")
+    try:
+        start_worker(env)
+        client = make_app(env).test_client()
+        before = upload(client, DATA / "silence.wav", engine="local").get_json()
+        wait_for_status(client, before["id"], {"finished"})
+
+        server.terminate()
+        server.wait(10)
+        for path in ("/api/jobs", f"/api/jobs/{before['id']}", "/healthz"):
+            down = client.get(path)
+            assert down.status_code == 503
+            assert down.get_json()["error"]["code"] == "unavailable"
+
+        server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        wait_for(lambda: _pings(probe), message="redis to come back")
+        assert job_of(client, before["id"])["status"] == "finished"
+        wait_for(lambda: client.get("/healthz").get_json().get("workers", 0) >= 1, timeout=60,
+                 interval=0.5, message="the worker to re-register")  # fmt: skip
+        after = upload(client, DATA / "silence.wav", engine="local").get_json()
+        assert wait_for_status(client, after["id"], {"finished", "failed"})["status"] == "finished"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    """True if Redis answers."""
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+def test_media_ffmpeg_cannot_decode_fails_the_job_clearly(client, worker, base_env, tmp_path):
+    """A truncated MP4 passes the probe (its header is whole) but fails at decoding."""
+    truncated = tmp_path / "cut-short.mp4"
+    truncated.write_bytes((DATA / "speech.mp4").read_bytes()[:40_000])
+    response = upload(client, truncated, engine="local")
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_status(client, response.get_json()["id"], {"finished", "failed"})
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "decode_failed"
+    assert "cut-short.mp4" in job["error"]["message"]
+    assert "truncated or corrupt" in job["error"]["message"]
+    assert "Traceback" not in job["error"]["message"]
+    assert job["outputs"] == [] and not temp_dir_of(base_env, job["id"]).exists()

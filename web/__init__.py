@@ -1,0 +1,48 @@
+"""The Flask app: upload form, job pages and the JSON API. It enqueues; it never does media work."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from jobs.config import Config
+from jobs.connection import connect
+from jobs.storage import open_storage
+
+MULTIPART_OVERHEAD = 1024 * 1024
+"""Bytes allowed on top of MAX_UPLOAD_MB for multipart boundaries and form fields."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `test_config` (variable names)."""
+    app = Flask(__name__)
+    config = Config.from_env({**os.environ, **(test_config or {})})
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["subcue"] = {
+        "config": config,
+        "redis": connect(config),
+        "storage": open_storage(config.storage_url),
+    }
+    from . import api, dashboard, errors, events, health, owner, pages
+
+    dashboard.init_app(app, config)
+    # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    owner.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(events.bp)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,22 @@
+"""Access to the app's shared parts (config, Redis, storage) from request code."""
+
+import redis
+from flask import current_app
+
+from jobs.config import Config
+from jobs.storage import Storage
+
+
+def config() -> Config:
+    """The app's Config."""
+    return current_app.extensions["subcue"]["config"]
+
+
+def conn() -> redis.Redis:
+    """The app's Redis client (one pool per app, not a connection per request)."""
+    return current_app.extensions["subcue"]["redis"]
+
+
+def storage() -> Storage:
+    """The app's storage backend."""
+    return current_app.extensions["subcue"]["storage"]

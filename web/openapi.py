@@ -1,0 +1,155 @@
+"""The OpenAPI 3 description served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from jobs.languages import LANGUAGES
+
+STATUSES = ["queued", "running", "cancelling", "cancelled", "finished", "failed"]
+
+
+def _error_responses(*codes: int) -> dict:
+    """Error responses, all with the one JSON error shape."""
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {str(code): {"description": "error", **ref} for code in codes}
+
+
+def _json(schema: str, description: str) -> dict:
+    """A JSON response with a component schema."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+_SID = {"name": "session_id", "in": "path", "required": True,
+        "schema": {"type": "string", "format": "uuid"}}  # fmt: skip
+_UPLOAD = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
+            "engine": {"type": "string", "enum": ["local", "gemini"]},
+            "keep_running": {"type": "boolean"},
+        },
+    }}},
+}  # fmt: skip
+_JOB_REQUEST = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["translate", "analyze"]},
+            "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
+            "engine": {"type": "string", "enum": ["local", "gemini"]},
+            "keep_running": {"type": "boolean"},
+        },
+    }}},
+}  # fmt: skip
+
+
+def spec() -> dict:
+    """The whole document."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Subcue", "version": "1.0.0",
+                 "description": "Subtitles and transcripts for media, as cancellable jobs."},
+        "paths": {
+            "/api/me": {"get": {"summary": "Who am I", "responses": {
+                "200": {"description": "the owner", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"owner": {"type": "string"}}}}}}}}},
+            "/api/jobs": {
+                "get": {"summary": "The owner's jobs, newest first",
+                        "responses": {"200": _json("JobList", "jobs")}},
+                "post": {"summary": "Upload files and start a translate job",
+                         "requestBody": _UPLOAD,
+                         "responses": {"202": _json("Job", "the new job"),
+                                       **_error_responses(400, 413, 415, 422, 429, 503)}},
+            },
+            "/api/jobs/{job_id}": {
+                "get": {"summary": "One job", "parameters": [_ID],
+                        "responses": {"200": _json("Job", "the job"), **_error_responses(404)}},
+                "delete": {"summary": "Cancel, then purge the job", "parameters": [_ID],
+                           "responses": {"204": {"description": "deleted"},
+                                         **_error_responses(404)}},
+            },
+            "/api/jobs/{job_id}/cancel": {"post": {
+                "summary": "Cancel (idempotent)", "parameters": [_ID],
+                "responses": {"200": _json("Job", "the job"), **_error_responses(404)}}},
+            "/api/jobs/{job_id}/lease": {"post": {
+                "summary": "The job page is still open", "parameters": [_ID],
+                "responses": {"204": {"description": "renewed"}, **_error_responses(404)}}},
+            "/api/jobs/{job_id}/events": {"get": {
+                "summary": "Server-sent events: the Job on every change", "parameters": [_ID],
+                "responses": {"200": {"description": "event stream", "content": {
+                                          "text/event-stream": {"schema": {"type": "string"}}}},
+                              **_error_responses(404)}}},
+            "/api/jobs/{job_id}/outputs/{name}": {"get": {
+                "summary": "Download an output", "parameters": [_ID, {
+                    "name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the file"}, **_error_responses(404)}}},
+            "/api/sessions": {"post": {
+                "summary": "A new session with files", "requestBody": _UPLOAD,
+                "responses": {"201": _json("Session", "the session"),
+                              **_error_responses(400, 413, 415, 503)}}},
+            "/api/sessions/{session_id}": {
+                "get": {"summary": "One session", "parameters": [_SID],
+                        "responses": {"200": _json("Session", "the session"),
+                                      **_error_responses(404)}},
+                "delete": {"summary": "Cancel its jobs, then purge it", "parameters": [_SID],
+                           "responses": {"204": {"description": "deleted"},
+                                         **_error_responses(404)}},
+            },
+            "/api/sessions/{session_id}/files": {"post": {
+                "summary": "Add files", "parameters": [_SID], "requestBody": _UPLOAD,
+                "responses": {"201": _json("Session", "the session"),
+                              **_error_responses(400, 404, 413, 415)}}},
+            "/api/sessions/{session_id}/jobs": {"post": {
+                "summary": "Start a job over the session", "parameters": [_SID],
+                "requestBody": _JOB_REQUEST,
+                "responses": {"202": _json("Job", "the job"),
+                              **_error_responses(400, 404, 422, 429)}}},
+        },
+        "components": {"schemas": _schemas()},
+    }  # fmt: skip
+
+
+def _schemas() -> dict:
+    """Job, Session, Error."""
+    nullable_str = {"type": "string", "nullable": True}
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "Job": {"type": "object", "required": ["id", "status", "progress", "params", "outputs"],
+                "properties": {
+            "id": {"type": "string"}, "session_id": {"type": "string"},
+            "kind": {"type": "string"}, "description": nullable_str,
+            "status": {"type": "string", "enum": STATUSES},
+            "progress": {"type": "object", "properties": {
+                "done": {"type": "integer"}, "total": {"type": "integer", "nullable": True},
+                "eta_s": {"type": "number", "nullable": True}}},
+            "params": {"type": "object"},
+            "error": {"type": "object", "nullable": True},
+            "created_at": {"type": "string"}, "started_at": nullable_str, "ended_at": nullable_str,
+            "outputs": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "url": {"type": "string"},
+                "size": {"type": "integer"}}}},
+            "usage": {"type": "object"},
+        }},
+        "JobList": {"type": "object", "properties": {
+            "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
+        "Session": {"type": "object", "required": ["id", "files", "jobs"], "properties": {
+            "id": {"type": "string"}, "created_at": {"type": "string"},
+            "files": {"type": "array", "items": {"type": "object"}},
+            "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
+    }  # fmt: skip

@@ -1,0 +1,78 @@
+"""Who is asking: a signed session cookie per browser, or a bearer token from API_TOKENS."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from jobs.errors import SubcueError
+
+from . import context
+
+
+class Unauthorized(SubcueError):
+    """A bearer token that is not in API_TOKENS."""
+
+    status, code = 401, "unauthorized"
+
+
+class OwnerCookie(SecureCookieSessionInterface):
+    """The signed session cookie, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure behind HTTPS (ProxyFix makes a proxied request count), not on plain HTTP."""
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+class CrossSite(SubcueError):
+    """A state-changing request sent by another site's page."""
+
+    status, code = 403, "cross_site"
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _same_origin_only() -> None:
+    """Refuse a cookie-authenticated POST/DELETE whose Origin is another site.
+
+    SameSite=Lax already keeps the cookie off cross-site POSTs in current browsers; this also
+    covers older ones. Browsers send Origin on such requests (sendBeacon included); API clients
+    that send none are not browsers and are let through.
+    """
+    origin = request.headers.get("Origin")
+    if request.method not in UNSAFE_METHODS or not origin or request.authorization:
+        return
+    if origin.rstrip("/") != request.host_url.rstrip("/"):
+        raise CrossSite("Requests from other sites cannot change your jobs.")
+
+
+def _identify() -> None:
+    """Set g.owner before every request (and the owner cookie on the first one)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+        if not any(hmac.compare_digest(token, known) for known in context.config().api_tokens):
+            raise Unauthorized("That API token is not valid.")
+        g.owner = "token-" + hashlib.sha256(token.encode()).hexdigest()[:24]
+        return
+    if "owner" not in session:
+        session["owner"] = uuid.uuid4().hex
+        session.permanent = True
+    g.owner = session["owner"]
+
+
+def current() -> str:
+    """The owner of the current request."""
+    return g.owner
+
+
+def init_app(app: Flask) -> None:
+    """Identify the owner of every request."""
+    app.session_interface = OwnerCookie()
+    app.before_request(_same_origin_only)
+    app.before_request(_identify)

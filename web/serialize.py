@@ -1,0 +1,56 @@
+"""Records as the API shows them (API.md "Objects")."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+USAGE_DEFAULTS = {"engine_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+
+
+def job(rec: dict) -> dict:
+    """A job record as the Job object."""
+    job_id = rec["id"]
+    outputs = [
+        {"name": o["name"], "size": o["size"], "file_id": o.get("file_id"),
+         "url": url_for("api.download_output", job_id=job_id, name=o["name"])}
+        for o in rec.get("outputs") or []
+    ]  # fmt: skip
+    return {
+        "id": job_id,
+        "session_id": rec.get("session_id"),
+        "kind": rec.get("kind"),
+        "description": rec.get("description"),
+        "status": rec.get("status"),
+        "progress": {
+            "done": rec.get("done", 0),
+            "total": rec.get("total"),
+            "eta_s": rec.get("eta_s") if rec.get("status") == "running" else None,
+        },
+        "params": rec.get("params") or {},
+        "error": rec.get("error"),
+        "created_at": rec.get("created_at"),
+        "started_at": rec.get("started_at") or None,
+        "ended_at": rec.get("ended_at") or None,
+        "outputs": outputs,
+        "usage": {**USAGE_DEFAULTS, **(rec.get("usage") or {})},
+    }
+
+
+def session(rec: dict, jobs: list[dict]) -> dict:
+    """A session record (with its files and jobs) as the Session object."""
+    return {
+        "id": rec["id"],
+        "created_at": rec.get("created_at"),
+        "files": [
+            {
+                "id": f["id"],
+                "name": f["name"],
+                "size": f["size"],
+                "duration_s": f["duration_s"],
+                "has_video": f.get("has_video", False),
+                "url": url_for("api.download_file", session_id=rec["id"], file_id=f["id"]),
+            }
+            for f in rec.get("files") or []
+        ],  # fmt: skip
+        "jobs": [job(j) for j in jobs],
+    }

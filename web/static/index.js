@@ -1,0 +1,128 @@
+// The upload form: start a job, then go to its page. Also shows the last job this browser
+// opened (from localStorage) and the owner's jobs, refreshed while any of them is still working.
+"use strict";
+
+const LAST_JOB = "subcue:lastJob";
+const ACTIVE = ["queued", "running", "cancelling"];
+const REFRESH_MS = 2000;
+
+let refreshTimer = null;
+
+function statusText(job) {
+  const p = job.progress || {};
+  if (job.status === "running" && p.total) return `running, ${p.done} of ${p.total} chunks`;
+  if (job.status === "cancelled" && job.error && job.error.code === "abandoned") {
+    return "cancelled: its page was closed";
+  }
+  return job.status;
+}
+
+function jobLink(job) {
+  const link = document.createElement("a");
+  link.href = `/jobs/${job.id}`;
+  link.textContent = job.description || job.id;
+  return link;
+}
+
+function statusBadge(job) {
+  const status = document.createElement("span");
+  status.className = `badge ${job.status}`;
+  status.textContent = statusText(job);
+  return status;
+}
+
+async function refresh() {
+  clearTimeout(refreshTimer);
+  const [jobs, last] = await Promise.all([loadJobs(), showLastJob()]);
+  const busy = [...jobs, ...(last ? [last] : [])].some((job) => ACTIVE.includes(job.status));
+  if (busy) refreshTimer = setTimeout(refresh, REFRESH_MS);
+}
+
+async function loadJobs() {
+  const list = document.getElementById("jobs");
+  try {
+    const response = await fetch("/api/jobs", { cache: "no-store" });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    list.innerHTML = "";
+    if (!body.jobs.length) list.innerHTML = '<li class="muted">No jobs yet.</li>';
+    for (const job of body.jobs) {
+      const item = document.createElement("li");
+      item.dataset.jobId = job.id;
+      item.append(jobLink(job), " ", statusBadge(job));
+      if (job.params && job.params.keep_running) {
+        const keep = document.createElement("span");
+        keep.className = "muted";
+        keep.textContent = " · keeps running";
+        item.append(keep);
+      }
+      list.append(item);
+    }
+    return body.jobs;
+  } catch (err) {
+    list.innerHTML = "";
+    const item = document.createElement("li");
+    item.className = "error";
+    item.textContent = `Could not load your jobs: ${err.message}`;
+    list.append(item);
+    return [];
+  }
+}
+
+async function showLastJob() {
+  const id = localStorage.getItem(LAST_JOB);
+  if (!id) return null;
+  let response;
+  try {
+    response = await fetch(`/api/jobs/${id}`, { cache: "no-store" });
+  } catch (err) {
+    return null;
+  }
+  if (response.status === 404) {
+    localStorage.removeItem(LAST_JOB); // deleted, or another owner's: nothing to come back to
+    document.getElementById("last-job").hidden = true;
+    return null;
+  }
+  if (!response.ok) return null;
+  const job = await response.json();
+  const line = document.getElementById("last-job-line");
+  line.innerHTML = "";
+  line.append("Your last job: ", jobLink(job), " ", statusBadge(job));
+  document.getElementById("last-job").hidden = false;
+  return job;
+}
+
+document.getElementById("upload").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const error = document.getElementById("form-error");
+  const button = document.getElementById("submit");
+  error.hidden = true;
+  button.disabled = true;
+  button.textContent = "Uploading…";
+  const data = new FormData(form);
+  data.set("keep_running", document.getElementById("keep_running").checked ? "true" : "false");
+  try {
+    const response = await fetch("/api/jobs", { method: "POST", body: data });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    localStorage.setItem(LAST_JOB, body.id);
+    window.location.assign(`/jobs/${body.id}`);
+  } catch (err) {
+    error.textContent = err.message;
+    error.hidden = false;
+    button.disabled = false;
+    button.textContent = "Start";
+  }
+});
+
+// Back from the back/forward cache: statuses moved on meanwhile.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) {
+    document.getElementById("submit").disabled = false;
+    document.getElementById("submit").textContent = "Start";
+    refresh();
+  }
+});
+
+refresh();

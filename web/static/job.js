@@ -1,0 +1,361 @@
+// The job page: live progress (SSE, polling as fallback), cancel and retry, the result, and
+// what leaving does.
+//
+// A job started from the page (keep_running=false) lives only as long as its page:
+// - leaving (close, reload, navigate away) while it is queued or running warns first
+//   (beforeunload) and, if the user leaves anyway, cancels it with a beacon on `pagehide`;
+// - hiding the tab does nothing: the open event stream (server side) and a heartbeat from a
+//   dedicated worker (whose timers background tabs do not throttle to once a minute) keep the
+//   job's lease alive; a page that vanishes without a word (crash, killed browser, sleeping
+//   laptop) stops renewing it, and the server cancels the job as `abandoned` after
+//   LEASE_SECONDS.
+// "Keep running after I leave" (keep_running=true) opts out of all of this.
+// Everything shown comes from the server, so a reload shows what really happened.
+"use strict";
+
+const root = document.getElementById("job");
+const jobId = root.dataset.jobId;
+const leaseSeconds = Number(root.dataset.leaseSeconds) || 60;
+const ACTIVE = ["queued", "running"];
+const TERMINAL = ["cancelled", "finished", "failed"];
+const POLL_MS = 2000;
+const STREAM_RETRY_MS = 15000;
+const LAST_JOB = "subcue:lastJob";
+const STATUS_TEXT = {
+  queued: "queued",
+  running: "running",
+  cancelling: "cancelling…",
+  cancelled: "cancelled",
+  finished: "finished",
+  failed: "failed",
+};
+const REASONS = {
+  cancelled_by_user: "You cancelled this job (with Cancel, or by leaving its page while it ran).",
+  left_page: "Cancelled because you left its page while it was running.",
+  abandoned:
+    `Cancelled because its page stopped answering for ${leaseSeconds} s ` +
+    "(the browser closed, crashed or went to sleep).",
+  deleted: "Cancelled because the job was deleted.",
+};
+
+let job = null; // the last Job the server told us about
+let retrying = false; // a retry is on its way: the next non-terminal state is not stale
+let stream = null;
+let streamRetry = null;
+let pollTimer = null;
+let heartbeat = null;
+let resultShown = false;
+
+const $ = (id) => document.getElementById(id);
+const processing = () => job !== null && ACTIVE.includes(job.status);
+// Only a page-owned job is guarded: API jobs default to keep_running=true.
+const guarded = () => processing() && job.params.keep_running === false;
+
+localStorage.setItem(LAST_JOB, jobId);
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// An answer that was on its way while a newer one arrived (a poll racing the stream) would
+// move the page backwards; ignore it.
+function stale(next) {
+  if (!job || next.id !== job.id) return false;
+  if (TERMINAL.includes(job.status) && !TERMINAL.includes(next.status)) return !retrying;
+  const before = (job.progress || {}).done || 0;
+  const after = (next.progress || {}).done || 0;
+  return job.status === next.status && after < before && !retrying;
+}
+
+function render(next) {
+  if (!next || stale(next)) return;
+  if (retrying && !TERMINAL.includes(next.status)) retrying = false;
+  job = next;
+  $("title").textContent = job.description || "Job";
+  document.title = `${STATUS_TEXT[job.status] || job.status} – ${job.description || "Job"}`;
+  const status = $("status");
+  status.textContent = STATUS_TEXT[job.status] || job.status;
+  status.className = `badge ${job.status}`;
+  renderProgress();
+  renderMessage();
+  $("cancel").hidden = !(processing() || job.status === "cancelling");
+  $("cancel").disabled = job.status === "cancelling";
+  $("cancel").textContent = job.status === "cancelling" ? "Cancelling…" : "Cancel";
+  $("retry").hidden = !(job.status === "failed" || job.status === "cancelled");
+  $("leave-note").hidden = !guarded();
+  $("keep-note").hidden = !(processing() && job.params.keep_running !== false);
+  const u = job.usage || {};
+  $("usage").textContent = u.engine_calls
+    ? `${u.engine_calls} engine call${u.engine_calls === 1 ? "" : "s"}` +
+      (u.input_tokens + u.output_tokens
+        ? ` · ${u.input_tokens + u.output_tokens} tokens · ` +
+          `estimated cost $${Number(u.cost_usd || 0).toFixed(4)}`
+        : "")
+    : "";
+  if (job.status === "finished" && !resultShown) showResult();
+  if (job.status !== "finished" && resultShown) hideResult();
+  if (TERMINAL.includes(job.status)) stopUpdates();
+  keepLease(guarded());
+}
+
+function renderProgress() {
+  const p = job.progress || {};
+  let percent = p.total ? Math.round((100 * p.done) / p.total) : 0;
+  if (job.status === "finished") percent = 100;
+  $("fill").style.width = `${percent}%`;
+  $("bar").setAttribute("aria-valuenow", String(percent));
+  $("bar").classList.toggle("waiting", job.status === "running" && !p.total);
+  let text = "";
+  if (job.status === "queued") text = "Waiting for a worker…";
+  else if (job.status === "running" && !p.total) text = "Preparing the audio…";
+  else if (p.total) text = `${p.done} of ${p.total} chunks done`;
+  $("progress-text").textContent = text;
+  $("eta").textContent =
+    job.status === "running" && p.eta_s != null ? `· about ${duration(p.eta_s)} left` : "";
+}
+
+function renderMessage() {
+  const message = $("message");
+  const error = job.error || {};
+  if (job.status === "cancelled") {
+    message.textContent = REASONS[error.code] || error.message || "Cancelled.";
+  } else if (job.status === "failed") {
+    message.textContent =
+      `${error.message || "The job failed."} ` +
+      "Retry resumes it: chunks already done are not done (or paid for) again.";
+  } else if (job.status === "cancelling") {
+    message.textContent = "Stopping the job…";
+  } else {
+    message.hidden = true;
+    return;
+  }
+  message.className = job.status;
+  message.hidden = false;
+}
+
+async function showResult() {
+  resultShown = true;
+  const list = $("downloads");
+  list.innerHTML = "";
+  for (const output of job.outputs || []) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = output.url;
+    link.textContent = output.name;
+    link.setAttribute("download", output.name);
+    const info = document.createElement("span");
+    info.className = "muted";
+    info.textContent = ` ${size(output.size)}`;
+    item.append(link, info);
+    list.append(item);
+  }
+  list.hidden = !list.children.length;
+  let session;
+  try {
+    const response = await fetch(`/api/sessions/${job.session_id}`);
+    if (!response.ok) return;
+    session = await response.json();
+  } catch (err) {
+    return; // the downloads are there; the player needs the session
+  }
+  const player = $("player");
+  player.innerHTML = "";
+  for (const file of session.files) {
+    const vtt = (job.outputs || []).find(
+      (o) => o.file_id === file.id && o.name.endsWith(".vtt"),
+    );
+    const figure = document.createElement("figure");
+    const media = document.createElement(file.has_video ? "video" : "audio");
+    media.controls = true;
+    media.preload = "metadata";
+    media.src = file.url;
+    if (vtt) {
+      const track = document.createElement("track");
+      track.kind = "subtitles";
+      track.label = job.params.target_language || "subtitles";
+      track.srclang = job.params.target_language || "";
+      track.src = `${vtt.url}?inline=1`;
+      track.default = true;
+      media.append(track);
+      track.track.mode = "showing"; // `default` alone is not honoured for added tracks
+    }
+    const caption = document.createElement("figcaption");
+    caption.textContent = file.name;
+    figure.append(media, caption);
+    player.append(figure);
+  }
+  player.hidden = false;
+}
+
+function hideResult() {
+  resultShown = false;
+  $("player").hidden = true;
+  $("player").innerHTML = "";
+  $("downloads").hidden = true;
+  $("downloads").innerHTML = "";
+}
+
+// --- live updates: the event stream, with polling while it is down ---
+
+function startStream() {
+  if (!window.EventSource) {
+    startPolling();
+    return;
+  }
+  closeStream();
+  const source = new EventSource(`/api/jobs/${jobId}/events`);
+  stream = source;
+  source.onmessage = (event) => {
+    stopPolling();
+    render(JSON.parse(event.data));
+  };
+  source.onerror = () => {
+    if (stream !== source) return;
+    if (job && TERMINAL.includes(job.status)) {
+      closeStream();
+      return;
+    }
+    // While EventSource reconnects on its own (CONNECTING), poll so the page stays live. If it
+    // gave up (CLOSED: an error status, a proxy in the way), poll and try it again later.
+    startPolling();
+    if (source.readyState === EventSource.CLOSED) {
+      stream = null;
+      streamRetry = setTimeout(startStream, STREAM_RETRY_MS);
+    }
+  };
+}
+
+function closeStream() {
+  if (stream) stream.close();
+  stream = null;
+  clearTimeout(streamRetry);
+  streamRetry = null;
+}
+
+async function poll() {
+  try {
+    const response = await fetch(`/api/jobs/${jobId}`, { cache: "no-store" });
+    if (response.ok) render(await response.json());
+  } catch (err) {
+    // offline for a moment: the next tick tries again
+  }
+}
+
+function startPolling() {
+  if (pollTimer) return;
+  pollTimer = setInterval(poll, POLL_MS);
+  poll();
+}
+
+function stopPolling() {
+  clearInterval(pollTimer);
+  pollTimer = null;
+}
+
+function stopUpdates() {
+  closeStream();
+  stopPolling();
+}
+
+// --- the lease: renewed while the page is open, whatever the tab's visibility ---
+
+function keepLease(wanted) {
+  if (wanted && !heartbeat) heartbeat = startHeartbeat();
+  if (!wanted && heartbeat) {
+    heartbeat();
+    heartbeat = null;
+  }
+}
+
+function startHeartbeat() {
+  const url = `/api/jobs/${jobId}/lease`;
+  const every = Math.max(1, leaseSeconds / 4) * 1000;
+  try {
+    const worker = new Worker(root.dataset.leaseWorker);
+    worker.postMessage({ url, every });
+    return () => worker.terminate();
+  } catch (err) {
+    // No workers: main-thread timers, throttled in background tabs, still beat the stream's
+    // absence most of the time.
+    const beat = () => fetch(url, { method: "POST" }).catch(() => {});
+    const timer = setInterval(beat, every);
+    beat();
+    return () => clearInterval(timer);
+  }
+}
+
+// --- leaving ---
+
+function cancelOnLeave() {
+  const url = `/api/jobs/${jobId}/cancel`;
+  const body = new URLSearchParams({ reason: "left_page" });
+  if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+  fetch(url, { method: "POST", body, keepalive: true }).catch(() => {});
+}
+
+window.addEventListener("beforeunload", (event) => {
+  if (!guarded()) return;
+  event.preventDefault();
+  event.returnValue = ""; // older browsers show the dialog only when this is set
+});
+
+window.addEventListener("pagehide", () => {
+  if (guarded()) cancelOnLeave();
+});
+
+// Back from the back/forward cache: the job moved on (or was cancelled) meanwhile.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) startStream();
+});
+
+// --- buttons ---
+
+function showFailure(text) {
+  const message = $("message");
+  message.textContent = text;
+  message.className = "error";
+  message.hidden = false;
+}
+
+$("cancel").addEventListener("click", async () => {
+  $("cancel").disabled = true;
+  $("cancel").textContent = "Cancelling…";
+  try {
+    const response = await fetch(`/api/jobs/${jobId}/cancel`, { method: "POST" });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    render(body);
+  } catch (err) {
+    showFailure(`Could not cancel: ${err.message}`);
+    $("cancel").disabled = false;
+    $("cancel").textContent = "Cancel";
+  }
+});
+
+$("retry").addEventListener("click", async () => {
+  $("retry").disabled = true;
+  try {
+    const response = await fetch(`/api/jobs/${jobId}/retry`, { method: "POST" });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    retrying = true;
+    render(body);
+    startStream();
+  } catch (err) {
+    showFailure(`Could not retry: ${err.message}`);
+  } finally {
+    $("retry").disabled = false;
+  }
+});
+
+startStream();

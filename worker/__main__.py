@@ -1,0 +1,38 @@
+"""`python -m worker`: run one Subcue worker until SIGTERM/SIGINT."""
+
+import logging
+import sys
+
+from jobs.config import Config
+from jobs.connection import connect
+from jobs.submit import queue
+
+from .worker import SubcueWorker
+
+WORKER_TTL = 60
+"""Seconds a silent worker counts as alive (RQ's default is 420: too slow to notice a crash)."""
+
+MONITOR_INTERVAL = 5
+"""Seconds between heartbeats while a job runs; a busy worker's key lives this + 60 s."""
+
+
+def main() -> int:
+    """Start a forking worker on the Subcue queue."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
+    )
+    config = Config.from_env()
+    conn = connect(config)
+    worker = SubcueWorker(
+        [queue(conn, config)],
+        connection=conn,
+        subcue_config=config,
+        worker_ttl=WORKER_TTL,
+        job_monitoring_interval=MONITOR_INTERVAL,
+    )
+    worker.work(with_scheduler=False, logging_level="INFO")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

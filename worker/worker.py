@@ -1,0 +1,136 @@
+"""Our RQ Worker: cleanup for killed horses, cancelled jobs shown as stopped, and the sweeper.
+
+RQ's stop-job SIGKILLs the work horse, so the job's own `finally` never runs; cleanup happens
+here, in the parent worker, after the horse is gone. A job that stopped because it was
+cancelled is filed by RQ as `stopped` (never `finished`, never retried).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+
+from jobs import record, workspace
+from jobs.config import Config
+from jobs.delete import forget_rq_job
+from jobs.lifecycle import confirm_cancelled
+from jobs.submit import requeue
+from jobs.timeutil import now_iso
+
+from .sweeper import Sweeper
+
+log = logging.getLogger("subcue.worker")
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal this process gets when its parent dies (Linux)."""
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+class SubcueWorker(Worker):
+    """A forking worker that cleans up after stopped or crashed horses."""
+
+    def __init__(self, *args, subcue_config: Config | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subcue_config = subcue_config or Config.from_env()
+        self.sweeper: Sweeper | None = None
+        self._requeue_current = False
+
+    def request_stop(self, signum, frame):
+        """SIGTERM/SIGINT (a dyno restart): stop the current job now and queue it again.
+
+        RQ's warm shutdown would wait for the job, and Heroku kills a dyno 30 s after SIGTERM,
+        leaving the job half done. Its checkpoints make a restart cheap, so stop at once.
+        """
+        if self.horse_pid and not self._requeue_current:
+            self._requeue_current = True
+            self.kill_horse()
+        super().request_stop(signum, frame)
+
+    def setup_work_horse_signals(self):
+        """The horse dies with this worker, even when the worker is SIGKILLed."""
+        super().setup_work_horse_signals()
+        die_with_parent()
+
+    def bootstrap(self, *args, **kwargs):
+        """Register, then start the sweeper (it runs at start and periodically)."""
+        super().bootstrap(*args, **kwargs)
+        self.sweeper = Sweeper(self.subcue_config, worker_name=self.name)
+        self.sweeper.start()
+
+    def teardown(self):
+        """Stop the sweeper with the worker."""
+        if self.sweeper:
+            self.sweeper.stop()
+        super().teardown()
+
+    def handle_job_failure(self, job: Job, queue, started_job_registry=None, exc_string="",
+                           execution=None):  # fmt: skip
+        """Clean up after a job that raised or whose horse died, let RQ file it, then record why.
+
+        Runs in the horse when the job raised (e.g. it saw its cancel flag), and in this parent
+        process when the horse was killed (stop-job) or died. Our record changes last: once a
+        cancel, delete or retry sees `cancelled` or `failed`, the temp dir is gone and RQ has
+        nothing more to write for this execution.
+        """
+        config, conn = self.subcue_config, self.connection
+        if workspace.remove(config, job.id):
+            log.info("job=%s event=temp_removed", job.id)
+        status = record.status(conn, job.id)
+        cancelled = status in (record.CANCELLING, record.CANCELLED) or status is None
+        if cancelled:
+            log.info("job=%s event=stopped status=%s", job.id, status)
+            self._stopped_job_id = job.id  # RQ files it as STOPPED, and never retries it
+        try:
+            if cancelled and job.get_status(refresh=True) == JobStatus.CANCELED:
+                # Cancelled while queued; RQ already filed it as canceled. Leave it there.
+                self._stopped_job_id = None
+                with conn.pipeline() as pipe:
+                    self.cleanup_execution(job, pipeline=pipe, execution=execution)
+                    pipe.execute()
+                return
+            super().handle_job_failure(
+                job, queue, started_job_registry=started_job_registry, exc_string=exc_string,
+                execution=execution,
+            )  # fmt: skip
+        finally:
+            if cancelled:
+                confirm_cancelled(conn, job.id)
+            elif status == record.RUNNING and self._requeue_current:
+                if requeue(conn, config, job.id, {record.RUNNING}):
+                    log.info("job=%s event=requeued reason=worker_shutdown", job.id)
+            elif status == record.RUNNING and record.transition(
+                conn, job.id, {record.RUNNING}, record.FAILED, ended_at=now_iso(),
+                error={"code": "worker_died",
+                       "message": "The worker process running this job died; retry it."},
+            ).applied:  # fmt: skip
+                # The horse died without raising (killed, out of memory).
+                log.warning("job=%s event=horse_died", job.id)
+            self._forget_if_deleted(job)
+
+    def handle_job_success(self, job: Job, queue, *args, **kwargs):
+        """RQ's success bookkeeping, undone if the job was deleted while it finished."""
+        try:
+            super().handle_job_success(job, queue, *args, **kwargs)
+        finally:
+            self._forget_if_deleted(job)
+
+    def _forget_if_deleted(self, job: Job) -> None:
+        """After our last write for a job: if its record was deleted meanwhile, erase RQ's too."""
+        if record.status(self.connection, job.id) is None:
+            forget_rq_job(self.connection, job.id)
