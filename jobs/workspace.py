@@ -1,16 +1,39 @@
-"""A job's temp directory on the machine that runs it (never shared between machines)."""
+"""A job's temp directory on the machine that runs it (never shared between machines).
+
+Temp directories are grouped by the Redis they belong to. Two Subcue deployments on one machine
+(say staging and production, or a test run next to a dev server) often share TEMP_DIR, and each
+one's sweeper removes the temp directories of jobs its own Redis does not know as running. So a
+sweeper only ever looks at its own deployment's directories.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from .config import Config
 
 
+def deployment(config: Config) -> str:
+    """A readable name for the Redis this deployment keeps its jobs in: `host_port_db`.
+
+    The password is left out, so rotating it does not orphan temp directories.
+    """
+    parts = urlsplit(config.redis_url)
+    if parts.scheme == "unix":
+        db = parse_qs(parts.query).get("db", ["0"])[0]
+        name = f"{parts.path}_{db}"
+    else:
+        db = parts.path.strip("/") or parse_qs(parts.query).get("db", ["0"])[0]
+        name = f"{parts.hostname or 'localhost'}_{parts.port or 6379}_{db}"
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_")
+
+
 def root(config: Config) -> Path:
-    """The directory holding every job's temp directory on this machine."""
-    return Path(config.temp_dir) / "jobs"
+    """The directory holding this deployment's job temp directories on this machine."""
+    return Path(config.temp_dir) / "jobs" / deployment(config)
 
 
 def path(config: Config, job_id: str) -> Path:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from jobs import workspace
+from jobs.config import Config
 from jobs.s3storage import S3Storage
 from web import create_app
 
@@ -233,7 +235,7 @@ def two_hour_silence(tmp_path_factory) -> Path:
 
 def temp_dir_of(env: dict, job_id: str) -> Path:
     """Where the worker keeps the job's temp files."""
-    return Path(env["TEMP_DIR"]) / "jobs" / job_id
+    return workspace.path(Config.from_env(env), job_id)
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -86,7 +86,7 @@ def test_api_answers_503_while_redis_is_down_and_everything_recovers(
     probe = redis.Redis(port=port)
     wait_for(lambda: _pings(probe), message="private redis")
     try:
-        start_worker(env)
+        outage_worker = start_worker(env)
         client = make_app(env).test_client()
         before = upload(client, DATA / "silence.wav", engine="local").get_json()
         wait_for_status(client, before["id"], {"finished"})
@@ -104,7 +104,8 @@ def test_api_answers_503_while_redis_is_down_and_everything_recovers(
         wait_for(lambda: client.get("/healthz").get_json().get("workers", 0) >= 1, timeout=60,
                  interval=0.5, message="the worker to re-register")  # fmt: skip
         after = upload(client, DATA / "silence.wav", engine="local").get_json()
-        assert wait_for_status(client, after["id"], {"finished", "failed"})["status"] == "finished"
+        done = wait_for_status(client, after["id"], {"finished", "failed"})
+        assert done["status"] == "finished", (done["error"], outage_worker.output()[-4000:])
     finally:
         server.terminate()
         server.wait(10)
@@ -131,3 +132,28 @@ def test_media_ffmpeg_cannot_decode_fails_the_job_clearly(client, worker, base_e
     assert "truncated or corrupt" in job["error"]["message"]
     assert "Traceback" not in job["error"]["message"]
     assert job["outputs"] == [] and not temp_dir_of(base_env, job["id"]).exists()
+
+
+def test_a_neighbour_deployment_sharing_temp_dir_leaves_our_running_job_alone(
+    base_env, start_worker
+):
+    """Two deployments on one machine share TEMP_DIR but not Redis (here: another Redis db).
+
+    The neighbour sweeps every second and removes temp dirs its own Redis does not know as
+    running; it must never touch ours, while it still cleans its own leftovers.
+    """
+    ours = {**base_env, "REDIS_URL": base_env["REDIS_URL"].removesuffix("/0") + "/1",
+            "QUEUE_NAME": "subcue-ours"}  # fmt: skip
+    neighbour = {**base_env, "QUEUE_NAME": "subcue-neighbour", "LEASE_SECONDS": "3"}
+    leftover = temp_dir_of(neighbour, "crashed-long-ago")
+    leftover.mkdir(parents=True)
+    start_worker(neighbour)
+    start_worker(ours)
+    wait_for(lambda: not leftover.exists(), timeout=10, message="the neighbour to sweep")
+
+    client = make_app(ours).test_client()
+    job = upload(client, DATA / "speech.wav", engine="local").get_json()
+    wait_for(lambda: temp_dir_of(ours, job["id"]).exists(), timeout=30, message="a temp dir")
+    done = wait_for_status(client, job["id"], {"finished", "failed"}, timeout=90)
+    assert done["status"] == "finished", done["error"]
+    assert not temp_dir_of(ours, job["id"]).exists()

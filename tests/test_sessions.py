@@ -58,8 +58,8 @@ def traces(conn, env, *ids: str) -> list[str]:
     for path in root.rglob("*") if root.exists() else []:
         if any(i in str(path) for i in ids):
             found.append(f"file {path}")
-    temp = Path(env["TEMP_DIR"]) / "jobs"
-    for path in temp.iterdir() if temp.exists() else []:
+    temp = Path(env["TEMP_DIR"])
+    for path in temp.rglob("*") if temp.exists() else []:
         if path.name in ids:
             found.append(f"temp {path}")
     return found

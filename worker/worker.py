@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 
+import redis
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
@@ -74,10 +75,14 @@ class SubcueWorker(Worker):
         self.sweeper.start()
 
     def teardown(self):
-        """Stop the sweeper with the worker."""
+        """Stop the sweeper with the worker; a Redis outage only skips unregistering."""
         if self.sweeper:
             self.sweeper.stop()
-        super().teardown()
+        try:
+            super().teardown()
+        except redis.ConnectionError as exc:
+            # Its key expires on its own within worker_ttl, and the sweeper treats it as gone.
+            log.warning("event=unregister_skipped worker=%s reason=%s", self.name, exc)
 
     def handle_job_failure(self, job: Job, queue, started_job_registry=None, exc_string="",
                            execution=None):  # fmt: skip

@@ -19,7 +19,6 @@ import argparse
 import io
 import json
 import time
-from pathlib import Path
 
 import harness
 from rq.job import Job
@@ -41,9 +40,12 @@ def submit(client, wav: bytes, lang: str) -> str:
 
 def running_cancels(env: dict, stub: harness.Stub, trials: int) -> dict:
     """Part 1: cancel latency and late calls."""
+    from jobs import workspace
+    from jobs.config import Config
     from web import create_app
 
     client = create_app(env).test_client()
+    config = Config.from_env(env)
     wav = harness.noise_wav(36, gap_every=1.8)  # 20 chunks of 1.8 s
     stub.control("/_stub/config", {"latency": 1.0})
     latencies, answers = [], []
@@ -58,7 +60,7 @@ def running_cancels(env: dict, stub: harness.Stub, trials: int) -> dict:
             body = client.post(f"/api/jobs/{job_id}/cancel").get_json()
             latencies.append((time.perf_counter() - started) * 1000)
             answered = time.time()
-            temp_left += (Path(env["TEMP_DIR"]) / "jobs" / job_id).exists()
+            temp_left += workspace.path(config, job_id).exists()
             assert body["status"] == "cancelled", body
             answers.append((lang, answered, trial))
         time.sleep(2.0)  # room for a late call to show up (there must be none)
