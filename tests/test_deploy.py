@@ -68,7 +68,7 @@ def test_procfile_web_and_two_workers_run_a_job_through_the_bucket(base_env, buc
                 assert "-->" in client.get(srt["url"]).text
         store = S3Storage(bucket, "deploy")
         assert len(store.list("jobs/")) == 6 and len(store.list("sessions/")) == 2
-        assert not any((tmp_path / "dyno-temp" / "jobs").glob("*"))
+        assert not any((tmp_path / "dyno-temp" / "jobs").glob("*/*"))  # <deployment>/<job id>
     finally:
         os.killpg(honcho.pid, signal.SIGTERM)
         honcho.wait(30)
