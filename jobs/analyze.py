@@ -70,6 +70,7 @@ async def _gemini(job: JobRun, sources: list[Source]) -> list[dict]:
     engine = engines.load(job.config, "gemini")
     done = record.checkpoints(job.conn, job.job_id)  # a retry pays only for files not done
     job.set_total(len(sources), len(done))
+    uploads = engines.UploadLog(job.conn, job.job_id)
     files = []
     try:
         for index, source in enumerate(sources):
@@ -77,7 +78,8 @@ async def _gemini(job: JobRun, sources: list[Source]) -> list[dict]:
                 job.check()  # before every paid call
                 try:
                     found = await watched(job, engine.analyze(
-                        source.wav, duration=source.duration, before_call=job.check
+                        source.wav, duration=source.duration, before_call=job.check,
+                        uploads=uploads,
                     ))  # fmt: skip
                 except Exception as exc:
                     if getattr(exc, "usage", None):

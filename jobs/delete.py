@@ -42,7 +42,8 @@ def purge_job(conn: redis.Redis, store: Storage, rec: dict) -> None:
     job_id = rec["id"]
     store.delete_prefix(storage.job_prefix(job_id))
     with conn.pipeline() as pipe:
-        pipe.delete(keys.job(job_id), keys.chunks(job_id), keys.lease(job_id))
+        pipe.delete(keys.job(job_id), keys.chunks(job_id), keys.lease(job_id),
+                    keys.uploads(job_id))  # fmt: skip
         pipe.zrem(keys.owner_jobs(rec["owner"]), job_id)
         pipe.zrem(keys.session_jobs(rec["session_id"]), job_id)
         pipe.zrem(keys.active(), job_id)

@@ -4,6 +4,9 @@
   job ends.
 - `subcue:job:<id>:chunks` (hash): chunk index -> validated result JSON, the checkpoints;
   expires with the record.
+- `subcue:job:<id>:uploads` (set): names of the job's files at the engine's provider (Gemini
+  Files API) not deleted yet, so a process other than a killed work horse can delete them;
+  expires UPLOAD_TTL after its last write, as the provider's copies do.
 - `subcue:job:<id>:lease` (string): present while the job page is open, for
   keep_running=false jobs; expires after LEASE_SECONDS without renewal.
 - `subcue:owner:<owner>:jobs` (zset): the owner's job ids by creation time; expires
@@ -24,6 +27,10 @@ RECORD_TTL = 7 * 24 * 3600
 """How long a finished job's or an idle session's records are kept, in seconds."""
 
 
+UPLOAD_TTL = 48 * 3600
+"""Seconds the Gemini Files API keeps an upload; our list of a job's uploads lives as long."""
+
+
 def job(job_id: str) -> str:
     """The job record hash."""
     return f"{PREFIX}job:{job_id}"
@@ -32,6 +39,11 @@ def job(job_id: str) -> str:
 def chunks(job_id: str) -> str:
     """The job's chunk checkpoints."""
     return f"{PREFIX}job:{job_id}:chunks"
+
+
+def uploads(job_id: str) -> str:
+    """The job's files at the engine's provider."""
+    return f"{PREFIX}job:{job_id}:uploads"
 
 
 def lease(job_id: str) -> str:

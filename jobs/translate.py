@@ -87,6 +87,7 @@ async def transcribe_all(job: JobRun, pieces: list[Piece]) -> dict[int, dict]:
     engine = engines.load(job.config, job.params["engine"])
     limit = asyncio.Semaphore(engine.concurrency)
     language = job.params["target_language"]
+    uploads = engines.UploadLog(job.conn, job.job_id)
 
     failed = False  # once a chunk has failed the job, no other chunk starts a paid call
 
@@ -101,8 +102,9 @@ async def transcribe_all(job: JobRun, pieces: list[Piece]) -> dict[int, dict]:
             context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
             try:
                 answer = await engine.transcribe(
-                    sound, target_language=language, context=context, before_call=job.check
-                )
+                    sound, target_language=language, context=context, before_call=job.check,
+                    uploads=uploads,
+                )  # fmt: skip
             except Exception as exc:
                 failed = True
                 if getattr(exc, "usage", None):

@@ -265,6 +265,25 @@ def test_audio_above_the_inline_limit_goes_through_the_files_api_and_is_deleted(
     assert sum(c["audio_seconds"] for c in calls) == pytest.approx(DURATION, abs=0.05)
 
 
+def test_cancel_deletes_the_upload_of_the_killed_call(base_env, stub, conn, tmp_path):
+    """Cancel SIGKILLs the horse mid-call, so its own cleanup never runs: the worker deletes the
+    chunk's Files API upload instead, and keeps no list of it."""
+    env = gemini_env(base_env, stub, "subcue-gemini-files-cancel", GEMINI_INLINE_LIMIT_BYTES="1000")
+    proc = WorkerProcess(env, tmp_path / "files-cancel-worker.log")
+    try:
+        client = make_app(env).test_client()
+        stub.latency = 5.0
+        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
+        stub.wait_for_calls(1, timeout=30)
+        assert stub.files  # one per chunk in flight
+        assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
+        wait_for(lambda: not stub.files and not conn.exists(keys.uploads(job_id)), timeout=10,
+                 message="the uploads, and the list of them, to be deleted")  # fmt: skip
+        assert f"job={job_id} event=uploads_deleted" in proc.output()
+    finally:
+        proc.stop()
+
+
 def test_cancel_aborts_the_call_in_flight_and_makes_no_other(sequential, stub):
     """Cancel during a slow call: the connection is dropped, no further call arrives."""
     _, client = sequential
@@ -400,3 +419,45 @@ def test_analysis_of_a_session_with_gemini_sends_each_file_once(sequential, stub
     assert [c.get("kind") for c in calls] == ["analysis", "analysis"]
     assert job["usage"]["engine_calls"] == 2 and job["usage"]["input_tokens"] > 0
     assert stub.files == {}
+
+
+def test_deleting_a_session_mid_analysis_deletes_its_upload_at_gemini(sequential, stub, conn):
+    """The user's media must not outlive the session at the provider either."""
+    _, client = sequential
+    stub.latency = 5.0
+    with open(DATA / "speech.wav", "rb") as f:
+        session = client.post("/api/sessions", data={"file": (f, "speech.wav")},
+                              content_type="multipart/form-data").get_json()  # fmt: skip
+    job = client.post(f"/api/sessions/{session['id']}/jobs",
+                      json={"kind": "analyze", "engine": "gemini"}).get_json()  # fmt: skip
+    stub.wait_for_calls(1, timeout=30)
+    assert len(stub.files) == 1
+    assert client.delete(f"/api/sessions/{session['id']}").status_code == 204
+    wait_for(lambda: not stub.files, timeout=10, message="the upload to be deleted")
+    stays(lambda: not conn.keys(f"*{job['id']}*"), seconds=1)
+
+
+def test_a_dead_worker_s_uploads_are_deleted_by_the_sweeper(base_env, stub, conn, tmp_path):
+    """SIGKILL the whole worker mid-call: the next worker's sweeper fails the job and deletes
+    the uploads its horse left at the provider."""
+    env = gemini_env(base_env, stub, "subcue-gemini-files-dead", GEMINI_INLINE_LIMIT_BYTES="1000")
+    dying = WorkerProcess(env, tmp_path / "dying.log")
+    try:
+        client = make_app(env).test_client()
+        stub.latency = 30.0
+        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
+        stub.wait_for_calls(1, timeout=30)
+        assert stub.files
+        dying.proc.kill()  # the horse dies with it (PR_SET_PDEATHSIG)
+        dying.proc.wait(10)
+    finally:
+        dying.stop()
+    assert stub.files and conn.exists(keys.uploads(job_id))  # nobody cleaned up yet
+    sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
+    try:
+        job = wait_for_status(client, job_id, END, timeout=30)
+        assert job["status"] == "failed" and job["error"]["code"] == "worker_died"
+        wait_for(lambda: not stub.files and not conn.exists(keys.uploads(job_id)), timeout=10,
+                 message="the sweeper to delete the uploads")  # fmt: skip
+    finally:
+        sweeping.stop()

@@ -3,7 +3,8 @@
 Every worker runs one, at start and then every `interval(config)` seconds, in a thread with its
 own Redis connection. All of its writes are compare-and-sets or idempotent deletes, so any
 number of workers on any number of machines can sweep at once. It:
-- marks jobs whose worker died as failed (or cancelled, if a cancel was pending);
+- marks jobs whose worker died as failed (or cancelled, if a cancel was pending), and deletes
+  what they had uploaded to the engine's provider;
 - cancels keep_running=false jobs whose page lost its lease (reason `abandoned`);
 - deletes jobs whose RQ job was deleted behind our back (rq-dashboard), stopping them first;
 - removes this machine's temp directories of jobs that are not running here.
@@ -20,7 +21,7 @@ import redis
 from rq.job import Job
 from rq.worker import Worker
 
-from jobs import keys, record, workspace
+from jobs import engines, keys, record, workspace
 from jobs.cancel import cancel
 from jobs.config import Config
 from jobs.connection import connect
@@ -103,6 +104,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
         if job["status"] in (record.RUNNING, record.CANCELLING):
             if worker_runs(conn, job.get("worker", ""), job_id):
                 continue
+            uploads = engines.UploadLog(conn, job_id).names()  # before a delete can purge it
             if job["status"] == record.CANCELLING:
                 workspace.remove(config, job_id)
                 counts["cancelled"] += confirm_cancelled(conn, job_id)
@@ -112,6 +114,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
             ).applied:  # fmt: skip
                 counts["failed"] += 1
                 log.warning("job=%s event=worker_lost worker=%s", job_id, job.get("worker"))
+            engines.delete_uploads(config, conn, job_id, uploads)
     suspects.clear()
     suspects.update(missing_now)
     for job_id in workspace.present(config):

@@ -17,7 +17,7 @@ import redis
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
-from jobs import record, workspace
+from jobs import engines, record, workspace
 from jobs.config import Config
 from jobs.delete import forget_rq_job
 from jobs.lifecycle import confirm_cancelled
@@ -91,11 +91,14 @@ class SubcueWorker(Worker):
         Runs in the horse when the job raised (e.g. it saw its cancel flag), and in this parent
         process when the horse was killed (stop-job) or died. Our record changes last: once a
         cancel, delete or retry sees `cancelled` or `failed`, the temp dir is gone and RQ has
-        nothing more to write for this execution.
+        nothing more to write for this execution. Last, what the killed horse had uploaded to
+        the engine's provider is deleted there.
         """
         config, conn = self.subcue_config, self.connection
         if workspace.remove(config, job.id):
             log.info("job=%s event=temp_removed", job.id)
+        # Read before our record changes: a delete waiting for it purges the list right after.
+        uploads = engines.UploadLog(conn, job.id).names()
         status = record.status(conn, job.id)
         cancelled = status in (record.CANCELLING, record.CANCELLED) or status is None
         if cancelled:
@@ -127,6 +130,7 @@ class SubcueWorker(Worker):
                 # The horse died without raising (killed, out of memory).
                 log.warning("job=%s event=horse_died", job.id)
             self._forget_if_deleted(job)
+            engines.delete_uploads(config, conn, job.id, uploads)
 
     def handle_job_success(self, job: Job, queue, *args, **kwargs):
         """RQ's success bookkeeping, undone if the job was deleted while it finished."""

@@ -3,23 +3,33 @@
 Checking a request (`check_request`) is cheap and imports no engine library, so the web app
 can refuse what an engine cannot do at submission. `load` builds an engine once per process
 (one work horse), never once per chunk.
+
+An engine that uploads the user's media to its provider names each upload in the job's
+UploadLog (in Redis) until it has deleted it. A cancel or delete SIGKILLs the work horse, so the
+engine's own cleanup never runs; the worker (or, if the whole worker died, the sweeper) then
+calls `delete_uploads`, and no copy of the media outlives the job at the provider.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import redis
 from pydub import AudioSegment
 
+from .. import keys
 from ..config import Config
 from ..errors import BadRequest, EngineUnsupported
 from ..languages import LANGUAGES
 
 ENGINES = {"local": "jobs.engines.local:LocalEngine", "gemini": "jobs.engines.gemini:GeminiEngine"}
 """Engine name -> the class implementing it, imported only when a job needs it."""
+
+log = logging.getLogger("subcue.engine")
 
 
 @dataclass
@@ -34,6 +44,47 @@ class ChunkResult:
     extra: dict = field(default_factory=dict)
 
 
+class UploadLog:
+    """The job's uploads at the provider that are not deleted yet (a Redis set)."""
+
+    def __init__(self, conn: redis.Redis, job_id: str):
+        self.conn, self.key = conn, keys.uploads(job_id)
+
+    def add(self, name: str) -> None:
+        """Record an upload as soon as the provider has named it."""
+        with self.conn.pipeline() as pipe:
+            pipe.sadd(self.key, name)
+            pipe.expire(self.key, keys.UPLOAD_TTL)
+            pipe.execute()
+
+    def discard(self, name: str) -> None:
+        """Forget an upload once it is deleted."""
+        self.conn.srem(self.key, name)
+
+    def names(self) -> list[str]:
+        """Uploads not deleted yet."""
+        return sorted(n.decode() for n in self.conn.smembers(self.key))
+
+
+def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[str]) -> None:
+    """Delete `names` (read from the job's UploadLog once its horse was gone) at the provider.
+
+    Called by the worker after a horse it killed, and by the sweeper after a dead worker, once
+    the job's record has changed: a cancel's answer never waits on the provider.
+    """
+    if not names:
+        return
+    from .gemini import delete_files  # the only engine that uploads
+
+    deleted = delete_files(config, names)
+    if deleted:
+        conn.srem(keys.uploads(job_id), *deleted)  # a no-op once a delete purged the list
+        log.info("job=%s event=uploads_deleted count=%d", job_id, len(deleted))
+    if len(deleted) < len(names):
+        log.warning("job=%s event=uploads_not_deleted count=%d", job_id,
+                    len(names) - len(deleted))  # fmt: skip
+
+
 class Engine(ABC):
     """A speech engine: one call per chunk; `concurrency` calls may run at once."""
 
@@ -43,16 +94,17 @@ class Engine(ABC):
     @abstractmethod
     async def transcribe(
         self, audio: AudioSegment, *, target_language: str, context: str = "",
-        before_call: Callable[[], None] | None = None,
+        before_call: Callable[[], None] | None = None, uploads: UploadLog | None = None,
     ) -> ChunkResult:  # fmt: skip
         """Transcribe `audio` and give its text in `target_language`.
 
         `before_call` raises if the job must stop; an engine that makes more than one request
-        per chunk (retries) calls it before each one.
+        per chunk (retries) calls it before each one. `uploads` records what it uploads.
         """
 
     async def analyze(self, wav_path, *, duration: float,
-                      before_call: Callable[[], None] | None = None) -> dict:  # fmt: skip
+                      before_call: Callable[[], None] | None = None,
+                      uploads: UploadLog | None = None) -> dict:  # fmt: skip
         """A structured analysis of a whole file (engines that offer it)."""
         raise NotImplementedError(f"the {self.name} engine does not analyse whole files")
 

@@ -29,7 +29,7 @@ from pydub import AudioSegment
 from ..audio import to_wav_bytes
 from ..config import Config
 from ..errors import JobFailed
-from . import ChunkResult, Engine
+from . import ChunkResult, Engine, UploadLog
 from .gemini_protocol import (
     ANALYSIS_SCHEMA,
     FALLBACK_PRICE_MODEL,
@@ -124,7 +124,7 @@ class GeminiEngine(Engine):
 
     async def transcribe(
         self, audio: AudioSegment, *, target_language: str, context: str = "",
-        before_call: Callable[[], None] | None = None,
+        before_call: Callable[[], None] | None = None, uploads: UploadLog | None = None,
     ) -> ChunkResult:  # fmt: skip
         """One chunk: retried on 429/5xx/timeouts/garbage; JobFailed when it cannot be done.
 
@@ -147,25 +147,26 @@ class GeminiEngine(Engine):
             if len(wav) <= self.config.gemini_inline_limit_bytes:
                 part = types.Part.from_bytes(data=wav, mime_type="audio/wav")
             else:
-                tally.uploaded = await self._upload(io.BytesIO(wav))
+                tally.uploaded = await self._upload(io.BytesIO(wav), uploads)
                 part = types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav")
             contents = [prompt(target_language, duration, context), part]
             segments = await self._call(contents, RESPONSE_SCHEMA, read, tally, before_call)
         finally:
-            await self._forget(tally)
+            await self._forget(tally, uploads)
         return ChunkResult(
             segments=segments, input_tokens=tally.tokens_in, output_tokens=tally.tokens_out,
             cost_usd=self._cost(tally), extra={"retries": tally.calls - 1},
         )  # fmt: skip
 
     async def analyze(self, wav_path, *, duration: float,
-                      before_call: Callable[[], None] | None = None) -> dict:  # fmt: skip
+                      before_call: Callable[[], None] | None = None,
+                      uploads: UploadLog | None = None) -> dict:  # fmt: skip
         """A whole file through the Files API: language, summary, topics, notable moments."""
         tally = _Tally()
         try:
             if before_call:
                 before_call()  # the upload is free, but nothing starts for a cancelled job
-            tally.uploaded = await self._upload(os.fspath(wav_path))
+            tally.uploaded = await self._upload(os.fspath(wav_path), uploads)
             contents = [
                 analysis_prompt(duration),
                 types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav"),
@@ -174,7 +175,7 @@ class GeminiEngine(Engine):
                                      lambda text: parse_analysis(text, duration), tally,
                                      before_call)  # fmt: skip
         finally:
-            await self._forget(tally)
+            await self._forget(tally, uploads)
         usage = {"engine_calls": tally.calls, "input_tokens": tally.tokens_in,
                  "output_tokens": tally.tokens_out, "cost_usd": self._cost(tally)}  # fmt: skip
         return {**found, "_usage": usage}
@@ -271,10 +272,15 @@ class GeminiEngine(Engine):
         return JobFailed(f"The Gemini API kept failing ({failure.reason}) in {MAX_ATTEMPTS} "
                          "attempts; retry the job later.", code="gemini_unavailable")  # fmt: skip
 
-    async def _upload(self, source) -> types.File:
-        """Send audio (bytes stream or path) through the Files API; wait until it is usable."""
+    async def _upload(self, source, uploads: UploadLog | None) -> types.File:
+        """Send audio (bytes stream or path) through the Files API; wait until it is usable.
+
+        The upload is in `uploads` from the moment it has a name until it is deleted.
+        """
         files = self.client.aio.files
         uploaded = await files.upload(file=source, config={"mime_type": "audio/wav"})
+        if uploads is not None:
+            uploads.add(uploaded.name)
         for _ in range(int(FILE_TIMEOUT_S * 2)):
             if uploaded.state != types.FileState.PROCESSING:
                 break
@@ -282,20 +288,23 @@ class GeminiEngine(Engine):
             uploaded = await files.get(name=uploaded.name)
         return uploaded
 
-    async def _forget(self, tally: _Tally) -> None:
+    async def _forget(self, tally: _Tally, uploads: UploadLog | None) -> None:
         """Delete the attempt's uploaded file, if any."""
-        if tally.uploaded is not None:
-            await self._delete(tally.uploaded.name)
+        if tally.uploaded is not None and await self._delete(tally.uploaded.name):
+            if uploads is not None:
+                uploads.discard(tally.uploaded.name)
 
-    async def _delete(self, name: str) -> None:
+    async def _delete(self, name: str) -> bool:
         """Delete an uploaded file, best effort; shielded so that a cancel does not cut it."""
         deletion = asyncio.ensure_future(self.client.aio.files.delete(name=name))
         try:
             await asyncio.wait_for(asyncio.shield(deletion), REQUEST_TIMEOUT_S / 10)
+            return True
         except (errors.APIError, httpx2.HTTPError, TimeoutError) as exc:
             # The API deletes uploads by itself after 48 hours; this one lives that long.
             log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
                         type(exc).__name__)  # fmt: skip
+            return False
 
     async def aclose(self) -> None:
         """Close the client's connections; a later job in this process makes a new client."""
@@ -303,3 +312,35 @@ class GeminiEngine(Engine):
             client, self._client = self._client, None
             await client.aio.aclose()
             client.close()
+
+
+def delete_files(config: Config, names: list[str]) -> list[str]:
+    """Delete uploads from a process that runs no engine (the worker, the sweeper).
+
+    A short-lived client of its own: the worker forks horses, which must not share its
+    connections. Returns the names that are gone (a 404 means already gone).
+    """
+    options = types.HttpOptions(
+        base_url=config.gemini_base_url or None,
+        api_version=config.gemini_api_version,
+        timeout=int(REQUEST_TIMEOUT_S / 10 * 1000),  # milliseconds
+    )
+    client = genai.Client(api_key=config.gemini_api_key, http_options=options)
+    gone = []
+    try:
+        for name in names:
+            try:
+                client.files.delete(name=name)
+            except errors.ClientError as exc:
+                if exc.code != 404:
+                    log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
+                                exc.code)  # fmt: skip
+                    continue
+            except (errors.APIError, httpx2.HTTPError) as exc:
+                log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
+                            type(exc).__name__)  # fmt: skip
+                continue
+            gone.append(name)
+    finally:
+        client.close()
+    return gone

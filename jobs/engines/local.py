@@ -52,8 +52,9 @@ class LocalEngine(Engine):
         return ChunkResult(segments=found, language=info.language)
 
     async def transcribe(
-        self, audio: AudioSegment, *, target_language: str, context: str = "", before_call=None
-    ) -> ChunkResult:
+        self, audio: AudioSegment, *, target_language: str, context: str = "", before_call=None,
+        uploads=None,
+    ) -> ChunkResult:  # fmt: skip
         """Run Whisper in a thread so the event loop stays free to notice a cancel."""
         audio = audio.set_frame_rate(16000).set_channels(1).set_sample_width(2)
         samples = np.frombuffer(audio.raw_data, dtype=np.int16).astype(np.float32) / 32768.0
