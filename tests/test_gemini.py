@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import signal
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -244,20 +245,31 @@ def test_chunk_calls_overlap_up_to_the_concurrency(parallel, stub, long_speech):
     assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
 
 
+@contextmanager
+def uploading_job(base_env: dict, stub: GeminiStub, tmp_path, queue: str, latency: float):
+    """A worker with a tiny inline limit (every chunk goes through the Files API) and a job of
+    speech.wav whose first call is in flight, its uploads made: yields (worker, client, job id).
+    """
+    env = gemini_env(base_env, stub, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
+    proc = WorkerProcess(env, tmp_path / f"{queue}.log")
+    try:
+        client = make_app(env).test_client()
+        stub.latency = latency
+        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
+        stub.wait_for_calls(1, timeout=30)
+        assert stub.files  # one per chunk in flight
+        yield proc, client, job_id
+    finally:
+        proc.stop()
+
+
 def test_audio_above_the_inline_limit_goes_through_the_files_api_and_is_deleted(
     base_env, stub, tmp_path
 ):
     """With a tiny inline limit every chunk is uploaded, used, then deleted."""
-    env = gemini_env(base_env, stub, "subcue-gemini-files", GEMINI_INLINE_LIMIT_BYTES="1000")
-    proc = WorkerProcess(env, tmp_path / "files-worker.log")
-    try:
-        client = make_app(env).test_client()
-        stub.latency = 0.5
-        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
-        wait_for(lambda: stub.files, timeout=30, message="an uploaded file")
+    with uploading_job(base_env, stub, tmp_path, "subcue-gemini-files", 0.5) as started:
+        _, client, job_id = started
         job = wait_for_status(client, job_id, END)
-    finally:
-        proc.stop()
     assert job["status"] == "finished", job["error"]
     assert stub.files == {}
     calls = stub.calls_snapshot()
@@ -268,20 +280,12 @@ def test_audio_above_the_inline_limit_goes_through_the_files_api_and_is_deleted(
 def test_cancel_deletes_the_upload_of_the_killed_call(base_env, stub, conn, tmp_path):
     """Cancel SIGKILLs the horse mid-call, so its own cleanup never runs: the worker deletes the
     chunk's Files API upload instead, and keeps no list of it."""
-    env = gemini_env(base_env, stub, "subcue-gemini-files-cancel", GEMINI_INLINE_LIMIT_BYTES="1000")
-    proc = WorkerProcess(env, tmp_path / "files-cancel-worker.log")
-    try:
-        client = make_app(env).test_client()
-        stub.latency = 5.0
-        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
-        stub.wait_for_calls(1, timeout=30)
-        assert stub.files  # one per chunk in flight
+    with uploading_job(base_env, stub, tmp_path, "subcue-gemini-files-cancel", 5.0) as started:
+        proc, client, job_id = started
         assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
         wait_for(lambda: not stub.files and not conn.exists(keys.uploads(job_id)), timeout=10,
                  message="the uploads, and the list of them, to be deleted")  # fmt: skip
         assert f"job={job_id} event=uploads_deleted" in proc.output()
-    finally:
-        proc.stop()
 
 
 def test_cancel_aborts_the_call_in_flight_and_makes_no_other(sequential, stub):
@@ -440,19 +444,12 @@ def test_deleting_a_session_mid_analysis_deletes_its_upload_at_gemini(sequential
 def test_a_dead_worker_s_uploads_are_deleted_by_the_sweeper(base_env, stub, conn, tmp_path):
     """SIGKILL the whole worker mid-call: the next worker's sweeper fails the job and deletes
     the uploads its horse left at the provider."""
-    env = gemini_env(base_env, stub, "subcue-gemini-files-dead", GEMINI_INLINE_LIMIT_BYTES="1000")
-    dying = WorkerProcess(env, tmp_path / "dying.log")
-    try:
-        client = make_app(env).test_client()
-        stub.latency = 30.0
-        job_id = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
-        stub.wait_for_calls(1, timeout=30)
-        assert stub.files
+    queue = "subcue-gemini-files-dead"
+    with uploading_job(base_env, stub, tmp_path, queue, 30.0) as (dying, client, job_id):
         dying.proc.kill()  # the horse dies with it (PR_SET_PDEATHSIG)
         dying.proc.wait(10)
-    finally:
-        dying.stop()
     assert stub.files and conn.exists(keys.uploads(job_id))  # nobody cleaned up yet
+    env = gemini_env(base_env, stub, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
     sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
     try:
         job = wait_for_status(client, job_id, END, timeout=30)
