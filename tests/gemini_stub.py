@@ -45,12 +45,15 @@ from urllib.parse import parse_qs, urlsplit
 LANG_RE = re.compile(r"Target language: [^()\n]*\(([A-Za-z-]+)\)")
 GEN_RE = re.compile(r"^/([^/]+)/models/([^/:]+):generateContent$")
 FILE_RE = re.compile(r"^/([^/]+)/files/([^/:]+)$")
+FILE_NAME_RE = re.compile(r"^files/[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+"""A name the client may choose: an id of up to 40 lowercase letters, digits or inner dashes."""
 SEGMENT_SECONDS = 5.0
 _DAILY = "You exceeded your current quota, please check your plan and billing details. "
 ERRORS = {  # fault name -> (HTTP status, google.rpc status, message as the real API words it)
     "400": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
     "403": (403, "PERMISSION_DENIED", "The caller does not have permission"),
     "404": (404, "NOT_FOUND", "Requested entity was not found."),
+    "409": (409, "ALREADY_EXISTS", "Requested entity already exists"),
     "429": (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
     "quota": (429, "RESOURCE_EXHAUSTED", _DAILY + "Limit: 250 requests per day per model."),
     "500": (500, "INTERNAL", "An internal error has occurred. Please retry or report it."),
@@ -345,6 +348,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-Goog-Upload-Command", "").lower() != "start":
             return self._error("400")
         meta = json.loads(body or b"{}").get("file", {})
+        if meta.get("name") and not FILE_NAME_RE.match(meta["name"]):
+            return self._error("400")
+        if meta.get("name") in self.stub.files:
+            return self._error("409")
         upload_id = f"up{next(self.stub._ids)}"
         with self.stub._lock:
             self.stub._uploads[upload_id] = {

@@ -283,9 +283,9 @@ def test_cancel_deletes_the_upload_of_the_killed_call(base_env, stub, conn, tmp_
     with uploading_job(base_env, stub, tmp_path, "subcue-gemini-files-cancel", 5.0) as started:
         proc, client, job_id = started
         assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
-        wait_for(lambda: not stub.files and not conn.exists(keys.uploads(job_id)), timeout=10,
-                 message="the uploads, and the list of them, to be deleted")  # fmt: skip
-        assert f"job={job_id} event=uploads_deleted" in proc.output()
+        wait_for(lambda: not stub.files and not conn.exists(keys.uploads(job_id))
+                 and f"job={job_id} event=uploads_deleted" in proc.output(), timeout=10,
+                 message="the worker to delete the uploads, and its list of them")  # fmt: skip
 
 
 def test_cancel_aborts_the_call_in_flight_and_makes_no_other(sequential, stub):

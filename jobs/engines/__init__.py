@@ -74,12 +74,16 @@ def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[s
     """
     if not names:
         return
-    from .gemini import delete_files  # the only engine that uploads
+    try:
+        from .gemini import delete_files  # the only engine that uploads
 
-    deleted = delete_files(config, names)
-    if deleted:
-        conn.srem(keys.uploads(job_id), *deleted)  # a no-op once a delete purged the list
-        log.info("job=%s event=uploads_deleted count=%d", job_id, len(deleted))
+        deleted = delete_files(config, names)
+        if deleted:
+            conn.srem(keys.uploads(job_id), *deleted)  # a no-op once a delete purged the list
+            log.info("job=%s event=uploads_deleted count=%d", job_id, len(deleted))
+    except Exception:  # the worker's own bookkeeping must go on; the provider expires them
+        log.exception("job=%s event=uploads_not_deleted count=%d", job_id, len(names))
+        return
     if len(deleted) < len(names):
         log.warning("job=%s event=uploads_not_deleted count=%d", job_id,
                     len(names) - len(deleted))  # fmt: skip

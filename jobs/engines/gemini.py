@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ from .gemini_protocol import (
 )  # fmt: skip
 
 log = logging.getLogger("subcue.gemini")
+# A line per request adds nothing to our event lines, and upload URLs carry a credential.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 MAX_ATTEMPTS = 5
 """Requests per chunk at most (the first and four retries)."""
@@ -63,6 +66,16 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt."""
 
 
+def make_client(config: Config, timeout_s: float) -> genai.Client:
+    """A google-genai client for GEMINI_BASE_URL (if set) at the configured API version."""
+    options = types.HttpOptions(
+        base_url=config.gemini_base_url or None,
+        api_version=config.gemini_api_version,
+        timeout=int(timeout_s * 1000),  # milliseconds
+    )
+    return genai.Client(api_key=config.gemini_api_key, http_options=options)
+
+
 class _Retry(Exception):
     """An attempt failed in a way worth repeating: `reason` for the log, `delay` if stated."""
 
@@ -78,7 +91,7 @@ class _Tally:
     calls: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
-    uploaded: types.File | None = None
+    upload_name: str | None = None
 
 
 class GeminiEngine(Engine):
@@ -93,20 +106,13 @@ class GeminiEngine(Engine):
         if not known:  # the cost is an estimate anyway; say which prices it is based on
             log.warning("engine=gemini event=no_price model=%s using=%s", self.model,
                         FALLBACK_PRICE_MODEL)  # fmt: skip
-        # A line per request adds nothing to our event lines, and upload URLs carry a credential.
-        logging.getLogger("httpx2").setLevel(logging.WARNING)
         self._client: genai.Client | None = None
 
     @property
     def client(self) -> genai.Client:
         """The process's one client, made on first use (after aclose, a fresh one)."""
         if self._client is None:
-            options = types.HttpOptions(
-                base_url=self.config.gemini_base_url or None,
-                api_version=self.config.gemini_api_version,
-                timeout=int(REQUEST_TIMEOUT_S * 1000),  # milliseconds
-            )
-            self._client = genai.Client(api_key=self.config.gemini_api_key, http_options=options)
+            self._client = make_client(self.config, REQUEST_TIMEOUT_S)
         return self._client
 
     def request_config(self, schema: dict) -> types.GenerateContentConfig:
@@ -147,8 +153,8 @@ class GeminiEngine(Engine):
             if len(wav) <= self.config.gemini_inline_limit_bytes:
                 part = types.Part.from_bytes(data=wav, mime_type="audio/wav")
             else:
-                tally.uploaded = await self._upload(io.BytesIO(wav), uploads)
-                part = types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav")
+                uploaded = await self._upload(io.BytesIO(wav), tally, uploads)
+                part = types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav")
             contents = [prompt(target_language, duration, context), part]
             segments = await self._call(contents, RESPONSE_SCHEMA, read, tally, before_call)
         finally:
@@ -166,10 +172,10 @@ class GeminiEngine(Engine):
         try:
             if before_call:
                 before_call()  # the upload is free, but nothing starts for a cancelled job
-            tally.uploaded = await self._upload(os.fspath(wav_path), uploads)
+            uploaded = await self._upload(os.fspath(wav_path), tally, uploads)
             contents = [
                 analysis_prompt(duration),
-                types.Part.from_uri(file_uri=tally.uploaded.uri, mime_type="audio/wav"),
+                types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav"),
             ]
             found = await self._call(contents, ANALYSIS_SCHEMA,
                                      lambda text: parse_analysis(text, duration), tally,
@@ -272,15 +278,18 @@ class GeminiEngine(Engine):
         return JobFailed(f"The Gemini API kept failing ({failure.reason}) in {MAX_ATTEMPTS} "
                          "attempts; retry the job later.", code="gemini_unavailable")  # fmt: skip
 
-    async def _upload(self, source, uploads: UploadLog | None) -> types.File:
+    async def _upload(self, source, tally: _Tally, uploads: UploadLog | None) -> types.File:
         """Send audio (bytes stream or path) through the Files API; wait until it is usable.
 
-        The upload is in `uploads` from the moment it has a name until it is deleted.
+        We name the file, and record the name (in the tally and in `uploads`) before sending a
+        byte: whenever the upload is cut short, whoever cleans up knows what to delete.
         """
         files = self.client.aio.files
-        uploaded = await files.upload(file=source, config={"mime_type": "audio/wav"})
+        name = f"files/{uuid.uuid4().hex}"  # the API allows ids of 40 lowercase alphanumerics
+        tally.upload_name = name
         if uploads is not None:
-            uploads.add(uploaded.name)
+            uploads.add(name)
+        uploaded = await files.upload(file=source, config={"mime_type": "audio/wav", "name": name})
         for _ in range(int(FILE_TIMEOUT_S * 2)):
             if uploaded.state != types.FileState.PROCESSING:
                 break
@@ -290,9 +299,9 @@ class GeminiEngine(Engine):
 
     async def _forget(self, tally: _Tally, uploads: UploadLog | None) -> None:
         """Delete the attempt's uploaded file, if any."""
-        if tally.uploaded is not None and await self._delete(tally.uploaded.name):
+        if tally.upload_name is not None and await self._delete(tally.upload_name):
             if uploads is not None:
-                uploads.discard(tally.uploaded.name)
+                uploads.discard(tally.upload_name)
 
     async def _delete(self, name: str) -> bool:
         """Delete an uploaded file, best effort; shielded so that a cancel does not cut it."""
@@ -300,6 +309,11 @@ class GeminiEngine(Engine):
         try:
             await asyncio.wait_for(asyncio.shield(deletion), REQUEST_TIMEOUT_S / 10)
             return True
+        except errors.ClientError as exc:
+            if exc.code == 404:
+                return True  # the upload was cut short before the file existed
+            log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name, exc.code)
+            return False
         except (errors.APIError, httpx2.HTTPError, TimeoutError) as exc:
             # The API deletes uploads by itself after 48 hours; this one lives that long.
             log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
@@ -320,12 +334,7 @@ def delete_files(config: Config, names: list[str]) -> list[str]:
     A short-lived client of its own: the worker forks horses, which must not share its
     connections. Returns the names that are gone (a 404 means already gone).
     """
-    options = types.HttpOptions(
-        base_url=config.gemini_base_url or None,
-        api_version=config.gemini_api_version,
-        timeout=int(REQUEST_TIMEOUT_S / 10 * 1000),  # milliseconds
-    )
-    client = genai.Client(api_key=config.gemini_api_key, http_options=options)
+    client = make_client(config, REQUEST_TIMEOUT_S / 10)
     gone = []
     try:
         for name in names:
