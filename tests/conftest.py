@@ -36,6 +36,7 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, message: 
     """Poll `predicate` until it returns something truthy; fail the test at the deadline.
 
     `pause` waits between looks (a browser test passes one that lets the page's events run).
+    `message` may be a callable, to say at the deadline what was still wrong.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -43,7 +44,8 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, message: 
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message or predicate}")
+            what = message() if callable(message) else message or predicate
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
         pause(interval)
 
 

@@ -168,7 +168,11 @@ def test_a_job_deleted_from_the_dashboard_is_stopped_and_purged(
     Job.fetch(job["id"], connection=conn).delete()
     wait_for(lambda: own.get(f"/api/jobs/{job['id']}").status_code == 404, timeout=10,
              message="the sweeper to purge the job")  # fmt: skip
-    wait_for(lambda: traces(conn, env, job["id"]) == [], timeout=15, message="no trace left")
+    wait_for(
+        lambda: traces(conn, env, job["id"]) == [],
+        timeout=15,
+        message=lambda: f"no trace left; still there: {traces(conn, env, job['id'])}",
+    )
 
 
 def test_random_upload_start_cancel_delete_rounds_leave_exactly_the_live_sessions(

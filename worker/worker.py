@@ -132,6 +132,19 @@ class SubcueWorker(Worker):
             self._forget_if_deleted(job)
             engines.delete_uploads(config, conn, job.id, uploads)
 
+    def monitor_work_horse(self, job: Job, queue, execution):
+        """RQ's, then drop the execution hash if a heartbeat re-created it after the horse had
+        cleaned it up: RQ's heartbeat HSETs it every job_monitoring_interval, so a horse still
+        busy after its own cleanup (a job deleted from rq-dashboard stops itself, slowly) leaves
+        a hash holding only `last_heartbeat` for a minute. RQ handles the same race for job
+        hashes (rq#1450), not for executions.
+        """
+        try:
+            super().monitor_work_horse(job, queue, execution)
+        finally:
+            if not self.connection.hexists(execution.key, "job_id"):
+                self.connection.delete(execution.key)
+
     def handle_job_success(self, job: Job, queue, *args, **kwargs):
         """RQ's success bookkeeping, undone if the job was deleted while it finished."""
         try:
