@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+
+from redis.connection import parse_url
 
 from .config import Config
 
@@ -21,14 +22,9 @@ def deployment(config: Config) -> str:
 
     The password is left out, so rotating it does not orphan temp directories.
     """
-    parts = urlsplit(config.redis_url)
-    if parts.scheme == "unix":
-        db = parse_qs(parts.query).get("db", ["0"])[0]
-        name = f"{parts.path}_{db}"
-    else:
-        db = parts.path.strip("/") or parse_qs(parts.query).get("db", ["0"])[0]
-        name = f"{parts.hostname or 'localhost'}_{parts.port or 6379}_{db}"
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_")
+    where = parse_url(config.redis_url)
+    place = where.get("path") or f"{where.get('host', 'localhost')}_{where.get('port', 6379)}"
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{place}_{where.get('db', 0)}").strip("_")
 
 
 def root(config: Config) -> Path:

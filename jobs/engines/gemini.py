@@ -309,16 +309,8 @@ class GeminiEngine(Engine):
         try:
             await asyncio.wait_for(asyncio.shield(deletion), REQUEST_TIMEOUT_S / 10)
             return True
-        except errors.ClientError as exc:
-            if exc.code == 404:
-                return True  # the upload was cut short before the file existed
-            log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name, exc.code)
-            return False
         except (errors.APIError, httpx2.HTTPError, TimeoutError) as exc:
-            # The API deletes uploads by itself after 48 hours; this one lives that long.
-            log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
-                        type(exc).__name__)  # fmt: skip
-            return False
+            return _gone_anyway(name, exc)
 
     async def aclose(self) -> None:
         """Close the client's connections; a later job in this process makes a new client."""
@@ -340,16 +332,21 @@ def delete_files(config: Config, names: list[str]) -> list[str]:
         for name in names:
             try:
                 client.files.delete(name=name)
-            except errors.ClientError as exc:
-                if exc.code != 404:
-                    log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
-                                exc.code)  # fmt: skip
-                    continue
             except (errors.APIError, httpx2.HTTPError) as exc:
-                log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
-                            type(exc).__name__)  # fmt: skip
-                continue
+                if not _gone_anyway(name, exc):
+                    continue
             gone.append(name)
     finally:
         client.close()
     return gone
+
+
+def _gone_anyway(name: str, exc: Exception) -> bool:
+    """After a failed delete: True if the file does not exist (404: its upload was cut short
+    before the file existed), else log it and return False."""
+    if isinstance(exc, errors.ClientError) and exc.code == 404:
+        return True
+    # The API deletes uploads by itself after 48 hours; this one lives that long.
+    log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
+                getattr(exc, "code", None) or type(exc).__name__)  # fmt: skip
+    return False
