@@ -196,11 +196,19 @@ def wait_for_status(client, job_id: str, statuses: set[str], timeout: float = 12
     return wait_for(check, timeout=timeout, interval=0.1, message=f"job to be {statuses}")
 
 
-def pytest_configure(config):
-    """Fail early and clearly if a system program the suite needs is missing."""
+UNIT = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_collection_finish(session):
+    """Fail early and clearly if a behaviour test needs a system program that is missing.
+
+    The unit tier (tests/unit) needs none, so `pytest tests/unit` runs anywhere.
+    """
+    if all(UNIT in Path(item.fspath).parents for item in session.items):
+        return
     for program in ("redis-server", "ffmpeg"):
         if shutil.which(program) is None:
-            raise pytest.UsageError(f"{program} is not installed; run .ci/run or apt-get it")
+            raise pytest.UsageError(f"{program} is not installed; run scripts/test or apt-get it")
 
 
 def stays(predicate, seconds: float, interval: float = 0.05, message: str = "") -> None:
