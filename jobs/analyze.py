@@ -12,11 +12,10 @@ import asyncio
 import json
 import re
 
-from pydub.silence import detect_nonsilent
-
 from . import audio, engines, record, storage
+from .audio import detect_nonsilent
 from .lifecycle import JobRun, job_run, watched
-from .translate import Source, finish, guarded_put, plan, prepare, transcribe_all
+from .pipeline import Source, finish, guarded_put, plan, prepare, transcribe_all
 
 SILENCE_THRESH_DBFS = -40
 """Quieter than this counts as silence when measuring the speech ratio."""
@@ -70,25 +69,16 @@ async def _gemini(job: JobRun, sources: list[Source]) -> list[dict]:
     engine = engines.load(job.config, "gemini")
     done = record.checkpoints(job.conn, job.job_id)  # a retry pays only for files not done
     job.set_total(len(sources), len(done))
-    uploads = engines.UploadLog(job.conn, job.job_id)
     files = []
     try:
         for index, source in enumerate(sources):
             if index not in done:
                 job.check()  # before every paid call
-                try:
-                    found = await watched(job, engine.analyze(
-                        source.wav, duration=source.duration, before_call=job.check,
-                        uploads=uploads,
-                    ))  # fmt: skip
-                except Exception as exc:
-                    if getattr(exc, "usage", None):
-                        job.record_usage(exc.usage)  # paid attempts count even when they failed
-                    raise
-                usage = found.pop("_usage", {})
+                found = await watched(job, engine.analyze(
+                    source.wav, duration=source.duration, calls=job))  # fmt: skip
                 done[index] = {"name": source.name, "duration_s": round(source.duration, 3),
                                **found}  # fmt: skip
-                job.chunk_done(index, done[index], len(sources), usage)
+                job.chunk_done(index, done[index], len(sources))
             files.append(done[index])
     finally:
         await engine.aclose()

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 import wave
 from dataclasses import dataclass
 
-from pydub import AudioSegment
+with warnings.catch_warnings():
+    # pydub looks for ffmpeg on PATH when imported, and warns when there is none. Subcue finds
+    # its own (FFMPEG_BINARY, PATH, or imageio-ffmpeg's copy) and hands it over in use_ffmpeg(),
+    # so that warning would only mislead. Every module gets pydub from here.
+    warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
+    from pydub import AudioSegment
+    from pydub.silence import detect_nonsilent
+
+__all__ = ["AudioSegment", "detect_nonsilent"]
 
 SEARCH_FRACTION = 0.2
 """A cut may move this fraction of CHUNK_SECONDS earlier to find a quiet point. Only earlier:
@@ -40,6 +49,11 @@ class Chunk:
     def duration(self) -> float:
         """Length in seconds."""
         return self.end - self.start
+
+
+def use_ffmpeg(binary: str) -> None:
+    """Point pydub at the ffmpeg Subcue uses (it only needs one for formats other than WAV)."""
+    AudioSegment.converter = binary
 
 
 def duration_of(wav_path: str | os.PathLike) -> float:

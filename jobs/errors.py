@@ -56,8 +56,6 @@ class JobFailed(SubcueError):
     """A job ends as failed with this code and message (shown to the user)."""
 
     status, code = 500, "job_failed"
-    usage: dict | None = None
-    """What the failed work used of a paid engine, if any (counted in the job's usage)."""
 
 
 class JobCancelled(Exception):

@@ -17,34 +17,42 @@ from contextlib import contextmanager
 
 import redis
 
-from . import record, workspace
+from . import engines, record, submit, workspace
 from .config import Config
 from .connection import connect
 from .errors import JobCancelled, SubcueError
 from .storage import Storage, open_storage
 from .timeutil import now_iso
+from .usage import Usage
 
 log = logging.getLogger("subcue.job")
 
 CANCEL_WATCH_INTERVAL = 0.1
 """Seconds between flag checks while engine calls are in flight (the lost-stop-command case)."""
 
+WORKER_DIED = {
+    "code": "worker_died",
+    "message": "The worker running this job stopped unexpectedly; retry it to resume.",
+}
+"""The error of a job whose work horse or worker died under it."""
+
 
 class JobRun:
-    """One execution of a job inside a work horse."""
+    """One execution of a job inside a work horse; engines see it as their `Calls`."""
 
     def __init__(self, config: Config, conn: redis.Redis, storage: Storage, job_id: str):
         self.config, self.conn, self.storage, self.job_id = config, conn, storage, job_id
         self.tmp = workspace.path(config, job_id)
+        self.uploads = engines.UploadLog(conn, job_id)
         self.record: dict = {}
-        self.usage = {"engine_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        self.usage = Usage()
         self.started = time.monotonic()
         self.done_before = 0
         self.done_now = 0
 
     @property
     def params(self) -> dict:
-        """The job's parameters (target_language, engine, keep_running)."""
+        """The job's parameters (target_language, engine, keep_running, style)."""
         return self.record.get("params") or {}
 
     def check(self) -> None:
@@ -52,35 +60,27 @@ class JobRun:
         if record.should_stop(self.conn, self.job_id):
             raise JobCancelled(self.job_id)
 
+    before_call = check
+
+    def billed(self, usage: Usage) -> None:
+        """Count and write what one engine request used, as soon as it is known."""
+        self.usage += usage
+        record.update_while_running(self.conn, self.job_id, {"usage": self.usage.as_dict()})
+
     def set_total(self, total: int, done: int) -> None:
         """Announce how many chunks there are and how many a previous run already did."""
         self.done_before = done
         self.started = time.monotonic()
         record.update_while_running(self.conn, self.job_id, {"total": total, "done": done})
 
-    def add_usage(self, usage: dict) -> None:
-        """Count engine calls, tokens and cost (not yet written)."""
-        for name, value in usage.items():
-            self.usage[name] = self.usage.get(name, 0) + value
-        self.usage["cost_usd"] = round(self.usage["cost_usd"], 6)
-
-    def record_usage(self, usage: dict) -> None:
-        """Count and write usage of work that produced no checkpoint (e.g. a failed chunk)."""
-        self.add_usage(usage)
-        record.update_while_running(self.conn, self.job_id, {"usage": self.usage})
-
-    def chunk_done(self, index: int, payload: dict, total: int, usage: dict) -> None:
+    def chunk_done(self, index: int, payload: dict, total: int) -> None:
         """Store a chunk's result as a checkpoint and report progress, in one write."""
         self.done_now += 1
-        self.add_usage(usage)
         done = self.done_before + self.done_now
         rate = (time.monotonic() - self.started) / self.done_now
         eta = round(rate * (total - done), 1)
         record.update_while_running(
-            self.conn,
-            self.job_id,
-            {"done": done, "eta_s": eta, "usage": self.usage},
-            chunk=(index, payload),
+            self.conn, self.job_id, {"done": done, "eta_s": eta}, chunk=(index, payload)
         )
         log.info("job=%s event=chunk_done chunk=%d done=%d/%d", self.job_id, index, done, total)
 
@@ -121,26 +121,49 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
         log.info("job=%s event=not_started status=%s", job_id, claim.previous)
         raise JobCancelled(job_id)
     run.record = record.get(conn, job_id)
-    run.usage.update(run.record.get("usage") or {})
+    run.usage = Usage.from_dict(run.record.get("usage"))
     log.info("job=%s event=started", job_id)
+    failure = None
     try:
         run.tmp.mkdir(parents=True, exist_ok=True)
         yield run
     except JobCancelled:
         # The worker's failure hook marks it cancelled once RQ's bookkeeping is written, so a
         # delete that follows never sees RQ's job hash written back.
-        workspace.remove(config, job_id)
         raise
     except SubcueError as exc:
-        workspace.remove(config, job_id)
-        _fail(conn, job_id, exc.to_dict())
+        failure = exc.to_dict()
         raise
     except Exception as exc:
-        workspace.remove(config, job_id)
-        _fail(conn, job_id, {"code": "internal_error", "message": f"The job failed: {exc}"[:300]})
+        failure = {"code": "internal_error", "message": f"The job failed: {exc}"[:300]}
         raise
     finally:
-        workspace.remove(config, job_id)
+        workspace.remove(config, job_id)  # gone before the record says how the job ended
+        if failure is not None:
+            _fail(conn, job_id, failure)
+
+
+def settle(conn: redis.Redis, config: Config, job_id: str, status: str | None, *,
+           requeue: bool = False) -> str | None:  # fmt: skip
+    """End the record of a job whose work horse is gone (killed, crashed, or its whole worker
+    died), given the status it had when the horse was found gone: cancelled if a cancel was
+    pending, back on the queue if `requeue` (a worker shutting down), else failed as
+    `worker_died`. The worker's failure hook and the sweeper both call this. Returns the new
+    status, or None when the record had already ended (or changed meanwhile)."""
+    if status in (record.CANCELLING, record.CANCELLED, None):
+        return record.CANCELLED if confirm_cancelled(conn, job_id) else None
+    if status != record.RUNNING:
+        return None  # it ended by itself (finished or failed) before the horse went
+    if requeue:
+        if submit.requeue(conn, config, job_id, {record.RUNNING}):
+            log.info("job=%s event=requeued reason=worker_shutdown", job_id)
+            return record.QUEUED
+        return None
+    if record.transition(conn, job_id, {record.RUNNING}, record.FAILED, error=WORKER_DIED,
+                         ended_at=now_iso()).applied:  # fmt: skip
+        log.warning("job=%s event=worker_died", job_id)
+        return record.FAILED
+    return None
 
 
 def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:

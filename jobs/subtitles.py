@@ -1,10 +1,10 @@
-"""Segments: cleaning up what an engine returned, and writing SRT, WebVTT and JSON."""
+"""Subtitles: engine results placed on the media's timeline, shaped into cues by the job's style
+(jobs/cues.py), and written as SRT, WebVTT and JSON with well-kept libraries."""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,76 +12,90 @@ import srt
 import webvtt
 from webvtt.models import Timestamp
 
-MIN_SEGMENT_S = 0.05
-"""A segment shorter than this after clamping carries nothing a viewer could read."""
+from . import cues
+from .cues import WORDLIKE, Cue, Style, Word
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One subtitle: absolute seconds, the words heard, and their text in the target language."""
+def place(raw: list[dict], offset: float, chunk_duration: float,
+          media_duration: float) -> list[dict]:  # fmt: skip
+    """Make an engine's chunk-relative segments (and their words) absolute.
 
-    start: float
-    end: float
-    source_text: str
-    text: str
-
-
-def place(raw: list[dict], offset: float, chunk_duration: float, media_duration: float,
-          not_before: float) -> list[Segment]:  # fmt: skip
-    """Make an engine's chunk-relative segments absolute, clamped, ordered and non-overlapping.
-
-    Times are clamped to the chunk and to the media; segments are sorted by start, each starts
-    no earlier than the previous one ends, and empty or zero-length ones are dropped.
+    Times are clamped to the chunk and to the media; segments without text are dropped. Order
+    and overlaps are left to the shaper, which sees the whole file at once.
     """
-    cleaned = []
+    placed = []
+
+    def absolute(t) -> float:
+        return min(offset + min(max(float(t), 0.0), chunk_duration), media_duration)
+
     for item in raw:
         try:
-            start, end = float(item["start"]), float(item["end"])
+            start, end = absolute(item["start"]), absolute(item["end"])
         except (KeyError, TypeError, ValueError):
             continue
         text = str(item.get("text") or "").strip()
         source = str(item.get("source_text") or "").strip()
-        if not text and not source:
-            continue
-        start = min(max(start, 0.0), chunk_duration)
-        end = min(max(end, start), chunk_duration)
-        cleaned.append((start, end, source, text or source))
-    cleaned.sort(key=lambda s: (s[0], s[1]))
-    placed: list[Segment] = []
-    floor = not_before
-    for start, end, source, text in cleaned:
-        start = min(max(offset + start, floor), media_duration)
-        end = min(max(offset + end, start), media_duration)
-        if end - start < MIN_SEGMENT_S:
-            continue
-        placed.append(Segment(round(start, 3), round(end, 3), source, text))
-        floor = end
+        if not WORDLIKE.search(text) and not WORDLIKE.search(source):
+            continue  # nothing to read: empty, or punctuation a model heard in the silence
+        words = []
+        for w in item.get("words") or ():
+            try:
+                words.append(Word(absolute(w["start"]), absolute(w["end"]), str(w["text"]),
+                                  w.get("probability")))  # fmt: skip
+            except (KeyError, TypeError, ValueError):
+                continue
+        placed.append({"start": start, "end": max(start, end), "source_text": source,
+                       "text": text or source, "words": words})  # fmt: skip
     return placed
 
 
-def write_outputs(directory: Path, stem: str, language: str, duration: float,
-                  segments: list[Segment]) -> list[Path]:  # fmt: skip
-    """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json`; return their paths."""
+def shape(placed: list[dict], style: Style, language: str, media_duration: float) -> list[Cue]:
+    """Cues for one file: from word timings when the engine gave them, else from segments."""
+    if placed and all(segment["words"] for segment in placed):
+        words = [w for segment in placed for w in segment["words"]]
+        return cues.shape_words(words, style, language, media_duration)
+    return cues.shape_segments(placed, style, language, media_duration)
+
+
+def write_outputs(directory: Path, stem: str, language: str, duration: float, shaped: list[Cue],
+                  style: Style) -> tuple[list[Path], dict]:  # fmt: skip
+    """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json`; return their paths and the quality
+    report (which the JSON carries too)."""
     directory.mkdir(parents=True, exist_ok=True)
     srt_path, vtt_path, json_path = (
         directory / f"{stem}{ext}" for ext in (".srt", ".vtt", ".json")
     )
     subs = [
-        srt.Subtitle(i, timedelta(seconds=s.start), timedelta(seconds=s.end), s.text)
-        for i, s in enumerate(segments, start=1)
+        srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), c.text)
+        for i, c in enumerate(shaped, start=1)
     ]
     srt_path.write_text(srt.compose(subs), encoding="utf-8")
     vtt = webvtt.WebVTT()
-    for s in segments:
-        caption = webvtt.Caption(text=s.text)
-        caption.start_time = Timestamp.from_seconds(s.start)
-        caption.end_time = Timestamp.from_seconds(s.end)
+    for c in shaped:
+        caption = webvtt.Caption(text=c.text)
+        caption.start_time = Timestamp.from_seconds(c.start)
+        caption.end_time = Timestamp.from_seconds(c.end)
         vtt.captions.append(caption)
     vtt.save(os.fspath(vtt_path))
+    report = cues.check(shaped, style, language, duration)
     document = {
         "language": language,
         "duration_s": round(duration, 3),
-        "segments": [asdict(s) for s in segments],
+        "style": style.name,
+        "segments": [_segment(c) for c in shaped],
+        "quality": report,
     }
     json_path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-    return [srt_path, vtt_path, json_path]
+    return [srt_path, vtt_path, json_path], report
+
+
+def _segment(cue: Cue) -> dict:
+    """A cue as the JSON output shows it; its words (with times) where the engine gave them."""
+    segment = {"start": cue.start, "end": cue.end, "source_text": cue.source_text,
+               "text": cue.text}  # fmt: skip
+    if cue.words:
+        segment["words"] = [
+            {"start": w.start, "end": w.end, "text": w.text.strip(), "probability": w.probability}
+            for w in cue.words
+        ]
+    return segment

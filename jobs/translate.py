@@ -1,40 +1,17 @@
-"""The translate job: every file of a session becomes `<stem>.srt`, `.vtt` and `.json`."""
+"""The translate job: every file of a session becomes `<stem>.srt`, `.vtt` and `.json`, its
+cues shaped by the job's style."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 
-from . import audio, engines, media, record, session, storage
-from .errors import JobCancelled, JobFailed
+from . import cues, engines, storage
 from .lifecycle import JobRun, job_run, watched
-from .subtitles import Segment, place, write_outputs
-from .timeutil import now_iso
+from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, transcribe_all
+from .subtitles import place, shape, write_outputs
 
 log = logging.getLogger("subcue.job")
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One chunk of one file, numbered across the whole job (the checkpoint index)."""
-
-    number: int
-    file_index: int
-    wav: Path
-    chunk: audio.Chunk
-
-
-@dataclass
-class Source:
-    """An input file, prepared: its name, duration and extracted audio."""
-
-    file_id: str
-    name: str
-    stem: str
-    duration: float
-    wav: Path
 
 
 def run(job_id: str) -> None:
@@ -43,140 +20,61 @@ def run(job_id: str) -> None:
         sources = prepare(job)
         pieces = plan(job, sources)
         results = asyncio.run(transcribe_all(job, pieces))
-        outputs = write_all(job, sources, pieces, results)
-        finish(job, outputs)
+        warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
+        outputs, quality = write_all(job, sources, pieces, results)
+        finish(job, outputs, quality=quality, warnings=warnings)
 
 
-def prepare(job: JobRun) -> list[Source]:
-    """Fetch each upload into the temp dir and extract its audio."""
-    ffmpeg = media.ffmpeg_binary(job.config.ffmpeg_binary)
-    sources, stems = [], set()
-    for index, file in enumerate(session.files(job.conn, job.record["session_id"])):
-        job.check()
-        local = job.tmp / f"input-{index}{Path(file['name']).suffix[:10]}"
-        job.storage.download(file["key"], local)
-        wav = job.tmp / f"audio-{index}.wav"
-        try:
-            media.extract_audio(local, wav, ffmpeg)
-        except media.ExtractError as exc:
-            raise JobFailed(f"{file['name']}: {exc}", code="decode_failed") from exc
-        local.unlink()
-        stem = _unique(Path(file["name"]).stem or "media", stems)
-        sources.append(Source(file["id"], file["name"], stem, audio.duration_of(wav), wav))
-    if not sources:
-        raise JobFailed("The session has no files to translate.", code="no_files")
-    return sources
+NOT_ENGLISH = (
+    "This audio does not sound like English; the local engine only understands English, so "
+    "these subtitles are likely wrong or empty. Use the Gemini engine for other languages."
+)
 
 
-def plan(job: JobRun, sources: list[Source]) -> list[Piece]:
-    """Cut every file into chunks and number them across the job."""
-    pieces = []
+async def language_warnings(job: JobRun, sources: list[Source], pieces: list[Piece],
+                            results: dict[int, dict]) -> list[dict]:  # fmt: skip
+    """A warning for each file whose speech the engine could not have understood (the local
+    engine's packaged model hears only English). The job still finishes: noise is not foreign
+    speech, and a person can judge the subtitles."""
+    warnings = []
     for file_index, source in enumerate(sources):
-        for chunk in audio.plan_chunks(source.wav, job.config.chunk_seconds):
-            pieces.append(Piece(len(pieces), file_index, source.wav, chunk))
-    return pieces
-
-
-async def transcribe_all(job: JobRun, pieces: list[Piece]) -> dict[int, dict]:
-    """Run the engine over every chunk without a checkpoint, `engine.concurrency` at a time."""
-    results = record.checkpoints(job.conn, job.job_id)
-    job.set_total(len(pieces), sum(1 for p in pieces if p.number in results))
-    pending = [p for p in pieces if p.number not in results]
-    if not pending:
-        return results
-    engine = engines.load(job.config, job.params["engine"])
-    limit = asyncio.Semaphore(engine.concurrency)
-    language = job.params["target_language"]
-    uploads = engines.UploadLog(job.conn, job.job_id)
-
-    failed = False  # once a chunk has failed the job, no other chunk starts a paid call
-
-    async def one(piece: Piece) -> None:
-        nonlocal failed
-        async with limit:
-            if failed:
-                return
-            job.check()  # the last look at the flag before a (possibly paid) call
-            sound = audio.read_chunk(piece.wav, piece.chunk)
-            previous = results.get(piece.number - 1) if piece.chunk.index else None
-            context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
-            try:
-                answer = await engine.transcribe(
-                    sound, target_language=language, context=context, before_call=job.check,
-                    uploads=uploads,
-                )  # fmt: skip
-            except Exception as exc:
-                failed = True
-                if getattr(exc, "usage", None):
-                    job.record_usage(exc.usage)  # paid attempts count even when they failed
-                raise
-            payload = {"segments": answer.segments, "language": answer.language}
-            results[piece.number] = payload
-            usage = {
-                "engine_calls": 1 + answer.extra.get("retries", 0),
-                "input_tokens": answer.input_tokens,
-                "output_tokens": answer.output_tokens,
-                "cost_usd": answer.cost_usd,
-            }
-            job.chunk_done(piece.number, payload, len(pieces), usage)
-
-    tasks = [asyncio.create_task(one(p)) for p in pending]
-    try:
-        await watched(job, asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()  # after a failure or a cancel: abort the requests still in flight
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await engine.aclose()
-    return results
+        mine = [p for p in pieces if p.file_index == file_index]
+        sounded = [(p, results[p.number]["speech"]) for p in mine
+                   if any((results[p.number].get("speech") or {}).get(k)
+                          for k in ("seconds", "loud_s"))]  # fmt: skip
+        if not sounded:
+            continue  # the engine reports nothing of the kind, or the file is silent
+        job.check()
+        engine = engines.load(job.config, job.params["engine"])
+        signals, first = [s for _, s in sounded], sounded[0][0].chunk.start
+        if await engine.heard_foreign(source.wav, signals, first):
+            warnings.append({"code": "not_english", "file_id": source.file_id,
+                             "message": f"{source.name}: {NOT_ENGLISH}"})  # fmt: skip
+            log.warning("job=%s event=not_english file=%s", job.job_id, source.file_id)
+    return warnings
 
 
 def write_all(job: JobRun, sources: list[Source], pieces: list[Piece],
-              results: dict[int, dict]) -> list[dict]:  # fmt: skip
-    """Assemble each file's segments in order and store its three output files."""
+              results: dict[int, dict]) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    """Shape each file's segments into cues and store its three output files.
+
+    Returns the outputs and a quality report per file (how many cues break which rule).
+    """
     job.check()
     language = job.params["target_language"]
-    outputs = []
+    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
+    outputs, quality = [], []
     for file_index, source in enumerate(sources):
-        segments: list[Segment] = []
-        for piece in (p for p in pieces if p.file_index == file_index):
-            segments += place(
-                results[piece.number]["segments"],
-                offset=piece.chunk.start,
-                chunk_duration=piece.chunk.duration,
-                media_duration=source.duration,
-                not_before=segments[-1].end if segments else 0.0,
-            )
-        written = write_outputs(job.tmp / "out", source.stem, language, source.duration, segments)
+        mine = [results[p.number] | {"chunk": p.chunk} for p in pieces
+                if p.file_index == file_index]  # fmt: skip
+        placed = [segment for r in mine for segment in place(
+            r["segments"], r["chunk"].start, r["chunk"].duration, source.duration)]  # fmt: skip
+        shaped = shape(placed, style, language, source.duration)
+        written, report = write_outputs(job.tmp / "out", source.stem, language, source.duration,
+                                        shaped, style)  # fmt: skip
         for path in written:
             size = guarded_put(job, storage.output_key(job.job_id, path.name), path)
             outputs.append({"name": path.name, "size": size, "file_id": source.file_id})
-    return outputs
-
-
-def guarded_put(job: JobRun, key: str, path: Path) -> int:
-    """Store an output unless the job is no longer running (cancelled or deleted)."""
-    job.check()
-    return job.storage.put_file(key, path)
-
-
-def finish(job: JobRun, outputs: list[dict]) -> None:
-    """Publish the outputs by marking the job finished; if it was cancelled meanwhile, undo."""
-    done = record.transition(
-        job.conn, job.job_id, {record.RUNNING}, record.FINISHED,
-        outputs=outputs, ended_at=now_iso(), eta_s=0,
-    )  # fmt: skip
-    if not done.applied:
-        job.storage.delete_prefix(storage.job_prefix(job.job_id))
-        raise JobCancelled(job.job_id)
-    log.info("job=%s event=finished outputs=%d", job.job_id, len(outputs))
-
-
-def _unique(stem: str, taken: set[str]) -> str:
-    """`stem`, or `stem-2`, `stem-3`... if another input already uses it."""
-    candidate, n = stem, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{stem}-{n}"
-    taken.add(candidate)
-    return candidate
+        quality.append({"file_id": source.file_id, "name": source.name, **report,
+                        "summary": cues.summary(report, style)})  # fmt: skip
+    return outputs, quality

@@ -48,6 +48,7 @@ FILE_RE = re.compile(r"^/([^/]+)/files/([^/:]+)$")
 FILE_NAME_RE = re.compile(r"^files/[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 """A name the client may choose: an id of up to 40 lowercase letters, digits or inner dashes."""
 SEGMENT_SECONDS = 5.0
+"""How long each answered segment is, unless ``segment_seconds`` says otherwise."""
 _DAILY = "You exceeded your current quota, please check your plan and billing details. "
 ERRORS = {  # fault name -> (HTTP status, google.rpc status, message as the real API words it)
     "400": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
@@ -119,16 +120,18 @@ class GeminiStub:
     """In-process HTTP server speaking the Gemini generateContent and Files REST protocol.
 
     Knobs (thread-safe to set at any time): ``api_key`` (None accepts any non-empty key),
-    ``latency`` seconds before every answer, ``faults`` one-shot (name, params) queue taking
-    precedence over ``always`` (a name or (name, params) applied to every call), ``script``
-    source phrases used one per segment. Fault names: see FAULTS; params ``retry_delay`` (429),
-    ``delay`` (extra seconds), ``finish_reason``. ``calls`` is the log, ``files`` maps
-    "files/<id>" to {"json": File JSON, "data": bytes}.
+    ``latency`` seconds before every answer, ``segment_seconds`` the most each answered segment
+    lasts (the audio is cut into equal segments), ``faults`` one-shot (name, params) queue
+    taking precedence over ``always`` (a name or (name, params) applied to every call),
+    ``script`` source phrases used one per segment. Fault names: see FAULTS; params
+    ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``. ``calls`` is the log,
+    ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}.
     """
 
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
         self.api_key = api_key
         self.latency = 0.0
+        self.segment_seconds = SEGMENT_SECONDS
         self.always: str | tuple | None = None
         self.faults: list[tuple[str, dict]] = []
         self.script: list[str] = []
@@ -179,6 +182,7 @@ class GeminiStub:
             for bucket in (self.calls, self.faults, self.script, self.files, self._uploads):
                 bucket.clear()
             self.latency, self.always = 0.0, None
+            self.segment_seconds = SEGMENT_SECONDS
 
     def configure(self, cfg: dict) -> None:
         """Apply a /_stub/config body: latency, always, api_key, script (replaced), faults."""
@@ -186,7 +190,7 @@ class GeminiStub:
         if cfg.get("always"):
             _as_fault(cfg["always"])  # reject typos now rather than on the next call
         with self._lock:
-            for key in ("latency", "always", "api_key"):
+            for key in ("latency", "always", "api_key", "segment_seconds"):
                 if key in cfg:
                     setattr(self, key, cfg[key])
             if "script" in cfg:
@@ -217,11 +221,11 @@ class GeminiStub:
         return _as_fault(self.always) if self.always else ("ok", {})
 
     def _segments(self, duration: float, call_no: int) -> list[dict]:
-        n = math.ceil(duration / SEGMENT_SECONDS - 1e-9) if duration > 0 else 0
+        n = math.ceil(duration / self.segment_seconds - 1e-9) if duration > 0 else 0
         with self._lock:
             # Take this call's phrases in one go so concurrent calls do not interleave.
             phrases, self.script[:] = self.script[:n], self.script[n:]
-        phrases += [f"segment {k + 1} of chunk {call_no}" for k in range(len(phrases), n)]
+        phrases += [f"Segment {k + 1} of chunk {call_no}." for k in range(len(phrases), n)]
         bounds = [round(duration * k / n, 3) for k in range(n + 1)]
         return [
             {"start": a, "end": b, "source_text": t}

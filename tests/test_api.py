@@ -49,6 +49,7 @@ def test_openapi_describes_the_api(client):
         ({"engine": "local", "target_language": "fa"}, 422, "engine_unsupported"),
         ({"engine": "gemini"}, 422, "engine_not_configured"),
         ({"keep_running": "maybe"}, 400, "bad_flag"),
+        ({"style": "cinema"}, 400, "unknown_style"),
     ],
 )
 def test_bad_submissions_get_a_json_error_and_store_nothing(client, base_env, form, status, code):

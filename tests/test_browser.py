@@ -296,10 +296,14 @@ def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
         response = page.request.get(server.url + link.get_attribute("href"))
         assert response.ok and response.body(), link.get_attribute("href")
 
+    expect(page.locator("#quality")).to_have_text(re.compile(r"^Subtitles: \d+ cues"))
     cue = show_a_subtitle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "finished-job.png"), full_page=True)
-    assert cue.strip()
+    # "Subtitles make every video easier to follow." is longer than a line: it shows as two
+    # balanced lines, not one wide one.
+    lines = cue.split("\n")
+    assert len(lines) == 2 and all(0 < len(line) <= 42 for line in lines), cue
 
     dialogs = Dialogs(page, accept=False)  # a dialog would keep us here: none may come
     page.reload()

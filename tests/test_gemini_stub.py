@@ -119,7 +119,7 @@ def test_segments_cover_audio_script_and_context(stub, client):
     assert segs[0].start == 0.0 and segs[-1].end == 12.0 and len(segs) == 3
     assert all(s.end - s.start <= 5.0 for s in segs)
     assert [s.source_text for s in segs[:2]] == ["hello there", "general Kenobi"]
-    assert segs[2].source_text == "segment 3 of chunk 1" and stub.script == []
+    assert segs[2].source_text == "Segment 3 of chunk 1." and stub.script == []
     resp = client.models.generate_content(model=MODEL, contents=[audio_part(1.0), "no lang"])
     assert json.loads(resp.text)["segments"][0]["text"].startswith("[xx] ")
     assert [c["had_context"] for c in stub.calls] == [True, False]

@@ -12,7 +12,7 @@ from flask import (
     send_file,
 )  # fmt: skip
 
-from jobs import cancel, delete, record, session, storage
+from jobs import cancel, cues, delete, record, session, storage
 from jobs.engines import check_request
 from jobs.errors import BadRequest, NotFound, TooManyJobs
 from jobs.submit import retry, submit
@@ -49,7 +49,12 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         context.config(), values.get("engine") or None, values.get("target_language") or None
     )
     keep = _flag(values.get("keep_running"), default=True)
-    return {"target_language": language, "engine": engine, "keep_running": keep}, kind
+    style = str(values.get("style") or cues.DEFAULT_STYLE).strip().lower()
+    if style not in cues.STYLES:
+        raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
+                         f"{', '.join(cues.STYLES)}.", code="unknown_style")  # fmt: skip
+    params = {"target_language": language, "engine": engine, "keep_running": keep}
+    return params | {"style": style}, kind
 
 
 def _describe(kind: str, files: list[dict], params: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.cues import STYLES
 from jobs.languages import LANGUAGES
 
 STATUSES = ["queued", "running", "cancelling", "cancelled", "finished", "failed"]
@@ -39,6 +40,7 @@ _UPLOAD = {
             "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
+            "style": {"type": "string", "enum": list(STYLES)},
         },
     }}},
 }  # fmt: skip
@@ -52,6 +54,7 @@ _JOB_REQUEST = {
             "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
+            "style": {"type": "string", "enum": list(STYLES)},
         },
     }}},
 }  # fmt: skip

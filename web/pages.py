@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from jobs import record, session
+from jobs import cues, record, session
 from jobs.engines import ENGINES
 from jobs.languages import LANGUAGES
 
@@ -15,7 +15,8 @@ def _choices() -> dict:
     """What the forms offer: every language, and Gemini only when it is configured."""
     config = context.config()
     engines = [e for e in ENGINES if e != "gemini" or config.gemini_configured]
-    return {"languages": LANGUAGES, "engines": engines, "default_engine": config.default_engine}
+    return {"languages": LANGUAGES, "engines": engines, "default_engine": config.default_engine,
+            "styles": cues.STYLES, "default_style": cues.DEFAULT_STYLE}  # fmt: skip
 
 
 @bp.get("/")

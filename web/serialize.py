@@ -33,6 +33,8 @@ def job(rec: dict) -> dict:
         "ended_at": rec.get("ended_at") or None,
         "outputs": outputs,
         "usage": {**USAGE_DEFAULTS, **(rec.get("usage") or {})},
+        "quality": rec.get("quality") or [],
+        "warnings": rec.get("warnings") or [],
     }
 
 

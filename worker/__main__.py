@@ -3,6 +3,7 @@
 import logging
 import sys
 
+from jobs import audio, media
 from jobs.config import Config
 from jobs.connection import connect
 from jobs.submit import queue
@@ -22,6 +23,7 @@ def main() -> int:
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
     )
     config = Config.from_env()
+    audio.use_ffmpeg(media.ffmpeg_binary(config.ffmpeg_binary))
     conn = connect(config)
     worker = SubcueWorker(
         [queue(conn, config)],

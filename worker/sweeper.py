@@ -26,16 +26,10 @@ from jobs.cancel import cancel
 from jobs.config import Config
 from jobs.connection import connect
 from jobs.delete import delete_job
-from jobs.lifecycle import confirm_cancelled
+from jobs.lifecycle import settle
 from jobs.storage import open_storage
-from jobs.timeutil import now_iso
 
 log = logging.getLogger("subcue.sweeper")
-
-WORKER_DIED = {
-    "code": "worker_died",
-    "message": "The worker running this job stopped unexpectedly; retry it to resume.",
-}
 
 
 def _rq_job_exists(conn: redis.Redis, job_id: str) -> bool:
@@ -105,13 +99,11 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
             if worker_runs(conn, job.get("worker", ""), job_id):
                 continue
             uploads = engines.UploadLog(conn, job_id).names()  # before a delete can purge it
-            if job["status"] == record.CANCELLING:
-                workspace.remove(config, job_id)
-                counts["cancelled"] += confirm_cancelled(conn, job_id)
-            elif record.transition(
-                conn, job_id, {record.RUNNING}, record.FAILED, error=WORKER_DIED,
-                ended_at=now_iso(),
-            ).applied:  # fmt: skip
+            workspace.remove(config, job_id)
+            ended = settle(conn, config, job_id, job["status"])
+            if ended == record.CANCELLED:
+                counts["cancelled"] += 1
+            elif ended == record.FAILED:
                 counts["failed"] += 1
                 log.warning("job=%s event=worker_lost worker=%s", job_id, job.get("worker"))
             engines.delete_uploads(config, conn, job_id, uploads)

@@ -20,9 +20,7 @@ from rq.worker import Worker
 from jobs import engines, record, workspace
 from jobs.config import Config
 from jobs.delete import forget_rq_job
-from jobs.lifecycle import confirm_cancelled
-from jobs.submit import requeue
-from jobs.timeutil import now_iso
+from jobs.lifecycle import settle
 
 from .sweeper import Sweeper
 
@@ -117,18 +115,7 @@ class SubcueWorker(Worker):
                 execution=execution,
             )  # fmt: skip
         finally:
-            if cancelled:
-                confirm_cancelled(conn, job.id)
-            elif status == record.RUNNING and self._requeue_current:
-                if requeue(conn, config, job.id, {record.RUNNING}):
-                    log.info("job=%s event=requeued reason=worker_shutdown", job.id)
-            elif status == record.RUNNING and record.transition(
-                conn, job.id, {record.RUNNING}, record.FAILED, ended_at=now_iso(),
-                error={"code": "worker_died",
-                       "message": "The worker process running this job died; retry it."},
-            ).applied:  # fmt: skip
-                # The horse died without raising (killed, out of memory).
-                log.warning("job=%s event=horse_died", job.id)
+            settle(conn, config, job.id, status, requeue=self._requeue_current)
             self._forget_if_deleted(job)
             engines.delete_uploads(config, conn, job.id, uploads)
 

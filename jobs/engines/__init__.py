@@ -15,16 +15,17 @@ from __future__ import annotations
 import importlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 import redis
-from pydub import AudioSegment
 
 from .. import keys
+from ..audio import AudioSegment
 from ..config import Config
 from ..errors import BadRequest, EngineUnsupported
 from ..languages import LANGUAGES
+from ..usage import Usage
 
 ENGINES = {"local": "jobs.engines.local:LocalEngine", "gemini": "jobs.engines.gemini:GeminiEngine"}
 """Engine name -> the class implementing it, imported only when a job needs it."""
@@ -38,10 +39,21 @@ class ChunkResult:
 
     segments: list[dict]
     language: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    extra: dict = field(default_factory=dict)
+    speech: dict | None = None
+    """What a model heard, for a language check (the local engine: see local.sounds_foreign)."""
+
+
+class Calls(Protocol):
+    """What the job lets an engine do around each request (the job's JobRun is one)."""
+
+    uploads: UploadLog
+    """Where the engine names what it uploads, until it has deleted it."""
+
+    def before_call(self) -> None:
+        """Raise if the job must stop; called right before every (possibly paid) request."""
+
+    def billed(self, usage: Usage) -> None:
+        """Count what one request used, as soon as it is known (failed requests too)."""
 
 
 class UploadLog:
@@ -96,21 +108,22 @@ class Engine(ABC):
     concurrency: int = 1
 
     @abstractmethod
-    async def transcribe(
-        self, audio: AudioSegment, *, target_language: str, context: str = "",
-        before_call: Callable[[], None] | None = None, uploads: UploadLog | None = None,
-    ) -> ChunkResult:  # fmt: skip
+    async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
+                         calls: Calls) -> ChunkResult:  # fmt: skip
         """Transcribe `audio` and give its text in `target_language`.
 
-        `before_call` raises if the job must stop; an engine that makes more than one request
-        per chunk (retries) calls it before each one. `uploads` records what it uploads.
+        `calls.before_call()` comes before each request (an engine that retries calls it before
+        each attempt) and `calls.billed()` after each; uploads are named in `calls.uploads`.
         """
 
-    async def analyze(self, wav_path, *, duration: float,
-                      before_call: Callable[[], None] | None = None,
-                      uploads: UploadLog | None = None) -> dict:  # fmt: skip
+    async def analyze(self, wav_path, *, duration: float, calls: Calls) -> dict:
         """A structured analysis of a whole file (engines that offer it)."""
         raise NotImplementedError(f"the {self.name} engine does not analyse whole files")
+
+    async def heard_foreign(self, wav, signals: list[dict], first_speech: float) -> bool:
+        """Whether a file's speech was in a language the engine cannot hear, given what its
+        chunks reported (`ChunkResult.speech`). Default: the engine hears every language."""
+        return False
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release network clients or models (default: nothing to do)."""

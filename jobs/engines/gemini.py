@@ -3,7 +3,7 @@ per file for the analyze job). What is said and how answers are read: gemini_pro
 
 Retries are ours, not the client's: google-genai 3.4 retries nothing by default, and its
 optional retries ignore the wait the server asks for. Each attempt is a request we may pay for,
-so they are bounded (MAX_ATTEMPTS) and counted in `extra["retries"]`.
+so they are bounded (MAX_ATTEMPTS), and each one's usage is billed to the job as it ends.
 
 An answer is validated here (JSON, types, times clamped to the chunk, ordered, non-overlapping,
 empty segments dropped) so that garbage is retried before the job fails. An empty answer is
@@ -20,17 +20,16 @@ import os
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx2
 from google import genai
 from google.genai import errors, types
-from pydub import AudioSegment
 
-from ..audio import to_wav_bytes
+from ..audio import AudioSegment, to_wav_bytes
 from ..config import Config
 from ..errors import JobFailed
-from . import ChunkResult, Engine, UploadLog
+from ..usage import Usage
+from . import Calls, ChunkResult, Engine, UploadLog
 from .gemini_protocol import (
     ANALYSIS_SCHEMA,
     FALLBACK_PRICE_MODEL,
@@ -84,16 +83,6 @@ class _Retry(Exception):
         self.reason, self.delay, self.bad_answer = reason, delay, bad_answer
 
 
-@dataclass
-class _Tally:
-    """One chunk's (or file's) attempts: requests sent, tokens billed, its upload if any."""
-
-    calls: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    upload_name: str | None = None
-
-
 class GeminiEngine(Engine):
     """Gemini over google-genai's async client: cancelling a task aborts its request."""
 
@@ -128,10 +117,8 @@ class GeminiEngine(Engine):
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
 
-    async def transcribe(
-        self, audio: AudioSegment, *, target_language: str, context: str = "",
-        before_call: Callable[[], None] | None = None, uploads: UploadLog | None = None,
-    ) -> ChunkResult:  # fmt: skip
+    async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
+                         calls: Calls) -> ChunkResult:  # fmt: skip
         """One chunk: retried on 429/5xx/timeouts/garbage; JobFailed when it cannot be done.
 
         An empty answer is legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it
@@ -148,83 +135,56 @@ class GeminiEngine(Engine):
                 return None
             return segments
 
-        tally = _Tally()
+        upload = None
         try:
             if len(wav) <= self.config.gemini_inline_limit_bytes:
                 part = types.Part.from_bytes(data=wav, mime_type="audio/wav")
             else:
-                uploaded = await self._upload(io.BytesIO(wav), tally, uploads)
+                upload = self._name_upload(calls.uploads)
+                uploaded = await self._upload(io.BytesIO(wav), upload)
                 part = types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav")
             contents = [prompt(target_language, duration, context), part]
-            segments = await self._call(contents, RESPONSE_SCHEMA, read, tally, before_call)
+            segments = await self._call(contents, RESPONSE_SCHEMA, read, calls)
         finally:
-            await self._forget(tally, uploads)
-        return ChunkResult(
-            segments=segments, input_tokens=tally.tokens_in, output_tokens=tally.tokens_out,
-            cost_usd=self._cost(tally), extra={"retries": tally.calls - 1},
-        )  # fmt: skip
+            await self._forget(upload, calls.uploads)
+        return ChunkResult(segments=segments)
 
-    async def analyze(self, wav_path, *, duration: float,
-                      before_call: Callable[[], None] | None = None,
-                      uploads: UploadLog | None = None) -> dict:  # fmt: skip
+    async def analyze(self, wav_path, *, duration: float, calls: Calls) -> dict:
         """A whole file through the Files API: language, summary, topics, notable moments."""
-        tally = _Tally()
+        calls.before_call()  # the upload is free, but nothing starts for a cancelled job
+        upload = self._name_upload(calls.uploads)
         try:
-            if before_call:
-                before_call()  # the upload is free, but nothing starts for a cancelled job
-            uploaded = await self._upload(os.fspath(wav_path), tally, uploads)
+            uploaded = await self._upload(os.fspath(wav_path), upload)
             contents = [
                 analysis_prompt(duration),
                 types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav"),
             ]
-            found = await self._call(contents, ANALYSIS_SCHEMA,
-                                     lambda text: parse_analysis(text, duration), tally,
-                                     before_call)  # fmt: skip
+            return await self._call(contents, ANALYSIS_SCHEMA,
+                                    lambda text: parse_analysis(text, duration), calls)  # fmt: skip
         finally:
-            await self._forget(tally, uploads)
-        usage = {"engine_calls": tally.calls, "input_tokens": tally.tokens_in,
-                 "output_tokens": tally.tokens_out, "cost_usd": self._cost(tally)}  # fmt: skip
-        return {**found, "_usage": usage}
+            await self._forget(upload, calls.uploads)
 
-    async def _call(self, contents: list, schema: dict, read: Callable, tally: _Tally,
-                    before_call: Callable[[], None] | None):  # fmt: skip
+    async def _call(self, contents: list, schema: dict, read: Callable, calls: Calls):
         """Up to MAX_ATTEMPTS requests until `read` accepts an answer; JobFailed otherwise.
 
-        A JobFailed carries what its attempts used (`.usage`): they were paid for all the same.
+        Every attempt is billed to the job when it ends (failed ones too: they may be paid).
         """
-        try:
-            return await self._attempts(contents, schema, read, tally, before_call)
-        except JobFailed as failure:
-            failure.usage = {
-                "engine_calls": tally.calls,
-                "input_tokens": tally.tokens_in,
-                "output_tokens": tally.tokens_out,
-                "cost_usd": self._cost(tally),
-            }
-            raise
-
-    async def _attempts(self, contents: list, schema: dict, read: Callable, tally: _Tally,
-                        before_call: Callable[[], None] | None):  # fmt: skip
-        """The loop behind _call."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            if before_call:
-                before_call()  # the cancel flag, right before each (paid) request
+            calls.before_call()  # the cancel flag, right before each (paid) request
+            spent = Usage(engine_calls=1)
             try:
-                tally.calls += 1
                 response = await self.client.aio.models.generate_content(
                     model=self.model, contents=contents, config=self.request_config(schema)
                 )
-                if usage := response.usage_metadata:  # every answer is billed, garbage too
-                    tally.tokens_in += usage.prompt_token_count or 0
-                    tally.tokens_out += (usage.candidates_token_count or 0) + (
-                        usage.thoughts_token_count or 0
-                    )
+                spent = self._usage_of(response)  # every answer is billed, garbage too
                 answer = read(response.text)
                 if answer is not None:
                     return answer
                 failure = _Retry("an unreadable or empty answer", bad_answer=True)
             except Exception as exc:  # sorted by _judge; CancelledError is no Exception
                 failure = self._judge(exc)
+            finally:
+                calls.billed(spent)
             if attempt == MAX_ATTEMPTS:
                 raise self._gave_up(failure)
             wait = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
@@ -235,10 +195,14 @@ class GeminiEngine(Engine):
             await asyncio.sleep(wait)  # a cancel ends the chunk here, before any request
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _cost(self, tally: _Tally) -> float:
-        """Estimated USD for the tokens billed so far."""
-        return round((tally.tokens_in * self.input_price + tally.tokens_out * self.output_price)
-                     / 1e6, 6)  # fmt: skip
+    def _usage_of(self, response: types.GenerateContentResponse) -> Usage:
+        """One answered request: its tokens (thinking included) and their estimated cost."""
+        usage = response.usage_metadata
+        tokens_in = (usage.prompt_token_count or 0) if usage else 0
+        tokens_out = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+                      if usage else 0)  # fmt: skip
+        cost = (tokens_in * self.input_price + tokens_out * self.output_price) / 1e6
+        return Usage(1, tokens_in, tokens_out, round(cost, 6))
 
     def _judge(self, exc: Exception) -> _Retry:
         """A failed request: a _Retry if another attempt may help; JobFailed if none can."""
@@ -278,17 +242,17 @@ class GeminiEngine(Engine):
         return JobFailed(f"The Gemini API kept failing ({failure.reason}) in {MAX_ATTEMPTS} "
                          "attempts; retry the job later.", code="gemini_unavailable")  # fmt: skip
 
-    async def _upload(self, source, tally: _Tally, uploads: UploadLog | None) -> types.File:
-        """Send audio (bytes stream or path) through the Files API; wait until it is usable.
-
-        We name the file, and record the name (in the tally and in `uploads`) before sending a
-        byte: whenever the upload is cut short, whoever cleans up knows what to delete.
-        """
-        files = self.client.aio.files
+    @staticmethod
+    def _name_upload(uploads: UploadLog) -> str:
+        """A name for the next upload, recorded in `uploads` before a byte is sent: whenever
+        the upload is cut short, whoever cleans up knows what to delete."""
         name = f"files/{uuid.uuid4().hex}"  # the API allows ids of 40 lowercase alphanumerics
-        tally.upload_name = name
-        if uploads is not None:
-            uploads.add(name)
+        uploads.add(name)
+        return name
+
+    async def _upload(self, source, name: str) -> types.File:
+        """Send audio (bytes stream or path) through the Files API; wait until it is usable."""
+        files = self.client.aio.files
         uploaded = await files.upload(file=source, config={"mime_type": "audio/wav", "name": name})
         for _ in range(int(FILE_TIMEOUT_S * 2)):
             if uploaded.state != types.FileState.PROCESSING:
@@ -297,11 +261,10 @@ class GeminiEngine(Engine):
             uploaded = await files.get(name=uploaded.name)
         return uploaded
 
-    async def _forget(self, tally: _Tally, uploads: UploadLog | None) -> None:
-        """Delete the attempt's uploaded file, if any."""
-        if tally.upload_name is not None and await self._delete(tally.upload_name):
-            if uploads is not None:
-                uploads.discard(tally.upload_name)
+    async def _forget(self, name: str | None, uploads: UploadLog) -> None:
+        """Delete an uploaded file, if there was one, and strike it from the job's list."""
+        if name is not None and await self._delete(name):
+            uploads.discard(name)
 
     async def _delete(self, name: str) -> bool:
         """Delete an uploaded file, best effort; shielded so that a cancel does not cut it."""

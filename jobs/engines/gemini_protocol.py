@@ -57,9 +57,10 @@ def prompt(target_language: str, duration: float, context: str = "") -> str:
     lines = [
         "Transcribe the speech in this audio clip and translate it.",
         f"Target language: {name} ({target_language}).",
-        f"The clip lasts {duration:.2f} seconds. Give one segment per sentence or short phrase "
-        f"(at most about 7 seconds), in order and not overlapping, with start and end in seconds "
-        f"from the start of the clip, between 0 and {duration:.2f}.",
+        f"The clip lasts {duration:.2f} seconds. Give one segment per sentence, or per clause "
+        f"of a long sentence: at most two short sentences and at most 7 seconds each, in order "
+        f"and not overlapping, with start and end in seconds from the start of the clip, between "
+        f"0 and {duration:.2f}, where the words are actually spoken.",
         f"source_text: the words as spoken, in their own language. text: the same words in "
         f"{name}; if they are already in {name}, repeat them.",
         'Leave out music, noises and silence. If nobody speaks, answer {"segments": []}.',

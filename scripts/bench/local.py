@@ -6,7 +6,9 @@
 The committed speech clip, looped `--repeat` times, is translated (English) by a real worker
 through the API; the job's own started_at..ended_at is compared with the audio's duration.
 The plain baseline is faster-whisper called once on the whole file with the same model and
-settings, in a fresh process: what our chunking, checkpoints and progress cost on top.
+settings, in a fresh process: what our chunking, checkpoints, progress and cue shaping cost on
+top. It runs twice, without and with word timestamps (which Subcue asks for, so that cues start
+and end on speech): the difference is what word timestamps cost.
 Prints one JSON object; the target is at least 5 x real time.
 """
 
@@ -31,7 +33,8 @@ from jobs.engines.local import model_path
 started = time.perf_counter()
 model = WhisperModel(model_path(Config.from_env()), device="cpu", compute_type="int8")
 segments, _ = model.transcribe(sys.argv[1], language="en", beam_size=5,
-                               condition_on_previous_text=False)
+                               condition_on_previous_text=False,
+                               word_timestamps=sys.argv[2] == "words")
 words = sum(len(s.text.split()) for s in segments)
 print(time.perf_counter() - started, words)
 """
@@ -72,18 +75,24 @@ def main() -> None:
             submit_to_finished = time.perf_counter() - submitted
         assert job["status"] == "finished", job
         job_s = seconds(job["started_at"], job["ended_at"])
-        out = subprocess.run([sys.executable, "-c", BASELINE, str(media)], cwd=harness.ROOT,
-                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
-        base_s, base_words = out.stdout.split()
+        baselines = {}
+        for mode in ("plain", "words"):
+            out = subprocess.run([sys.executable, "-c", BASELINE, str(media), mode],
+                                 cwd=harness.ROOT, env=env, capture_output=True, text=True,
+                                 check=True)  # fmt: skip
+            base_s, base_words = out.stdout.split()
+            baselines[mode] = (float(base_s), int(base_words))
     print(json.dumps({
         "audio_s": round(duration, 1),
         "chunks": job["progress"]["total"],
         "job_s": round(job_s, 2),
         "submit_to_finished_s": round(submit_to_finished, 2),
         "real_time_factor": round(duration / job_s, 1),
-        "baseline_whole_file_s": round(float(base_s), 2),
-        "baseline_real_time_factor": round(duration / float(base_s), 1),
-        "baseline_words": int(base_words),
+        "baseline_whole_file_s": round(baselines["plain"][0], 2),
+        "baseline_real_time_factor": round(duration / baselines["plain"][0], 1),
+        "baseline_words": baselines["plain"][1],
+        "baseline_with_word_timestamps_s": round(baselines["words"][0], 2),
+        "word_timestamps_cost": f"{baselines['words'][0] / baselines['plain'][0] - 1:+.0%}",
         "target_real_time_factor": 5,
         "meets_target": duration / job_s >= 5,
     }, indent=2))  # fmt: skip

@@ -16,3 +16,6 @@ ffmpeg -y -loglevel error -f lavfi -i color=c=navy:s=160x120:r=10 -i speech.wav 
   -movflags +faststart speech.mp4
 # Two seconds of near-silence: "audio with no speech".
 ffmpeg -y -loglevel error -f lavfi -i anoisesrc=r=16000:a=0.001:d=2 -ac 1 -c:a pcm_s16le silence.wav
+# story.txt is not turned into audio here: tests/test_readable.py speaks it at test time (93 s,
+# too big to commit as WAV) with: espeak-ng -v en-us -s 140 -w raw.wav -f story.txt, then
+# ffmpeg -i raw.wav -af "adelay=1000,apad=pad_dur=1" -ac 1 -ar 16000 story.wav.

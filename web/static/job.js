@@ -102,6 +102,7 @@ function render(next) {
           `estimated cost $${Number(u.cost_usd || 0).toFixed(4)}`
         : "")
     : "";
+  renderNotes();
   if (job.status === "finished" && !resultShown) showResult();
   if (job.status !== "finished" && resultShown) hideResult();
   if (TERMINAL.includes(job.status)) stopUpdates();
@@ -122,6 +123,20 @@ function renderProgress() {
   $("progress-text").textContent = text;
   $("eta").textContent =
     job.status === "running" && p.eta_s != null ? `· about ${duration(p.eta_s)} left` : "";
+}
+
+// What the finished job says about its subtitles: one quality line per file ("41 cues, all
+// within Netflix rules"), and warnings such as speech the local engine cannot understand.
+function renderNotes() {
+  const finished = job.status === "finished";
+  const quality = finished ? job.quality || [] : [];
+  $("quality").textContent = quality
+    .map((q) => (quality.length > 1 ? `${q.name}: ${q.summary}` : `Subtitles: ${q.summary}`))
+    .join(" · ");
+  $("quality").hidden = !quality.length;
+  const warnings = finished ? job.warnings || [] : [];
+  $("warnings").textContent = warnings.map((w) => w.message).join(" ");
+  $("warnings").hidden = !warnings.length;
 }
 
 function renderMessage() {

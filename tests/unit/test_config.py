@@ -1,0 +1,41 @@
+"""jobs/config.py: one Config, read from the environment."""
+
+from jobs.config import Config
+
+
+def test_defaults_need_no_environment():
+    """Nothing set: Redis on localhost, the local engine, the documented defaults."""
+    config = Config.from_env({})
+    assert config.redis_url == "redis://localhost:6379/0"
+    assert config.default_engine == "local" and not config.gemini_configured
+    assert config.chunk_seconds == 30.0 and config.gemini_concurrency == 4
+    assert config.lease_seconds == 60 and config.max_active_jobs_per_owner == 3
+
+
+def test_variables_are_read_and_empty_ones_mean_the_default():
+    """Numbers are parsed; an empty value is the same as unset; tokens are split and trimmed."""
+    config = Config.from_env({"GEMINI_API_KEY": "k", "GEMINI_CONCURRENCY": "8",
+                              "CHUNK_SECONDS": "", "API_TOKENS": " a, ,b ",
+                              "LEASE_SECONDS": "4"})  # fmt: skip
+    assert config.gemini_configured and config.default_engine == "gemini"
+    assert config.gemini_concurrency == 8 and config.chunk_seconds == 30.0
+    assert config.api_tokens == ("a", "b") and config.lease_seconds == 4
+
+
+def test_silly_values_are_bounded():
+    """Concurrency at least 1, chunks at least 2 s."""
+    config = Config.from_env({"GEMINI_CONCURRENCY": "0", "CHUNK_SECONDS": "0.5"})
+    assert config.gemini_concurrency == 1 and config.chunk_seconds == 2.0
+
+
+def test_secrets_never_show_in_its_repr():
+    """A logged Config does not leak the key, the tokens or the dashboard password."""
+    config = Config.from_env({"GEMINI_API_KEY": "sk-SECRET", "API_TOKENS": "tok-SECRET",
+                              "DASHBOARD_PASSWORD": "pw-SECRET"})  # fmt: skip
+    assert "SECRET" not in repr(config)
+
+
+def test_overrides_win_and_unknown_ones_are_ignored():
+    """Tests and scripts may override fields by name."""
+    config = Config.from_env({}, queue_name="q", no_such_field=1)
+    assert config.queue_name == "q"

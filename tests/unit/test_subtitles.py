@@ -1,0 +1,54 @@
+"""jobs/subtitles.py: an engine's chunk-relative segments placed on the media's timeline."""
+
+from jobs.cues import Word
+from jobs.subtitles import place
+
+
+def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
+    """A chunk starting at 30 s: its times move by 30 s, words included."""
+    raw = [
+        {
+            "start": 1.0,
+            "end": 2.5,
+            "text": "Hello.",
+            "source_text": "Hallo.",
+            "words": [{"start": 1.0, "end": 2.4, "text": " Hello.", "probability": 0.9}],
+        }
+    ]
+    (segment,) = place(raw, offset=30.0, chunk_duration=10.0, media_duration=60.0)
+    assert (segment["start"], segment["end"]) == (31.0, 32.5)
+    assert segment["text"] == "Hello." and segment["source_text"] == "Hallo."
+    assert segment["words"] == [Word(31.0, 32.4, " Hello.", 0.9)]
+
+
+def test_times_are_clamped_to_the_chunk_and_the_media():
+    """An answer claiming times outside its chunk, or past the media's end, is pulled in."""
+    raw = [{"start": -2.0, "end": 14.0, "text": "Too wide."}]
+    (segment,) = place(raw, offset=50.0, chunk_duration=10.0, media_duration=55.0)
+    assert (segment["start"], segment["end"]) == (50.0, 55.0)
+
+
+def test_segments_without_text_or_times_are_dropped_and_missing_text_falls_back():
+    """Nothing readable, nothing placed; a segment with only source_text shows that."""
+    raw = [
+        {"start": 0.0, "end": 1.0, "text": "  ", "source_text": ""},
+        {"start": "soon", "end": 1.0, "text": "Bad time."},
+        {"end": 1.0, "text": "No start."},
+        {"start": 0.0, "end": 1.0, "text": "", "source_text": "Only spoken."},
+    ]
+    placed = place(raw, offset=0.0, chunk_duration=5.0, media_duration=5.0)
+    assert [s["text"] for s in placed] == ["Only spoken."]
+
+
+def test_malformed_words_are_skipped_but_the_segment_kept():
+    """A word without a time is dropped; its segment stays."""
+    raw = [
+        {
+            "start": 0.0,
+            "end": 1.0,
+            "text": "Hi there.",
+            "words": [{"start": 0.0, "end": 0.4, "text": " Hi"}, {"text": " there."}],
+        }
+    ]
+    (segment,) = place(raw, offset=0.0, chunk_duration=5.0, media_duration=5.0)
+    assert [w.text for w in segment["words"]] == [" Hi"]
