@@ -22,9 +22,10 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from . import record
+from . import record, status
 from .config import Config
 from .errors import NotFound
+from .status import Status
 from .timeutil import now_iso
 
 log = logging.getLogger("subcue.cancel")
@@ -57,8 +58,8 @@ def cancel(
     record.get(conn, job_id, owner)  # NotFound for foreign or unknown ids
     error = {"code": reason, "message": REASONS[reason]}
     for _ in range(3):  # queued -> running can happen between our two compare-and-sets
-        never_started = record.transition(
-            conn, job_id, {record.QUEUED}, record.CANCELLED, error=error, ended_at=now_iso()
+        never_started = record.move(
+            conn, job_id, status.CANCEL_QUEUED, error=error, ended_at=now_iso()
         )
         if never_started.applied:
             log.info("job=%s event=cancelled_queued reason=%s", job_id, reason)
@@ -66,23 +67,23 @@ def cancel(
             return record.get(conn, job_id)
         if never_started.previous == "missing":
             raise NotFound("No such job.")
-        if never_started.previous != record.RUNNING:
+        if never_started.previous != Status.RUNNING:
             break
-        stopping = record.transition(
-            conn, job_id, {record.RUNNING}, record.CANCELLING,
+        stopping = record.move(
+            conn, job_id, status.REQUEST_CANCEL,
             error=error, cancel_requested_at=now_iso(),
         )  # fmt: skip
-        if stopping.applied or stopping.previous != record.QUEUED:
+        if stopping.applied or stopping.previous != Status.QUEUED:
             break
     current = record.status(conn, job_id)
-    if current == record.CANCELLING:
+    if current == Status.CANCELLING:
         log.info("job=%s event=cancel_requested reason=%s", job_id, reason)
         _stop_horse(conn, job_id)
         _wait_until_stopped(conn, job_id, config.cancel_wait_seconds if wait is None else wait)
     try:
         return record.get(conn, job_id)
     except NotFound:  # deleted meanwhile
-        return {"id": job_id, "status": record.CANCELLED, "error": error}
+        return {"id": job_id, "status": Status.CANCELLED.value, "error": error}
 
 
 def _remove_from_queue(conn: redis.Redis, job_id: str) -> None:
@@ -105,10 +106,10 @@ def _wait_until_stopped(conn: redis.Redis, job_id: str, timeout: float) -> bool:
     """Poll until the job's status is terminal (or its record gone); False on timeout."""
     deadline = time.monotonic() + timeout
     while True:
-        status = record.status(conn, job_id)
-        if status is None or status in record.TERMINAL:
+        now = record.status(conn, job_id)
+        if now is None or Status(now).terminal:
             return True
         if time.monotonic() >= deadline:
-            log.warning("job=%s event=cancel_wait_timeout status=%s", job_id, status)
+            log.warning("job=%s event=cancel_wait_timeout status=%s", job_id, now)
             return False
         time.sleep(POLL_INTERVAL)

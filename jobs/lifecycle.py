@@ -17,10 +17,11 @@ from contextlib import contextmanager
 
 import redis
 
-from . import engines, record, submit, workspace
+from . import engines, record, status, submit, workspace
 from .config import Config
 from .connection import connect
 from .errors import JobCancelled, SubcueError
+from .status import Status
 from .storage import Storage, open_storage
 from .timeutil import now_iso
 from .usage import Usage
@@ -113,8 +114,8 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
     config = config or Config.from_env()
     conn = connect(config)
     run = JobRun(config, conn, open_storage(config.storage_url), job_id)
-    claim = record.transition(
-        conn, job_id, {record.QUEUED}, record.RUNNING,
+    claim = record.move(
+        conn, job_id, status.CLAIM,
         started_at=now_iso(), worker=os.environ.get("RQ_WORKER_ID", ""), pid=os.getpid(),
     )  # fmt: skip
     if not claim.applied:
@@ -143,35 +144,31 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
             _fail(conn, job_id, failure)
 
 
-def settle(conn: redis.Redis, config: Config, job_id: str, status: str | None, *,
+def settle(conn: redis.Redis, config: Config, job_id: str, was: str | None, *,
            requeue: bool = False) -> str | None:  # fmt: skip
     """End the record of a job whose work horse is gone (killed, crashed, or its whole worker
     died), given the status it had when the horse was found gone: cancelled if a cancel was
     pending, back on the queue if `requeue` (a worker shutting down), else failed as
     `worker_died`. The worker's failure hook and the sweeper both call this. Returns the new
     status, or None when the record had already ended (or changed meanwhile)."""
-    if status in (record.CANCELLING, record.CANCELLED, None):
-        return record.CANCELLED if confirm_cancelled(conn, job_id) else None
-    if status != record.RUNNING:
+    if was in (Status.CANCELLING, Status.CANCELLED, None):
+        return Status.CANCELLED if confirm_cancelled(conn, job_id) else None
+    if was != Status.RUNNING:
         return None  # it ended by itself (finished or failed) before the horse went
     if requeue:
-        if submit.requeue(conn, config, job_id, {record.RUNNING}):
+        if submit.requeue(conn, config, job_id, status.REQUEUE):
             log.info("job=%s event=requeued reason=worker_shutdown", job_id)
-            return record.QUEUED
+            return Status.QUEUED
         return None
-    if record.transition(conn, job_id, {record.RUNNING}, record.FAILED, error=WORKER_DIED,
-                         ended_at=now_iso()).applied:  # fmt: skip
+    if record.move(conn, job_id, status.FAIL, error=WORKER_DIED, ended_at=now_iso()).applied:
         log.warning("job=%s event=worker_died", job_id)
-        return record.FAILED
+        return Status.FAILED
     return None
 
 
 def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:
     """Mark a job whose work has stopped as cancelled (its cancel reason is already stored)."""
-    done = record.transition(
-        conn, job_id, {record.CANCELLING}, record.CANCELLED,
-        ended_at=now_iso(),
-    )  # fmt: skip
+    done = record.move(conn, job_id, status.CONFIRM_CANCELLED, ended_at=now_iso())
     if done.applied:
         log.info("job=%s event=cancelled", job_id)
     return done.applied
@@ -179,9 +176,7 @@ def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:
 
 def _fail(conn: redis.Redis, job_id: str, error: dict) -> None:
     """Mark a running job failed; a job being cancelled ends as cancelled instead."""
-    if not record.transition(
-        conn, job_id, {record.RUNNING}, record.FAILED, error=error, ended_at=now_iso()
-    ).applied:
+    if not record.move(conn, job_id, status.FAIL, error=error, ended_at=now_iso()).applied:
         confirm_cancelled(conn, job_id)
     else:
         log.info("job=%s event=failed code=%s", job_id, error["code"])

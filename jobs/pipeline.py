@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, engines, media, record, session
+from . import audio, engines, media, record, session, status
 from .errors import JobCancelled, JobFailed
 from .lifecycle import JobRun, watched
 from .storage import job_prefix
@@ -124,8 +124,8 @@ def guarded_put(job: JobRun, key: str, path: Path) -> int:
 def finish(job: JobRun, outputs: list[dict], **notes) -> None:
     """Publish the outputs (and `notes` about them) by marking the job finished; if it was
     cancelled meanwhile, undo."""
-    done = record.transition(
-        job.conn, job.job_id, {record.RUNNING}, record.FINISHED,
+    done = record.move(
+        job.conn, job.job_id, status.FINISH,
         outputs=outputs, ended_at=now_iso(), eta_s=0, **notes,
     )  # fmt: skip
     if not done.applied:

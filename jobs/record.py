@@ -1,9 +1,10 @@
 """Job records in Redis: the one place that reads and writes a job's status and progress.
 
-A record is the hash `keys.job(id)`. Status changes go through `transition()`, a compare-and-set
-in Lua, so a cancel and a worker's claim can never both win. Writes from a job (progress,
-checkpoints, usage) only land while the job is running, so a deleted or cancelled job's record
-is never recreated by a horse that has not noticed yet.
+A record is the hash `keys.job(id)`. Status changes go through `move()`: one of the moves that
+`jobs/status.py` names, made as a compare-and-set in Lua (`lua/move.lua`), so a cancel and a
+worker's claim can never both win. Writes from a job (progress, checkpoints, usage) only land
+while the job is running (`lua/write_while.lua`), so a deleted or cancelled job's record is
+never recreated by a horse that has not noticed yet.
 """
 
 from __future__ import annotations
@@ -12,50 +13,25 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from importlib.resources import files
 
 import redis
+from redis.commands.core import Script
 
 from . import keys
 from .errors import NotFound
+from .status import Move, Status
 from .timeutil import now_iso
 
-QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
-CANCELLED, FINISHED, FAILED = "cancelled", "finished", "failed"
-TERMINAL = frozenset({CANCELLED, FINISHED, FAILED})
-"""Statuses a job never leaves (except failed/cancelled -> queued on an explicit retry)."""
-ACTIVE = frozenset({QUEUED, RUNNING, CANCELLING})
-"""Statuses that count against an owner's limit and that the sweeper watches."""
+_LUA = files(__package__) / "lua"
+_scripts: dict[str, Script] = {}
 
-_TRANSITION = """
--- KEYS: job hash, active zset, chunks hash
--- ARGV: allowed statuses (comma list), new status, then field/value pairs
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'missing'} end
-local current = redis.call('HGET', KEYS[1], 'status')
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == current then allowed = true end end
-if not allowed then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if ARGV[2] == 'cancelled' or ARGV[2] == 'finished' or ARGV[2] == 'failed' then
-  redis.call('ZREM', KEYS[2], string.match(KEYS[1], '[^:]+$'))
-  redis.call('EXPIRE', KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
-  redis.call('EXPIRE', KEYS[3], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
-elseif ARGV[2] == 'queued' then
-  redis.call('ZADD', KEYS[2], redis.call('TIME')[1], string.match(KEYS[1], '[^:]+$'))
-  redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[3])
-end
-return {1, current}
-"""
 
-_UPDATE_WHILE_RUNNING = """
--- KEYS: job hash, chunks hash; ARGV: chunk index or '', chunk JSON or '', then field/value
--- pairs for the job. Writes nothing unless the job is running.
-if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
+def _script(conn: redis.Redis, name: str) -> Script:
+    """The Lua script `lua/<name>.lua`, registered once per process (run by its SHA)."""
+    if name not in _scripts:
+        _scripts[name] = conn.register_script((_LUA / f"{name}.lua").read_text())
+    return _scripts[name]
 
 
 @dataclass(frozen=True)
@@ -92,7 +68,7 @@ def create(
                 "owner": owner,
                 "session_id": session_id,
                 "kind": kind,
-                "status": QUEUED,
+                "status": Status.QUEUED.value,
                 "params": json.dumps(params),
                 "description": description,
                 "created_at": now_iso(),
@@ -107,16 +83,18 @@ def create(
         pipe.execute()
 
 
-def transition(
-    conn: redis.Redis, job_id: str, allowed: set[str] | frozenset[str], new: str, **fields
-) -> Transition:
-    """Set status `new` (and `fields`) only if the current status is in `allowed`."""
-    argv = [",".join(sorted(allowed)), new]
+def move(conn: redis.Redis, job_id: str, to: Move, **fields) -> Transition:
+    """Make the move `to` (writing `fields` with it) if the job's status allows it."""
+    effect = "ends" if to.target.terminal else ""
+    if to.target.active and any(s.terminal for s in to.sources):
+        effect = "enters"  # back among the live jobs (a retry)
+    argv = [job_id, ",".join(sorted(to.sources)), to.target.value, effect]
     for name, value in fields.items():
         argv += [name, _encode(value)]
-    applied, previous = conn.eval(
-        _TRANSITION, 3, keys.job(job_id), keys.active(), keys.chunks(job_id), *argv
+    found = _script(conn, "move")(
+        keys=[keys.job(job_id), keys.active(), keys.chunks(job_id)], args=argv, client=conn
     )
+    applied, previous = found
     return Transition(bool(applied), decoded(previous))
 
 
@@ -124,10 +102,14 @@ def update_while_running(
     conn: redis.Redis, job_id: str, fields: dict, chunk: tuple[int, dict] | None = None
 ) -> bool:
     """Write `fields` (and a chunk checkpoint) only while the job is running."""
-    argv: list = [str(chunk[0]), json.dumps(chunk[1])] if chunk is not None else ["", ""]
+    argv: list = [Status.RUNNING.value]
+    argv += [str(chunk[0]), json.dumps(chunk[1])] if chunk is not None else ["", ""]
     for name, value in fields.items():
         argv += [name, _encode(value)]
-    return bool(conn.eval(_UPDATE_WHILE_RUNNING, 2, keys.job(job_id), keys.chunks(job_id), *argv))
+    written = _script(conn, "write_while")(
+        keys=[keys.job(job_id), keys.chunks(job_id)], args=argv, client=conn
+    )
+    return bool(written)
 
 
 def get(conn: redis.Redis, job_id: str, owner: str | None = None) -> dict:
@@ -147,7 +129,7 @@ def status(conn: redis.Redis, job_id: str) -> str | None:
 
 def should_stop(conn: redis.Redis, job_id: str) -> bool:
     """True when the job must not go on: cancel requested, already ended, or deleted."""
-    return status(conn, job_id) != RUNNING
+    return status(conn, job_id) != Status.RUNNING
 
 
 def checkpoints(conn: redis.Redis, job_id: str) -> dict[int, dict]:
@@ -179,7 +161,7 @@ def count_active(conn: redis.Redis, owner: str) -> int:
             pipe.hmget(keys.job(job_id), "owner", "status")
         found = pipe.execute()
     return sum(1 for who, what in found if who and decoded(who) == owner
-               and decoded(what) in ACTIVE)  # fmt: skip
+               and Status(decoded(what)).active)  # fmt: skip
 
 
 def active_ids(conn: redis.Redis) -> list[str]:

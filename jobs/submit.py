@@ -9,9 +9,10 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from . import keys, record, session
+from . import keys, record, session, status
 from .config import Config
 from .errors import BadRequest, TooManyJobs
+from .status import Move
 
 log = logging.getLogger("subcue.submit")
 
@@ -71,22 +72,21 @@ def renew_lease(conn: redis.Redis, config: Config, job_id: str) -> None:
 def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
     """Queue a failed or cancelled job again; it resumes from its chunk checkpoints."""
     rec = record.get(conn, job_id, owner)
-    if rec["status"] not in (record.FAILED, record.CANCELLED):
+    if rec["status"] not in status.RETRY.sources:
         raise BadRequest("Only a failed or cancelled job can be retried.", code="not_retryable")
     if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
         raise TooManyJobs(f"You already have {config.max_active_jobs_per_owner} jobs queued "
                           "or running; wait for one to finish or cancel one.")  # fmt: skip
-    if not requeue(conn, config, job_id, {record.FAILED, record.CANCELLED}):
+    if not requeue(conn, config, job_id, status.RETRY):
         raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")
     log.info("job=%s event=retried", job_id)
 
 
-def requeue(conn: redis.Redis, config: Config, job_id: str, allowed: set[str]) -> bool:
-    """Put a job whose status is in `allowed` back on the queue, as a fresh RQ job."""
+def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move) -> bool:
+    """Put the job back on the queue, as a fresh RQ job, by the move `how` (a retry, or a
+    worker shutting down)."""
     rec = record.get(conn, job_id)
-    moved = record.transition(
-        conn, job_id, allowed, record.QUEUED, error=None, ended_at="", started_at="", eta_s=""
-    )
+    moved = record.move(conn, job_id, how, error=None, ended_at="", started_at="", eta_s="")
     if not moved.applied:
         return False
     if not rec["params"].get("keep_running", True):

@@ -18,6 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from jobs import record
 from jobs.cancel import cancel
 from jobs.config import Config
+from jobs.status import ACTIVE
 
 from .browser import Chromium, Gunicorn, elapsed_since, iso_seconds
 from .conftest import DATA, WorkerProcess, temp_dir_of
@@ -111,7 +112,7 @@ def started(conn, config):
     ids: list[str] = []
     yield ids
     for job_id in ids:
-        if record.status(conn, job_id) in record.ACTIVE:
+        if record.status(conn, job_id) in ACTIVE:
             cancel(conn, config, job_id)
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request, stream_with_context
 
 from jobs import record
 from jobs.errors import NotFound
+from jobs.status import Status
 from jobs.submit import renew_lease as submit_lease
 
 from . import context, owner, serialize
@@ -28,7 +29,7 @@ KEEPALIVE_SECONDS = 15
 def renew_lease(job_id: str):
     """The job page is still open (keeps a keep_running=false job from being abandoned)."""
     rec = record.get(context.conn(), job_id, owner.current())
-    if rec["status"] in record.ACTIVE:
+    if Status(rec["status"]).active:
         submit_lease(context.conn(), context.config(), job_id)
     return "", 204
 
@@ -46,13 +47,13 @@ def job_events(job_id: str):
             try:
                 rec = record.get(conn, job_id)
             except NotFound:
-                rec = {"id": job_id, "status": record.CANCELLED,
+                rec = {"id": job_id, "status": Status.CANCELLED.value,
                        "error": {"code": "deleted", "message": "The job was deleted."}}  # fmt: skip
             text = json.dumps(serialize.job(rec))
             if text != last:
                 yield f"data: {text}\n\n"
                 last, last_write = text, time.monotonic()
-            if rec["status"] in record.TERMINAL:
+            if Status(rec["status"]).terminal:
                 return
             if client_gone(client):
                 return  # a dead page must not keep its lease alive until a write fails

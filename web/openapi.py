@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from jobs.cues import STYLES
 from jobs.languages import LANGUAGES
+from jobs.status import Status
 
-STATUSES = ["queued", "running", "cancelling", "cancelled", "finished", "failed"]
+STATUSES = [s.value for s in Status]
 
 
 def _error_responses(*codes: int) -> dict:
@@ -138,6 +139,8 @@ def _schemas() -> dict:
             "id": {"type": "string"}, "session_id": {"type": "string"},
             "kind": {"type": "string"}, "description": nullable_str,
             "status": {"type": "string", "enum": STATUSES},
+            "terminal": {"type": "boolean",
+                         "description": "The status is one the job never leaves by itself."},
             "progress": {"type": "object", "properties": {
                 "done": {"type": "integer"}, "total": {"type": "integer", "nullable": True},
                 "eta_s": {"type": "number", "nullable": True}}},

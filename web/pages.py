@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from jobs import cues, record, session
+from jobs import cues, record, session, status
 from jobs.engines import ENGINES
 from jobs.languages import LANGUAGES
 
@@ -17,6 +17,12 @@ def _choices() -> dict:
     engines = [e for e in ENGINES if e != "gemini" or config.gemini_configured]
     return {"languages": LANGUAGES, "engines": engines, "default_engine": config.default_engine,
             "styles": cues.STYLES, "default_style": cues.DEFAULT_STYLE}  # fmt: skip
+
+
+@bp.app_context_processor
+def _statuses() -> dict:
+    """Every page gets the statuses and their words (base.html hands them to the scripts)."""
+    return {"statuses": status.for_pages()}
 
 
 @bp.get("/")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import url_for
 
+from jobs.status import Status
+
 USAGE_DEFAULTS = {"engine_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
 
 
@@ -15,16 +17,18 @@ def job(rec: dict) -> dict:
          "url": url_for("api.download_output", job_id=job_id, name=o["name"])}
         for o in rec.get("outputs") or []
     ]  # fmt: skip
+    status = Status(rec["status"])
     return {
         "id": job_id,
         "session_id": rec.get("session_id"),
         "kind": rec.get("kind"),
         "description": rec.get("description"),
-        "status": rec.get("status"),
+        "status": status.value,
+        "terminal": status.terminal,
         "progress": {
             "done": rec.get("done", 0),
             "total": rec.get("total"),
-            "eta_s": rec.get("eta_s") if rec.get("status") == "running" else None,
+            "eta_s": rec.get("eta_s") if status == Status.RUNNING else None,
         },
         "params": rec.get("params") or {},
         "error": rec.get("error"),

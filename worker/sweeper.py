@@ -27,6 +27,7 @@ from jobs.config import Config
 from jobs.connection import connect
 from jobs.delete import delete_job
 from jobs.lifecycle import settle
+from jobs.status import Status
 from jobs.storage import open_storage
 
 log = logging.getLogger("subcue.sweeper")
@@ -83,27 +84,27 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
         except Exception:
             record.forget_active(conn, job_id)
             continue
-        if job["status"] in (record.QUEUED, record.RUNNING) and not _rq_job_exists(conn, job_id):
+        if job["status"] in (Status.QUEUED, Status.RUNNING) and not _rq_job_exists(conn, job_id):
             missing_now.add(job_id)  # RQ no longer knows its execution either: judge it next pass
             if job_id in suspects:
                 store = store or open_storage(config.storage_url)
                 delete_job(conn, config, store, job_id)
                 counts["deleted"] += 1
             continue
-        if job["status"] in (record.QUEUED, record.RUNNING) and _lease_lapsed(conn, job):
+        if job["status"] in (Status.QUEUED, Status.RUNNING) and _lease_lapsed(conn, job):
             cancel(conn, config, job_id, reason="abandoned")
             counts["abandoned"] += 1
             log.info("job=%s event=abandoned", job_id)
             continue
-        if job["status"] in (record.RUNNING, record.CANCELLING):
+        if job["status"] in (Status.RUNNING, Status.CANCELLING):
             if worker_runs(conn, job.get("worker", ""), job_id):
                 continue
             uploads = engines.UploadLog(conn, job_id).names()  # before a delete can purge it
             workspace.remove(config, job_id)
             ended = settle(conn, config, job_id, job["status"])
-            if ended == record.CANCELLED:
+            if ended == Status.CANCELLED:
                 counts["cancelled"] += 1
-            elif ended == record.FAILED:
+            elif ended == Status.FAILED:
                 counts["failed"] += 1
                 log.warning("job=%s event=worker_lost worker=%s", job_id, job.get("worker"))
             engines.delete_uploads(config, conn, job_id, uploads)
@@ -111,7 +112,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
     suspects.update(missing_now)
     for job_id in workspace.present(config):
         status = record.status(conn, job_id)
-        if status in (record.RUNNING, record.CANCELLING):
+        if status in (Status.RUNNING, Status.CANCELLING):
             continue
         counts["temp_removed"] += workspace.remove(config, job_id)
         log.info("job=%s event=temp_swept status=%s", job_id, status)

@@ -21,6 +21,7 @@ from jobs import engines, record, workspace
 from jobs.config import Config
 from jobs.delete import forget_rq_job
 from jobs.lifecycle import settle
+from jobs.status import Status
 
 from .sweeper import Sweeper
 
@@ -98,7 +99,7 @@ class SubcueWorker(Worker):
         # Read before our record changes: a delete waiting for it purges the list right after.
         uploads = engines.UploadLog(conn, job.id).names()
         status = record.status(conn, job.id)
-        cancelled = status in (record.CANCELLING, record.CANCELLED) or status is None
+        cancelled = status in (Status.CANCELLING, Status.CANCELLED) or status is None
         if cancelled:
             log.info("job=%s event=stopped status=%s", job.id, status)
             self._stopped_job_id = job.id  # RQ files it as STOPPED, and never retries it

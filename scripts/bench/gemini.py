@@ -44,7 +44,7 @@ def run_once(env: dict, stub: harness.Stub, wav: bytes, latency: float) -> dict:
 
         def ended():
             job = client.get(f"/api/jobs/{job_id}").get_json()
-            return job if job["status"] in ("finished", "failed", "cancelled") else None
+            return job if job["terminal"] else None
 
         job = harness.wait_for(ended, 600, "the job to end", interval=0.02)
         submit_to_finished = time.monotonic() - started

@@ -69,7 +69,7 @@ def main() -> None:
 
             def ended():
                 found = client.get(f"/api/jobs/{job['id']}").get_json()
-                return found if found["status"] in ("finished", "failed", "cancelled") else None
+                return found if found["terminal"] else None
 
             job = harness.wait_for(ended, 600, "the job", interval=0.1)
             submit_to_finished = time.perf_counter() - submitted
