@@ -38,7 +38,7 @@ REASONS = {
 }
 """Why a job was cancelled (its `error.code`) and what the user is told."""
 
-POLL_INTERVAL = 0.005
+POLL_INTERVAL = 0.001
 """Seconds between looks at the status while waiting for the worker to confirm."""
 
 

@@ -166,6 +166,13 @@ def settle(conn: redis.Redis, config: Config, job_id: str, was: str | None, *,
     return None
 
 
+def confirm_stopped(conn: redis.Redis, config: Config, job_id: str) -> bool:
+    """A job's horse was SIGKILLed (none of its code runs again): remove its temp dir, then
+    confirm a pending cancel. Returns whether the job is now cancelled by this call."""
+    workspace.remove(config, job_id)
+    return confirm_cancelled(conn, job_id)
+
+
 def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:
     """Mark a job whose work has stopped as cancelled (its cancel reason is already stored)."""
     done = record.move(conn, job_id, status.CONFIRM_CANCELLED, ended_at=now_iso())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
+from rq.worker import Worker
 
 from . import keys, record, session, status
 from .config import Config
@@ -77,9 +79,27 @@ def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
     if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
         raise TooManyJobs(f"You already have {config.max_active_jobs_per_owner} jobs queued "
                           "or running; wait for one to finish or cancel one.")  # fmt: skip
+    _wait_for_rq_to_let_go(conn, job_id)
     if not requeue(conn, config, job_id, status.RETRY):
         raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")
     log.info("job=%s event=retried", job_id)
+
+
+def _wait_for_rq_to_let_go(conn: redis.Redis, job_id: str, timeout: float = 5.0) -> None:
+    """Wait (briefly) while a live worker still holds the job's RQ execution.
+
+    A cancel is confirmed as soon as the horse is killed, a few milliseconds before the worker
+    files RQ's bookkeeping for it; a retry in between would have that bookkeeping land on the
+    new RQ job of the same id. A worker that died holds nothing: its job is not waited for."""
+    try:
+        job = Job.fetch(job_id, connection=conn)
+    except NoSuchJobError:
+        return
+    deadline = time.monotonic() + timeout
+    while (job.get_status(refresh=True) == JobStatus.STARTED and job.worker_name
+           and conn.exists(Worker.redis_worker_namespace_prefix + job.worker_name)
+           and time.monotonic() < deadline):  # fmt: skip
+        time.sleep(0.005)
 
 
 def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move) -> bool:

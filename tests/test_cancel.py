@@ -42,9 +42,27 @@ def test_cancel_during_a_chunk_stops_at_once_and_removes_the_temp_dir(
     assert done < body["progress"]["total"]
     stays(lambda: job_of(client, job["id"])["progress"]["done"] == done, seconds=2)
     assert job_of(client, job["id"])["status"] == "cancelled"
+    # The answer comes once the horse is killed; RQ's own filing follows within moments.
     rq_job = Job.fetch(job["id"], connection=conn)
-    assert rq_job.get_status() == "stopped"
+    wait_for(lambda: rq_job.get_status(refresh=True) == "stopped", timeout=5,
+             message="RQ to file the job as stopped")  # fmt: skip
     assert job["id"] in FailedJobRegistry("subcue-test", connection=conn).get_job_ids()
+
+
+def test_retry_the_instant_a_cancel_answers_runs_the_job_again(client, worker, long_speech, conn):
+    """A retry sent right after the cancel's answer (before RQ has filed the stopped horse)
+    is not undone by that filing: the job runs again and goes on from its checkpoints."""
+    job = upload(client, long_speech, engine="local").get_json()
+    wait_for(lambda: job_of(client, job["id"])["progress"]["done"] >= 1, timeout=60,
+             message="the first chunk")  # fmt: skip
+    assert client.post(f"/api/jobs/{job['id']}/cancel").get_json()["status"] == "cancelled"
+    response = client.post(f"/api/jobs/{job['id']}/retry")
+    assert response.status_code == 202, response.get_json()
+    done = job_of(client, job["id"])["progress"]["done"]
+    wait_for(lambda: job_of(client, job["id"])["progress"]["done"] > done, timeout=60,
+             message="the retried job to transcribe another chunk")  # fmt: skip
+    assert job_of(client, job["id"])["status"] == "running"
+    assert Job.fetch(job["id"], connection=conn).get_status() == "started"
 
 
 def test_ffmpeg_child_dies_with_the_stopped_horse(client, worker, two_hour_silence, base_env):

@@ -14,13 +14,14 @@ import signal
 import sys
 
 import redis
+from rq.command import parse_payload
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
-from jobs import engines, record, workspace
+from jobs import engines, record, storage, workspace
 from jobs.config import Config
 from jobs.delete import forget_rq_job
-from jobs.lifecycle import settle
+from jobs.lifecycle import confirm_stopped, settle
 from jobs.status import Status
 
 from .sweeper import Sweeper
@@ -116,9 +117,26 @@ class SubcueWorker(Worker):
                 execution=execution,
             )  # fmt: skip
         finally:
-            settle(conn, config, job.id, status, requeue=self._requeue_current)
+            ended = settle(conn, config, job.id, status, requeue=self._requeue_current)
+            if cancelled or ended == Status.CANCELLED:
+                self._drop_outputs(job.id)
             self._forget_if_deleted(job)
             engines.delete_uploads(config, conn, job.id, uploads)
+
+    def handle_payload(self, message):
+        """RQ's command handling; then, for a stop-job that killed our horse, the cancel is
+        confirmed at once, from this (pubsub) thread.
+
+        The horse's process group has been SIGKILLed, so none of its code runs again: its temp
+        dir can go and the job can be `cancelled` without waiting the several milliseconds the
+        kernel takes to tear a large process down and RQ's bookkeeping after it (which the
+        main thread still does, and a retry waits for; see submit.retry).
+        """
+        super().handle_payload(message)
+        payload = parse_payload(message)
+        job_id = payload.get("job_id")
+        if payload.get("command") == "stop-job" and job_id and self._stopped_job_id == job_id:
+            confirm_stopped(self.connection, self.subcue_config, job_id)
 
     def monitor_work_horse(self, job: Job, queue, execution):
         """RQ's, then drop the execution hash if a heartbeat re-created it after the horse had
@@ -139,6 +157,16 @@ class SubcueWorker(Worker):
             super().handle_job_success(job, queue, *args, **kwargs)
         finally:
             self._forget_if_deleted(job)
+
+    def _drop_outputs(self, job_id: str) -> None:
+        """A killed horse may have stored an output before it could mark its job finished;
+        a cancelled job keeps none."""
+        try:
+            storage.open_storage(self.subcue_config.storage_url).delete_prefix(
+                storage.job_prefix(job_id)
+            )
+        except Exception:  # the storage is unreachable: the job's expiry removes them later
+            log.exception("job=%s event=outputs_not_dropped", job_id)
 
     def _forget_if_deleted(self, job: Job) -> None:
         """After our last write for a job: if its record was deleted meanwhile, erase RQ's too."""
