@@ -49,7 +49,10 @@ FOREIGN_FALLBACK, FOREIGN_WORD_PROB = 0.5, 0.55
 its words average a probability below this."""
 
 PROBE_S = 30.0
-"""How much speech the probe decodes (one Whisper window)."""
+"""How much speech a probe decodes (one Whisper window)."""
+
+PROBES, PROBE_SHIFT_S = 3, 0.4
+"""At most this many probes, each starting this much later than the one before."""
 
 
 def model_path(config: Config) -> str:
@@ -190,13 +193,22 @@ class LocalEngine(Engine):
 
     async def heard_foreign(self, wav: Path, signals: list[dict], first_speech: float) -> bool:
         """Whether a file's speech was not English (only an English-only model can be wrong
-        about that): from its chunks' signals, or, when those are not clear, from a
-        prompt-free probe of PROBE_S of speech starting at `first_speech`."""
+        about that): from its chunks' signals, or, when those are not clear, from prompt-free
+        probes of PROBE_S of speech from `first_speech`.
+
+        An English-only model's verdict on one probe is a coin toss for some languages (its
+        greedy decode of German lands either side of the log-probability at which it falls
+        back to sampling, and only the sampled decode gives it away), so up to PROBES probes,
+        each starting PROBE_SHIFT_S later, are taken; any one that sounds foreign decides."""
         if not self.english_only or clearly_english(signals):
             return False
-        end = min(duration_of(wav), first_speech + PROBE_S)
-        window = read_chunk(wav, Chunk(0, first_speech, end))
+        total = duration_of(wav)
         loop = asyncio.get_running_loop()
-        segments, _ = await loop.run_in_executor(self._thread, self._decode, _samples(window), "",
-                                                 True)  # fmt: skip
-        return sounds_foreign(heard(segments))
+        for n in range(PROBES):
+            start = min(first_speech + n * PROBE_SHIFT_S, max(0.0, total - MIN_SPEECH_S))
+            window = read_chunk(wav, Chunk(0, start, min(total, start + PROBE_S)))
+            segments, _ = await loop.run_in_executor(self._thread, self._decode,
+                                                     _samples(window), "", True)  # fmt: skip
+            if sounds_foreign(heard(segments)):
+                return True
+        return False
