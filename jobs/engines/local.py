@@ -114,6 +114,12 @@ def sounds_foreign(probe: dict) -> bool:
     )
 
 
+def sure_of_its_words(probe: dict) -> bool:
+    """True when a probe heard enough speech and was as sure of its words as it is of English."""
+    words = max(1, probe["words"])
+    return probe["seconds"] >= MIN_SPEECH_S and probe["word_prob"] / words >= ENGLISH_WORD_PROB
+
+
 def _samples(segment: AudioSegment) -> np.ndarray:
     """16 kHz mono float samples, as Whisper takes them."""
     segment = segment.set_frame_rate(16000).set_channels(1).set_sample_width(2)
@@ -199,7 +205,8 @@ class LocalEngine(Engine):
         An English-only model's verdict on one probe is a coin toss for some languages (its
         greedy decode of German lands either side of the log-probability at which it falls
         back to sampling, and only the sampled decode gives it away), so up to PROBES probes,
-        each starting PROBE_SHIFT_S later, are taken; any one that sounds foreign decides."""
+        each starting PROBE_SHIFT_S later, are taken; any one that sounds foreign decides, and
+        one that is sure of its words ends the search."""
         if not self.english_only or clearly_english(signals):
             return False
         total = duration_of(wav)
@@ -209,6 +216,9 @@ class LocalEngine(Engine):
             window = read_chunk(wav, Chunk(0, start, min(total, start + PROBE_S)))
             segments, _ = await loop.run_in_executor(self._thread, self._decode,
                                                      _samples(window), "", True)  # fmt: skip
-            if sounds_foreign(heard(segments)):
+            probe = heard(segments)
+            if sounds_foreign(probe):
                 return True
+            if sure_of_its_words(probe):
+                return False  # no doubt left: another probe would only cost time
         return False

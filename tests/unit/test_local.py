@@ -1,6 +1,6 @@
 """jobs/engines/local.py: whether an English-only model heard English."""
 
-from jobs.engines.local import clearly_english, sounds_foreign
+from jobs.engines.local import clearly_english, sounds_foreign, sure_of_its_words
 
 
 def signals(seconds: float, logprob: float, word_prob: float, fallback: float = 0.0) -> dict:
@@ -46,3 +46,10 @@ def test_english_under_loud_noise_is_not_foreign():
     """Probes measured: noisy English decodes at temperature 0 (0.69 and 0.49 word prob.)."""
     assert not sounds_foreign(signals(28, -0.61, 0.69))
     assert not sounds_foreign(signals(28, -0.95, 0.49))
+
+
+def test_a_probe_sure_of_its_words_needs_no_second_look():
+    """Noisy English decodes with confident words; German's best decode does not."""
+    assert sure_of_its_words(signals(28, -0.48, 0.83))
+    assert not sure_of_its_words(signals(12, -0.88, 0.52))
+    assert not sure_of_its_words(signals(1.0, -0.2, 0.95))  # too little to go on
