@@ -47,6 +47,7 @@ def purge_job(conn: redis.Redis, store: Storage, rec: dict) -> None:
         pipe.zrem(keys.owner_jobs(rec["owner"]), job_id)
         pipe.zrem(keys.session_jobs(rec["session_id"]), job_id)
         pipe.zrem(keys.active(), job_id)
+        pipe.publish(keys.changes(), job_id)
         pipe.execute()
     forget_rq_job(conn, job_id)
     log.info("job=%s event=deleted", job_id)

@@ -18,6 +18,9 @@
 - `subcue:session:<id>:jobs` (zset): the session's job ids; expires with the session.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
+
+And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
+is created, changes or is deleted, so that event streams wait instead of polling.
 """
 
 PREFIX = "subcue:"
@@ -69,6 +72,11 @@ def session_jobs(session_id: str) -> str:
 def session_files(session_id: str) -> str:
     """The session's files."""
     return f"{PREFIX}session:{session_id}:files"
+
+
+def changes() -> str:
+    """The pub/sub channel that carries the id of every job whose record changed."""
+    return f"{PREFIX}changes"
 
 
 def active() -> str:

@@ -80,6 +80,7 @@ def create(
         pipe.expire(keys.owner_jobs(owner), ttl)
         pipe.zadd(keys.session_jobs(session_id), {job_id: created})
         pipe.zadd(keys.active(), {job_id: created})
+        pipe.publish(keys.changes(), job_id)
         pipe.execute()
 
 
@@ -88,7 +89,7 @@ def move(conn: redis.Redis, job_id: str, to: Move, **fields) -> Transition:
     effect = "ends" if to.target.terminal else ""
     if to.target.active and any(s.terminal for s in to.sources):
         effect = "enters"  # back among the live jobs (a retry)
-    argv = [job_id, ",".join(sorted(to.sources)), to.target.value, effect]
+    argv = [job_id, ",".join(sorted(to.sources)), to.target.value, effect, keys.changes()]
     for name, value in fields.items():
         argv += [name, _encode(value)]
     found = _script(conn, "move")(
@@ -102,7 +103,7 @@ def update_while_running(
     conn: redis.Redis, job_id: str, fields: dict, chunk: tuple[int, dict] | None = None
 ) -> bool:
     """Write `fields` (and a chunk checkpoint) only while the job is running."""
-    argv: list = [Status.RUNNING.value]
+    argv: list = [job_id, keys.changes(), Status.RUNNING.value]
     argv += [str(chunk[0]), json.dumps(chunk[1])] if chunk is not None else ["", ""]
     for name, value in fields.items():
         argv += [name, _encode(value)]
