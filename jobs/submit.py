@@ -41,11 +41,7 @@ def submit(
     description: str,
 ) -> str:
     """Create a queued job for the session and enqueue it; returns the job id."""
-    if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
-        raise TooManyJobs(
-            f"You already have {config.max_active_jobs_per_owner} jobs queued or running; "
-            "wait for one to finish or cancel one.",
-        )
+    check_limit(conn, config, owner)
     job_id = record.new_id()
     record.create(
         conn, job_id=job_id, owner=owner, session_id=session_id, kind=kind, params=params,
@@ -66,6 +62,14 @@ def submit(
     return job_id
 
 
+def check_limit(conn: redis.Redis, config: Config, owner: str) -> None:
+    """TooManyJobs when the owner already has MAX_ACTIVE_JOBS_PER_OWNER jobs in progress."""
+    limit = config.max_active_jobs_per_owner
+    if record.count_active(conn, owner) >= limit:
+        raise TooManyJobs(f"You already have {limit} jobs queued or running; "
+                          "wait for one to finish or cancel one.")  # fmt: skip
+
+
 def renew_lease(conn: redis.Redis, config: Config, job_id: str) -> None:
     """The job page is open: keep a keep_running=false job alive for LEASE_SECONDS more."""
     conn.set(keys.lease(job_id), "1", ex=max(1, config.lease_seconds))
@@ -76,9 +80,7 @@ def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
     rec = record.get(conn, job_id, owner)
     if rec["status"] not in status.RETRY.sources:
         raise BadRequest("Only a failed or cancelled job can be retried.", code="not_retryable")
-    if record.count_active(conn, owner) >= config.max_active_jobs_per_owner:
-        raise TooManyJobs(f"You already have {config.max_active_jobs_per_owner} jobs queued "
-                          "or running; wait for one to finish or cancel one.")  # fmt: skip
+    check_limit(conn, config, owner)
     _wait_for_rq_to_let_go(conn, job_id)
     if not requeue(conn, config, job_id, status.RETRY):
         raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")

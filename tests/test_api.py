@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+
+from jobs.status import Status
 
 from .conftest import DATA, make_app, upload
 
@@ -32,10 +35,20 @@ def test_healthz_reports_redis_and_live_workers(client, worker):
     assert body["redis"] == "ok" and body["workers"] >= 1
 
 
-def test_openapi_describes_the_api(client):
-    """A machine-readable OpenAPI 3 document."""
+def test_openapi_describes_every_route_and_status(client, app):
+    """The machine-readable contract lists every route under /api/ with its methods (and
+    nothing that is not there), and every status a Job can have."""
     spec = client.get("/api/openapi.json").get_json()
-    assert spec["openapi"].startswith("3.") and "/api/jobs" in spec["paths"]
+    assert spec["openapi"].startswith("3.")
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            routes.setdefault(path, set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    described = {path: {m.upper() for m in ops} for path, ops in spec["paths"].items()}
+    assert described == routes
+    job_statuses = spec["components"]["schemas"]["Job"]["properties"]["status"]["enum"]
+    assert job_statuses == [s.value for s in Status]
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,11 @@ def test_dashboard_shows_cancelled_jobs_as_stopped_or_canceled(base_env, worker,
     wait_for(lambda: client.get(f"/api/jobs/{job['id']}").get_json()["status"] == "running",
              timeout=30, message="the job to run")  # fmt: skip
     assert client.post(f"/api/jobs/{job['id']}/cancel").get_json()["status"] == "cancelled"
-    shown = client.get(f"/rq/0/data/job/{job['id']}.json", headers=basic("pw")).get_json()
-    assert shown["status"] in ("stopped", "canceled")
-    assert "translate long-speech.wav" in shown["description"]
+
+    def shown():
+        found = client.get(f"/rq/0/data/job/{job['id']}.json", headers=basic("pw")).get_json()
+        return found if found["status"] in ("stopped", "canceled") else None
+
+    # RQ files the killed horse a moment after the cancel has answered
+    found = wait_for(shown, timeout=5, message="the dashboard to show the job stopped")
+    assert found["description"] == "transcribe long-speech.wav (local)"

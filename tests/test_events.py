@@ -197,7 +197,7 @@ def idle_app(base_env):
 @pytest.fixture
 def chunks(idle_app, monkeypatch):
     """Open a job's stream in-process and iterate its chunks (keep-alive every 0.2 s)."""
-    monkeypatch.setattr("web.events.KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr("web.api.events.KEEPALIVE_SECONDS", 0.2)
     opened = []
 
     def open_stream(client, job_id: str):

@@ -33,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "redis": connect(config),
         "storage": open_storage(config.storage_url),
     }
-    from . import api, dashboard, errors, events, health, owner, pages
+    from . import api, dashboard, errors, health, owner, pages
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
@@ -43,6 +43,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(events.bp)
     app.register_blueprint(pages.bp)
     return app

@@ -89,6 +89,11 @@ def spec() -> dict:
             "/api/jobs/{job_id}/cancel": {"post": {
                 "summary": "Cancel (idempotent)", "parameters": [_ID],
                 "responses": {"200": _json("Job", "the job"), **_error_responses(404)}}},
+            "/api/jobs/{job_id}/retry": {"post": {
+                "summary": "Queue a failed or cancelled job again (it resumes from its "
+                           "checkpoints)", "parameters": [_ID],
+                "responses": {"202": _json("Job", "the requeued job"),
+                              **_error_responses(400, 404, 429)}}},
             "/api/jobs/{job_id}/lease": {"post": {
                 "summary": "The job page is still open", "parameters": [_ID],
                 "responses": {"204": {"description": "renewed"}, **_error_responses(404)}}},
@@ -117,6 +122,16 @@ def spec() -> dict:
                 "summary": "Add files", "parameters": [_SID], "requestBody": _UPLOAD,
                 "responses": {"201": _json("Session", "the session"),
                               **_error_responses(400, 404, 413, 415)}}},
+            "/api/sessions/{session_id}/files/{file_id}": {"get": {
+                "summary": "An uploaded media file (ranges work; S3 answers a redirect)",
+                "parameters": [_SID, {"name": "file_id", "in": "path", "required": True,
+                                      "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the media"},
+                              "302": {"description": "a presigned URL of the bucket"},
+                              **_error_responses(404)}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {
+                "200": {"description": "OpenAPI 3", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}}}},
             "/api/sessions/{session_id}/jobs": {"post": {
                 "summary": "Start a job over the session", "parameters": [_SID],
                 "requestBody": _JOB_REQUEST,

@@ -7,16 +7,15 @@ import select
 import socket
 import time
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Response, request, stream_with_context
 
 from jobs import record
 from jobs.errors import NotFound
 from jobs.status import Status
 from jobs.submit import renew_lease as submit_lease
 
-from . import context, owner, serialize
-
-bp = Blueprint("events", __name__, url_prefix="/api/jobs")
+from .. import context, owner, serialize
+from . import bp
 
 EVENT_POLL_SECONDS = 0.25
 """How often an event stream looks for changes to its job."""
@@ -25,7 +24,7 @@ KEEPALIVE_SECONDS = 15
 """An idle event stream sends a comment this often."""
 
 
-@bp.post("/<job_id>/lease")
+@bp.post("/jobs/<job_id>/lease")
 def renew_lease(job_id: str):
     """The job page is still open (keeps a keep_running=false job from being abandoned)."""
     rec = record.get(context.conn(), job_id, owner.current())
@@ -34,7 +33,7 @@ def renew_lease(job_id: str):
     return "", 204
 
 
-@bp.get("/<job_id>/events")
+@bp.get("/jobs/<job_id>/events")
 def job_events(job_id: str):
     """Server-sent events: the Job now and on every change; ends after a terminal status."""
     record.get(context.conn(), job_id, owner.current())

@@ -1,0 +1,15 @@
+"""The JSON API under /api/ (docs/API.md): one blueprint, its routes in one module per resource.
+
+- `jobs`: submit, list, read, cancel, retry, delete, download outputs;
+- `sessions`: sessions, their files and the jobs over them;
+- `events`: what keeps a job page informed and its job alive (event stream, lease);
+- `meta`: who am I, and the OpenAPI description.
+What the routes share (validating a job's fields, storing an upload as a session, sending a
+stored file) is in `shared`.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from . import events, jobs, meta, sessions  # noqa: E402,F401  (they register routes on bp)

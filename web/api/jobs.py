@@ -1,0 +1,78 @@
+"""Jobs: submit (with the upload), list, read, cancel, retry, delete, download outputs."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from jobs import cancel, delete, record, storage
+from jobs.errors import NotFound
+from jobs.submit import check_limit, retry
+
+from .. import context, owner, serialize, uploads
+from . import bp
+from .shared import job_params, new_session, send_stored, start
+
+
+def accepted(job_id: str):
+    """202 with the new (or requeued) Job and where to find it."""
+    body = serialize.job(record.get(context.conn(), job_id))
+    return jsonify(body), 202, {"Location": f"/api/jobs/{job_id}"}
+
+
+@bp.post("/jobs")
+def create_job():
+    """Upload file(s) into a new session and start a job over them."""
+    params, kind = job_params(request.form)
+    check_limit(context.conn(), context.config(), owner.current())  # before storing anything
+    with uploads.stage(request.files.getlist("file")) as staged:
+        with new_session(staged) as (session_id, files):
+            job_id = start(session_id, kind, params, files)
+    return accepted(job_id)
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """The owner's jobs, newest first."""
+    jobs = record.list_for_owner(context.conn(), owner.current())
+    return jsonify({"jobs": [serialize.job(j) for j in jobs]})
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str):
+    """One job."""
+    return jsonify(serialize.job(record.get(context.conn(), job_id, owner.current())))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str):
+    """Cancel (idempotent); any body or none, so navigator.sendBeacon works. The job page's
+    beacon says `reason=left_page`; any other reason is the user's own click."""
+    reason = "left_page" if request.form.get("reason") == "left_page" else "cancelled_by_user"
+    rec = cancel.cancel(context.conn(), context.config(), job_id, owner=owner.current(),
+                        reason=reason)  # fmt: skip
+    return jsonify(serialize.job(rec))
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry_job(job_id: str):
+    """Queue a failed or cancelled job again; finished chunks are not paid for twice."""
+    retry(context.conn(), context.config(), job_id, owner.current())
+    return accepted(job_id)
+
+
+@bp.delete("/jobs/<job_id>")
+def delete_job(job_id: str):
+    """Cancel the job, wait until it cannot write, then purge its outputs and records."""
+    delete.delete_job(context.conn(), context.config(), context.storage(), job_id,
+                      owner.current())  # fmt: skip
+    return "", 204
+
+
+@bp.get("/jobs/<job_id>/outputs/<name>")
+def download_output(job_id: str, name: str):
+    """Download one output file of a finished job."""
+    rec = record.get(context.conn(), job_id, owner.current())
+    if name not in {o["name"] for o in rec.get("outputs") or []}:
+        raise NotFound("No such output.")
+    inline = request.args.get("inline") == "1"  # the player's <track> loads the .vtt inline
+    return send_stored(storage.output_key(job_id, name), name, as_attachment=not inline)

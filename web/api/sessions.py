@@ -1,0 +1,86 @@
+"""Sessions: several media files, the jobs over them, and the files themselves."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from jobs import delete, record, session, storage
+from jobs.errors import BadRequest, NotFound
+from jobs.submit import check_limit
+
+from .. import context, owner, serialize, uploads
+from . import bp
+from .jobs import accepted
+from .shared import job_params, new_session, send_stored, start
+
+
+def _session_response(session_id: str, status: int):
+    """The Session object."""
+    conn = context.conn()
+    found = session.get(conn, session_id)
+    body = serialize.session(found, record.list_for_session(conn, session_id))
+    return jsonify(body), status, {"Location": f"/api/sessions/{session_id}"}
+
+
+@bp.post("/sessions")
+def create_session():
+    """A new session holding the uploaded file(s)."""
+    with uploads.stage(request.files.getlist("file")) as staged:
+        with new_session(staged) as (session_id, _):
+            pass
+    return _session_response(session_id, 201)
+
+
+@bp.get("/sessions/<session_id>")
+def get_session(session_id: str):
+    """One session with its files and jobs."""
+    conn = context.conn()
+    found = session.get(conn, session_id, owner.current())
+    return jsonify(serialize.session(found, record.list_for_session(conn, session_id)))
+
+
+@bp.post("/sessions/<session_id>/files")
+def add_files(session_id: str):
+    """Add file(s) to a session."""
+    session.get(context.conn(), session_id, owner.current())
+    with uploads.stage(request.files.getlist("file")) as staged:
+        try:
+            uploads.store(staged, session_id)
+        except NotFound:  # deleted while uploading: keep nothing
+            for file in staged.files:
+                context.storage().delete_prefix(storage.upload_key(session_id, file["id"], ""))
+            raise
+    return _session_response(session_id, 201)
+
+
+@bp.get("/sessions/<session_id>/files/<file_id>")
+def download_file(session_id: str, file_id: str):
+    """The uploaded media itself, for the player on the job page."""
+    found = session.get(context.conn(), session_id, owner.current())
+    file = next((f for f in found["files"] if f["id"] == file_id), None)
+    if file is None:
+        raise NotFound("No such file.")
+    return send_stored(file["key"], file["name"], as_attachment=False, direct=True)
+
+
+@bp.post("/sessions/<session_id>/jobs")
+def create_session_job(session_id: str):
+    """Start a translate or analyze job over every file of the session."""
+    found = session.get(context.conn(), session_id, owner.current())
+    values = request.get_json(silent=True)
+    if not isinstance(values, dict):
+        raise BadRequest("Send a JSON object such as {\"kind\": \"translate\"}.",
+                         code="bad_json")  # fmt: skip
+    params, kind = job_params(values, values.get("kind") or "translate")
+    if not found["files"]:
+        raise BadRequest("The session has no files yet.", code="no_files")
+    check_limit(context.conn(), context.config(), owner.current())
+    return accepted(start(session_id, kind, params, found["files"]))
+
+
+@bp.delete("/sessions/<session_id>")
+def delete_session(session_id: str):
+    """Cancel every job of the session, wait until none can write, then purge it all."""
+    delete.delete_session(context.conn(), context.config(), context.storage(), session_id,
+                          owner.current())  # fmt: skip
+    return "", 204

@@ -1,0 +1,101 @@
+"""What the API's routes share: a job's fields checked, an upload stored as a session (or
+nothing kept), a job started, a stored file sent."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import redirect, send_file
+
+from jobs import cues, session, storage
+from jobs.engines import check_request
+from jobs.errors import BadRequest, NotFound
+from jobs.submit import submit
+
+from .. import context, owner, uploads
+
+KINDS = ("translate", "analyze")
+
+mimetypes.add_type("application/x-subrip", ".srt")
+mimetypes.add_type("text/vtt", ".vtt")
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    """Parse a form/JSON boolean ('true', '1', 'on', 'false', '0', 'off')."""
+    if value is None or value == "":
+        return default
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise BadRequest(f"keep_running must be true or false, not {value!r}.", code="bad_flag")
+
+
+def job_params(values, kind: str = "translate") -> tuple[dict, str]:
+    """Validate kind, engine, target language, style and keep_running; return (params, kind)."""
+    if kind not in KINDS:
+        raise BadRequest(f"Unknown job kind {kind!r}; use 'translate' or 'analyze'.",
+                         code="unknown_kind")  # fmt: skip
+    engine, language = check_request(
+        context.config(), values.get("engine") or None, values.get("target_language") or None
+    )
+    keep = _flag(values.get("keep_running"), default=True)
+    style = str(values.get("style") or cues.DEFAULT_STYLE).strip().lower()
+    if style not in cues.STYLES:
+        raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
+                         f"{', '.join(cues.STYLES)}.", code="unknown_style")  # fmt: skip
+    params = {"target_language": language, "engine": engine, "keep_running": keep}
+    return params | {"style": style}, kind
+
+
+def describe(kind: str, files: list[dict], params: dict) -> str:
+    """A line a person understands in the job list and the dashboard: 'transcribe talk.mp4
+    (local)' (the local engine only transcribes), 'translate talk.mp4 → fa (gemini)'."""
+    names = files[0]["name"] if len(files) == 1 else f"{len(files)} files"
+    if kind == "analyze":
+        return f"analyze {names} ({params['engine']})"
+    if params["engine"] == "local":
+        return f"transcribe {names} (local)"
+    return f"translate {names} → {params['target_language']} ({params['engine']})"
+
+
+def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:
+    """Submit a job over the session's files; returns its id."""
+    return submit(
+        context.conn(), context.config(), owner=owner.current(), session_id=session_id,
+        kind=kind, params=params, description=describe(kind, files, params),
+    )  # fmt: skip
+
+
+@contextmanager
+def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
+    """A new session holding the staged files, as (id, files); if anything in the block (or
+    the storing) fails, nothing of the session is kept."""
+    conn = context.conn()
+    session_id = session.create(conn, owner.current())
+    try:
+        yield session_id, uploads.store(staged, session_id)
+    except BaseException:
+        context.storage().delete_prefix(storage.session_prefix(session_id))
+        session.purge(conn, session_id)
+        raise
+
+
+def send_stored(key: str, name: str, as_attachment: bool, direct: bool = False):
+    """Serve a stored object: from disk when the backend has one (ranges work); for media in a
+    bucket, a redirect to a presigned URL (the player needs ranges to seek); else streamed."""
+    store = context.storage()
+    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    try:
+        url = store.direct_url(key, name, mimetype) if direct else None
+        if url:
+            return redirect(url)
+        path = store.local_path(key)
+        source = path if path is not None else store.open(key)
+    except FileNotFoundError as exc:
+        raise NotFound("That file is no longer stored.") from exc
+    return send_file(source, as_attachment=as_attachment, download_name=name,
+                     mimetype=mimetype, conditional=True)  # fmt: skip
