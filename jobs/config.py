@@ -46,6 +46,7 @@ class Config:
     lease_seconds: int = 60
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     dashboard_password: str = field(default="", repr=False)
+    dashboard_username: str = "admin"
     ffmpeg_binary: str = ""
     cancel_wait_seconds: float = 2.0
     delete_wait_seconds: float = 5.0
@@ -80,6 +81,7 @@ class Config:
             lease_seconds=_int(env, "LEASE_SECONDS", base.lease_seconds),
             api_tokens=tokens,
             dashboard_password=env.get("DASHBOARD_PASSWORD", ""),
+            dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,
             ffmpeg_binary=env.get("FFMPEG_BINARY", ""),
         )
         known = {f.name for f in fields(cls)}

@@ -7,9 +7,9 @@ import base64
 from .conftest import make_app, upload, wait_for
 
 
-def basic(password: str) -> dict:
+def basic(password: str, user: str = "admin") -> dict:
     """An Authorization header for HTTP basic auth."""
-    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
 
 
@@ -18,14 +18,17 @@ def test_dashboard_is_absent_without_a_password(client):
     assert client.get("/rq/").status_code == 404
 
 
-def test_dashboard_needs_its_password(base_env):
-    """401 without or with a wrong password; the dashboard with the right one."""
-    app = make_app({**base_env, "DASHBOARD_PASSWORD": "s3cret"})
+def test_dashboard_needs_its_user_name_and_password_and_opens_on_our_queue(base_env):
+    """401 without, with a wrong password or a wrong user name; with both right, the dashboard
+    opens on Subcue's queue (not RQ's `default`)."""
+    app = make_app({**base_env, "DASHBOARD_PASSWORD": "s3cret", "DASHBOARD_USERNAME": "ops"})
     client = app.test_client()
     assert client.get("/rq/").status_code == 401
-    assert client.get("/rq/", headers=basic("wrong")).status_code == 401
-    page = client.get("/rq/", headers=basic("s3cret"))
+    assert client.get("/rq/", headers=basic("wrong", "ops")).status_code == 401
+    assert client.get("/rq/", headers=basic("s3cret", "anyone")).status_code == 401
+    page = client.get("/rq/", headers=basic("s3cret", "ops"), follow_redirects=True)
     assert page.status_code == 200 and b"RQ" in page.data
+    assert page.request.path == f"/rq/0/view/jobs/{base_env['QUEUE_NAME']}/queued/8/asc/1"
     assert client.get("/api/me").status_code == 200  # the rest of the app is untouched
 
 
@@ -33,8 +36,8 @@ def test_two_apps_can_mount_the_shared_dashboard_blueprint(base_env):
     """The blueprint is module-level: building a second app must not break the first."""
     first = make_app({**base_env, "DASHBOARD_PASSWORD": "one"}).test_client()
     second = make_app({**base_env, "DASHBOARD_PASSWORD": "two"}).test_client()
-    assert first.get("/rq/", headers=basic("one")).status_code == 200
-    assert second.get("/rq/", headers=basic("two")).status_code == 200
+    assert first.get("/rq/0/data/queues.json", headers=basic("one")).status_code == 200
+    assert second.get("/rq/0/data/queues.json", headers=basic("two")).status_code == 200
     assert second.get("/rq/", headers=basic("one")).status_code == 401
 
 

@@ -405,7 +405,7 @@ def test_the_key_never_reaches_redis_logs_or_pages(workers, sequential, stub, co
     auth = {"Authorization": "Basic " + base64.b64encode(b"admin:pw").decode()}
     for url in ("/rq/", "/rq/0/data/queues.json", "/rq/0/data/workers.json",
                 *(f"/rq/0/data/job/{j['id']}.json" for j in (finished, failed))):  # fmt: skip
-        response = dashboard.get(url, headers=auth)
+        response = dashboard.get(url, headers=auth, follow_redirects=True)
         assert response.status_code == 200, url
         assert KEY not in response.get_data(as_text=True), url
 

@@ -1,4 +1,5 @@
-"""rq-dashboard at /rq, behind HTTP basic auth with DASHBOARD_PASSWORD (absent when unset).
+"""rq-dashboard at /rq, behind HTTP basic auth with DASHBOARD_USERNAME and DASHBOARD_PASSWORD
+(absent when the password is unset), opening on Subcue's own queue.
 
 rq-dashboard's blueprint is a module-level object shared by every app that registers it, so it
 is never decorated here: it lives in a small Flask app of its own, and a WSGI wrapper checks the
@@ -22,23 +23,32 @@ PREFIX = "/rq"
 
 
 class DashboardGate:
-    """WSGI: /rq/... goes to the dashboard app if the password matches; the rest to `app`."""
+    """WSGI: /rq/... goes to the dashboard app if the user name and password match; the rest
+    to `app`. The dashboard's front page and its Jobs tab open on Subcue's queue (rq-dashboard
+    would show RQ's `default` queue, which Subcue never uses)."""
 
-    def __init__(self, app, dashboard, password: str):
-        self.app, self.dashboard, self.password = app, dashboard, password
+    def __init__(self, app, dashboard, username: str, password: str, queue: str):
+        self.app, self.dashboard = app, dashboard
+        self.username, self.password = username, password
+        self.start = f"{PREFIX}/0/view/jobs/{queue}/queued/8/asc/1"
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             return self.app(environ, start_response)
         auth = Request(environ).authorization
+        user = (auth.username or "") if auth else ""
         given = (auth.password or "") if auth else ""
-        if not (auth and hmac.compare_digest(given.encode(), self.password.encode())):
+        matches = hmac.compare_digest(user.encode(), self.username.encode())
+        matches &= hmac.compare_digest(given.encode(), self.password.encode())
+        if not (auth and matches):
             challenge = Response(
                 "The dashboard needs its password.", 401,
                 {"WWW-Authenticate": 'Basic realm="Subcue dashboard"'},
             )  # fmt: skip
             return challenge(environ, start_response)
+        if path in (PREFIX, PREFIX + "/", PREFIX + "/0/view/jobs"):
+            return Response(status=302, headers={"Location": self.start})(environ, start_response)
         return self.dashboard(environ, start_response)
 
 
@@ -54,4 +64,10 @@ def init_app(app: Flask, config: Config) -> None:
     )
     dashboard.register_blueprint(rq_dashboard.blueprint, url_prefix=PREFIX)
     setup_rq_connection(dashboard)
-    app.wsgi_app = DashboardGate(app.wsgi_app, dashboard.wsgi_app, config.dashboard_password)
+    app.wsgi_app = DashboardGate(
+        app.wsgi_app,
+        dashboard.wsgi_app,
+        config.dashboard_username,
+        config.dashboard_password,
+        config.queue_name,
+    )

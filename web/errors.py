@@ -1,11 +1,12 @@
-"""Every error under /api/ (and /healthz) is JSON: {"error": {"code", "message"}}."""
+"""Every error under /api/ (and /healthz) is JSON: {"error": {"code", "message"}}; a page's
+error is a page (with a way back)."""
 
 from __future__ import annotations
 
 import logging
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from jobs.errors import SubcueError
@@ -18,6 +19,15 @@ def error_response(status: int, code: str, message: str):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+TITLES = {404: "Not found", 500: "Something went wrong"}
+
+
+def error_page(status: int, message: str):
+    """The HTML error page with its status."""
+    title = TITLES.get(status, "That did not work")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
 def _wants_json() -> bool:
     """JSON for the API and health check; HTML pages keep Flask's pages."""
     return request.path.startswith("/api/") or request.path == "/healthz"
@@ -28,17 +38,24 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(SubcueError)
     def _subcue(exc: SubcueError):
+        if not _wants_json():
+            return error_page(exc.status, exc.message)
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(redis.RedisError)
     def _redis(exc: redis.RedisError):
         log.warning("event=redis_unavailable path=%s error=%s", request.path, exc)
+        if not _wants_json():
+            return error_page(503, "Subcue cannot reach its job store right now; try again "
+                                   "in a moment.")  # fmt: skip
         return error_response(503, "unavailable", "The job store (Redis) is not reachable; "
                               "try again in a moment.")  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if not _wants_json():
+            if exc.code == 404:
+                return error_page(404, "There is no page at this address.")
             return exc
         if exc.code == 413:
             limit = app.extensions["subcue"]["config"].max_upload_mb
@@ -50,5 +67,5 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("event=internal_error path=%s", request.path)
         if not _wants_json():
-            return "Internal error", 500
+            return error_page(500, "Subcue hit an error it did not expect; try again.")
         return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,9 +1,9 @@
 """The HTML pages: the upload form and the job page. Their data comes from the JSON API."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 
 from jobs import cues, record, session, status
-from jobs.engines import ENGINES
+from jobs.engines import offered
 from jobs.languages import LANGUAGES
 
 from . import context, owner
@@ -12,10 +12,12 @@ bp = Blueprint("pages", __name__)
 
 
 def _choices() -> dict:
-    """What the forms offer: every language, and Gemini only when it is configured."""
+    """What the forms offer: the engines this server runs, with what each can make (so the
+    form says it where the choice is made), every language, and the styles."""
     config = context.config()
-    engines = [e for e in ENGINES if e != "gemini" or config.gemini_configured]
-    return {"languages": LANGUAGES, "engines": engines, "default_engine": config.default_engine,
+    return {"languages": LANGUAGES, "engines": offered(config),
+            "gemini_configured": config.gemini_configured,
+            "default_engine": config.default_engine,
             "styles": cues.STYLES, "default_style": cues.DEFAULT_STYLE}  # fmt: skip
 
 
@@ -23,6 +25,12 @@ def _choices() -> dict:
 def _statuses() -> dict:
     """Every page gets the statuses and their words (base.html hands them to the scripts)."""
     return {"statuses": status.for_pages()}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page says."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/")

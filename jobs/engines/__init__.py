@@ -129,6 +129,21 @@ class Engine(ABC):
         """Release network clients or models (default: nothing to do)."""
 
 
+def offered(config: Config) -> list[dict]:
+    """What each engine this server can run does, for the forms: its name, a label, what it
+    can make, and the target languages it accepts (check_request enforces the same)."""
+    engines = [{"name": "local", "label": "Local Whisper (free, English)",
+                "note": "Free, on this server: English subtitles of English speech. "
+                        "It cannot translate or understand other languages.",
+                "languages": ["en"]}]  # fmt: skip
+    if config.gemini_configured:
+        engines.append({"name": "gemini", "label": "Gemini (paid, translates)",
+                        "note": "Paid per minute of audio: subtitles in any of these languages, "
+                                "from speech in any language.",
+                        "languages": list(LANGUAGES)})  # fmt: skip
+    return engines
+
+
 def check_request(config: Config, engine: str | None, target_language: str | None) -> tuple:
     """Validate an engine/language pair at submission; return the (engine, language) to use."""
     engine = (engine or config.default_engine).strip().lower()

@@ -3,7 +3,6 @@
 "use strict";
 
 const LAST_JOB = "subcue:lastJob";
-const ACTIVE = ["queued", "running", "cancelling"];
 const REFRESH_MS = 2000;
 
 let refreshTimer = null;
@@ -14,7 +13,7 @@ function statusText(job) {
   if (job.status === "cancelled" && job.error && job.error.code === "abandoned") {
     return "cancelled: its page was closed";
   }
-  return job.status;
+  return statusWord(job.status);
 }
 
 function jobLink(job) {
@@ -34,22 +33,24 @@ function statusBadge(job) {
 async function refresh() {
   clearTimeout(refreshTimer);
   const [jobs, last] = await Promise.all([loadJobs(), showLastJob()]);
-  const busy = [...jobs, ...(last ? [last] : [])].some((job) => ACTIVE.includes(job.status));
+  const busy = [...jobs, ...(last ? [last] : [])].some((job) => isActive(job.status));
   if (busy) refreshTimer = setTimeout(refresh, REFRESH_MS);
 }
 
 async function loadJobs() {
   const list = document.getElementById("jobs");
   try {
-    const response = await fetch("/api/jobs", { cache: "no-store" });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    const body = await api("/api/jobs");
     list.innerHTML = "";
     if (!body.jobs.length) list.innerHTML = '<li class="muted">No jobs yet.</li>';
     for (const job of body.jobs) {
       const item = document.createElement("li");
       item.dataset.jobId = job.id;
-      item.append(jobLink(job), " ", statusBadge(job));
+      const time = document.createElement("span");
+      time.className = "muted when";
+      time.textContent = ` · ${when(job)}`;
+      time.title = job.created_at;
+      item.append(jobLink(job), " ", statusBadge(job), time);
       if (job.params && job.params.keep_running) {
         const keep = document.createElement("span");
         keep.className = "muted";
@@ -72,19 +73,16 @@ async function loadJobs() {
 async function showLastJob() {
   const id = localStorage.getItem(LAST_JOB);
   if (!id) return null;
-  let response;
+  let job;
   try {
-    response = await fetch(`/api/jobs/${id}`, { cache: "no-store" });
+    job = await api(`/api/jobs/${id}`);
   } catch (err) {
+    if (err.status === 404) {
+      localStorage.removeItem(LAST_JOB); // deleted, or another owner's: nothing to come back to
+      document.getElementById("last-job").hidden = true;
+    }
     return null;
   }
-  if (response.status === 404) {
-    localStorage.removeItem(LAST_JOB); // deleted, or another owner's: nothing to come back to
-    document.getElementById("last-job").hidden = true;
-    return null;
-  }
-  if (!response.ok) return null;
-  const job = await response.json();
   const line = document.getElementById("last-job-line");
   line.innerHTML = "";
   line.append("Your last job: ", jobLink(job), " ", statusBadge(job));
@@ -103,9 +101,7 @@ document.getElementById("upload").addEventListener("submit", async (event) => {
   const data = new FormData(form);
   data.set("keep_running", document.getElementById("keep_running").checked ? "true" : "false");
   try {
-    const response = await fetch("/api/jobs", { method: "POST", body: data });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    const body = await api("/api/jobs", { method: "POST", body: data });
     localStorage.setItem(LAST_JOB, body.id);
     window.location.assign(`/jobs/${body.id}`);
   } catch (err) {

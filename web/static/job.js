@@ -16,30 +16,13 @@
 const root = document.getElementById("job");
 const jobId = root.dataset.jobId;
 const leaseSeconds = Number(root.dataset.leaseSeconds) || 60;
-const ACTIVE = ["queued", "running"];
-const TERMINAL = ["cancelled", "finished", "failed"];
 const POLL_MS = 2000;
 const STREAM_RETRY_MS = 15000;
 const LAST_JOB = "subcue:lastJob";
-const STATUS_TEXT = {
-  queued: "queued",
-  running: "running",
-  cancelling: "cancelling…",
-  cancelled: "cancelled",
-  finished: "finished",
-  failed: "failed",
-};
-const REASONS = {
-  cancelled_by_user: "You cancelled this job (with Cancel, or by leaving its page while it ran).",
-  left_page: "Cancelled because you left its page while it was running.",
-  abandoned:
-    `Cancelled because its page stopped answering for ${leaseSeconds} s ` +
-    "(the browser closed, crashed or went to sleep).",
-  deleted: "Cancelled because the job was deleted.",
-};
 
 let job = null; // the last Job the server told us about
 let retrying = false; // a retry is on its way: the next non-terminal state is not stale
+let endedBefore = null; // when the run before the last retry ended: its news is stale
 let stream = null;
 let streamRetry = null;
 let pollTimer = null;
@@ -47,31 +30,20 @@ let heartbeat = null;
 let resultShown = false;
 
 const $ = (id) => document.getElementById(id);
-const processing = () => job !== null && ACTIVE.includes(job.status);
+// Queued or running: what leaving the page would cancel ("cancelling" is already on its way).
+const processing = () => job !== null && isActive(job.status) && job.status !== "cancelling";
 // Only a page-owned job is guarded: API jobs default to keep_running=true.
 const guarded = () => processing() && job.params.keep_running === false;
 
 localStorage.setItem(LAST_JOB, jobId);
 
-function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
-}
-
-function size(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 // An answer that was on its way while a newer one arrived (a poll racing the stream) would
 // move the page backwards; ignore it.
 function stale(next) {
   if (!job || next.id !== job.id) return false;
-  if (TERMINAL.includes(job.status) && !TERMINAL.includes(next.status)) return !retrying;
+  // the previous run's end, reported by a poll that left before the retry was answered
+  if (endedBefore && isTerminal(next.status) && next.ended_at <= endedBefore) return true;
+  if (isTerminal(job.status) && !isTerminal(next.status)) return !retrying;
   const before = (job.progress || {}).done || 0;
   const after = (next.progress || {}).done || 0;
   return job.status === next.status && after < before && !retrying;
@@ -79,12 +51,12 @@ function stale(next) {
 
 function render(next) {
   if (!next || stale(next)) return;
-  if (retrying && !TERMINAL.includes(next.status)) retrying = false;
+  if (retrying && !isTerminal(next.status)) retrying = false;
   job = next;
   $("title").textContent = job.description || "Job";
-  document.title = `${STATUS_TEXT[job.status] || job.status} – ${job.description || "Job"}`;
+  document.title = `${statusWord(job.status)} – ${job.description || "Job"}`;
   const status = $("status");
-  status.textContent = STATUS_TEXT[job.status] || job.status;
+  status.textContent = statusWord(job.status);
   status.className = `badge ${job.status}`;
   renderProgress();
   renderMessage();
@@ -92,6 +64,7 @@ function render(next) {
   $("cancel").disabled = job.status === "cancelling";
   $("cancel").textContent = job.status === "cancelling" ? "Cancelling…" : "Cancel";
   $("retry").hidden = !(job.status === "failed" || job.status === "cancelled");
+  $("when").textContent = when(job);
   $("leave-note").hidden = !guarded();
   $("keep-note").hidden = !(processing() && job.params.keep_running !== false);
   const u = job.usage || {};
@@ -105,7 +78,7 @@ function render(next) {
   renderNotes();
   if (job.status === "finished" && !resultShown) showResult();
   if (job.status !== "finished" && resultShown) hideResult();
-  if (TERMINAL.includes(job.status)) stopUpdates();
+  if (isTerminal(job.status)) stopUpdates();
   keepLease(guarded());
 }
 
@@ -119,10 +92,12 @@ function renderProgress() {
   let text = "";
   if (job.status === "queued") text = "Waiting for a worker…";
   else if (job.status === "running" && !p.total) text = "Preparing the audio…";
+  else if (job.status === "running" && p.done >= p.total) text = "Writing the subtitles…";
   else if (p.total) text = `${p.done} of ${p.total} chunks done`;
   $("progress-text").textContent = text;
+  // An estimate under a second says nothing a person can use ("about 0 s left").
   $("eta").textContent =
-    job.status === "running" && p.eta_s != null ? `· about ${duration(p.eta_s)} left` : "";
+    job.status === "running" && p.eta_s >= 1 ? `· about ${duration(p.eta_s)} left` : "";
 }
 
 // What the finished job says about its subtitles: one quality line per file ("41 cues, all
@@ -143,7 +118,7 @@ function renderMessage() {
   const message = $("message");
   const error = job.error || {};
   if (job.status === "cancelled") {
-    message.textContent = REASONS[error.code] || error.message || "Cancelled.";
+    message.textContent = error.message || "Cancelled.";
   } else if (job.status === "failed") {
     message.textContent =
       `${error.message || "The job failed."} ` +
@@ -177,9 +152,7 @@ async function showResult() {
   list.hidden = !list.children.length;
   let session;
   try {
-    const response = await fetch(`/api/sessions/${job.session_id}`);
-    if (!response.ok) return;
-    session = await response.json();
+    session = await api(`/api/sessions/${job.session_id}`);
   } catch (err) {
     return; // the downloads are there; the player needs the session
   }
@@ -203,6 +176,7 @@ async function showResult() {
       track.default = true;
       media.append(track);
       track.track.mode = "showing"; // `default` alone is not honoured for added tracks
+      keepCuesAboveControls(media, track.track);
     }
     const caption = document.createElement("figcaption");
     caption.textContent = file.name;
@@ -210,6 +184,21 @@ async function showResult() {
     player.append(figure);
   }
   player.hidden = false;
+}
+
+// While paused (and while the pointer is over the player) the browser's controls cover the
+// bottom of the picture, where cues sit: lift the cues above them, and put them back after.
+const LINE_ABOVE_CONTROLS = -3;
+
+function keepCuesAboveControls(media, track) {
+  const place = () => {
+    const lifted = media.paused;
+    for (const cue of track.cues || []) cue.line = lifted ? LINE_ABOVE_CONTROLS : "auto";
+  };
+  for (const event of ["pause", "play", "seeked", "loadeddata"]) {
+    media.addEventListener(event, place);
+  }
+  track.addEventListener("cuechange", place);
 }
 
 function hideResult() {
@@ -236,7 +225,7 @@ function startStream() {
   };
   source.onerror = () => {
     if (stream !== source) return;
-    if (job && TERMINAL.includes(job.status)) {
+    if (job && isTerminal(job.status)) {
       closeStream();
       return;
     }
@@ -259,8 +248,7 @@ function closeStream() {
 
 async function poll() {
   try {
-    const response = await fetch(`/api/jobs/${jobId}`, { cache: "no-store" });
-    if (response.ok) render(await response.json());
+    render(await api(`/api/jobs/${jobId}`));
   } catch (err) {
     // offline for a moment: the next tick tries again
   }
@@ -346,10 +334,7 @@ $("cancel").addEventListener("click", async () => {
   $("cancel").disabled = true;
   $("cancel").textContent = "Cancelling…";
   try {
-    const response = await fetch(`/api/jobs/${jobId}/cancel`, { method: "POST" });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
-    render(body);
+    render(await api(`/api/jobs/${jobId}/cancel`, { method: "POST" }));
   } catch (err) {
     showFailure(`Could not cancel: ${err.message}`);
     $("cancel").disabled = false;
@@ -360,9 +345,9 @@ $("cancel").addEventListener("click", async () => {
 $("retry").addEventListener("click", async () => {
   $("retry").disabled = true;
   try {
-    const response = await fetch(`/api/jobs/${jobId}/retry`, { method: "POST" });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+    const before = job && job.ended_at;
+    const body = await api(`/api/jobs/${jobId}/retry`, { method: "POST" });
+    endedBefore = before;
     retrying = true;
     render(body);
     startStream();

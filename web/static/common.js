@@ -1,0 +1,86 @@
+// What every page's script shares: calling the API, the job statuses (from the server, via
+// base.html), and how times and sizes are written. Loaded before the page's own script.
+"use strict";
+
+// status -> {word, active, terminal}, as jobs/status.py defines them
+const STATUSES = JSON.parse(document.getElementById("statuses").textContent);
+const statusWord = (status) => (STATUSES[status] || {}).word || status;
+const isActive = (status) => Boolean((STATUSES[status] || {}).active);
+const isTerminal = (status) => Boolean((STATUSES[status] || {}).terminal);
+
+// fetch, then the JSON body (null for 204); throws an Error carrying the server's message.
+async function api(url, options = {}) {
+  const response = await fetch(url, { cache: "no-store", ...options });
+  if (response.status === 204) return null;
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    if (response.ok) throw new Error("The server answered something that is not JSON.");
+  }
+  if (!response.ok) {
+    const error = new Error(body && body.error ? body.error.message : response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+// "just now", "5 min ago", "3 h ago", or the date for older times
+function ago(iso) {
+  const seconds = (Date.now() - Date.parse(iso)) / 1000;
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// When a job was made and, once it ended, how long it ran: "5 min ago · took 42 s"
+function when(job) {
+  const parts = [ago(job.created_at)];
+  if (job.started_at && job.ended_at) {
+    parts.push(`took ${duration((Date.parse(job.ended_at) - Date.parse(job.started_at)) / 1000)}`);
+  }
+  return parts.filter(Boolean).join(" · ");
+}
+
+// A job form's engine choice: only the languages the chosen engine can make are offered, and
+// the engine's note says what it does, where the choice is made.
+function wireEngineChoice(form) {
+  const engine = form.querySelector(".engine-choice");
+  const language = form.querySelector(".language-choice");
+  const note = form.querySelector(".engine-note");
+  if (!engine || !language) return;
+  const update = () => {
+    const chosen = engine.selectedOptions[0];
+    const allowed = chosen.dataset.languages.split(",");
+    for (const option of language.options) option.disabled = !allowed.includes(option.value);
+    if (!allowed.includes(language.value)) language.value = allowed[0];
+    language.disabled = allowed.length === 1;
+    language.title = allowed.length === 1 ? chosen.dataset.note : "";
+    if (note) note.textContent = chosen.dataset.note;
+  };
+  engine.addEventListener("change", update);
+  // a disabled select is not sent: put its one value back when the form is read
+  form.addEventListener("formdata", (event) => {
+    if (language.disabled) event.formData.set(language.name, language.value);
+  });
+  update();
+}
+
+document.querySelectorAll("form").forEach(wireEngineChoice);
