@@ -31,12 +31,14 @@ from .timeutil import now_iso
 log = logging.getLogger("subcue.cancel")
 
 REASONS = {
-    "cancelled_by_user": "Cancelled by the user.",
-    "left_page": "Cancelled because its page was closed or left while it was running.",
-    "abandoned": "Cancelled because the job page was closed and stayed away longer than the lease.",
+    "cancelled_by_user": "You cancelled this job (with Cancel, or through the API).",
+    "left_page": "Cancelled because you left its page while it was running.",
+    "abandoned": "Cancelled because its page stopped answering for {lease} s (the browser "
+                 "closed, crashed or went to sleep).",
     "deleted": "Cancelled because the job was deleted.",
 }
-"""Why a job was cancelled (its `error.code`) and what the user is told."""
+"""Why a job was cancelled (its `error.code`) and what the user is told: the one wording, which
+the pages and the CLI show as it is."""
 
 POLL_INTERVAL = 0.001
 """Seconds between looks at the status while waiting for the worker to confirm."""
@@ -56,7 +58,7 @@ def cancel(
     Idempotent: a terminal job is returned unchanged. NotFound for unknown or foreign ids.
     """
     record.get(conn, job_id, owner)  # NotFound for foreign or unknown ids
-    error = {"code": reason, "message": REASONS[reason]}
+    error = {"code": reason, "message": REASONS[reason].format(lease=config.lease_seconds)}
     for _ in range(3):  # queued -> running can happen between our two compare-and-sets
         never_started = record.move(
             conn, job_id, status.CANCEL_QUEUED, error=error, ended_at=now_iso()

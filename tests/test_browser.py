@@ -299,8 +299,19 @@ def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
 
     expect(page.locator("#quality")).to_have_text(re.compile(r"^Subtitles: \d+ cues"))
     cue = show_a_subtitle(page)
+    # Paused (as it is after the seek), the browser's controls cover the picture's bottom: the
+    # cues are lifted above them, and go back down when it plays.
+    lines_of = "() => Array.from(document.querySelector('#player video').textTracks[0].cues)" \
+               ".map((c) => c.line)"  # fmt: skip
+    assert set(page.evaluate(lines_of)) == {-3}
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "finished-job.png"), full_page=True)
+    page.evaluate("document.querySelector('#player video').muted = true")
+    page.evaluate("document.querySelector('#player video').play()")
+    page.wait_for_function(lines_of + ".every((line) => line === 'auto')")
+    page.evaluate("document.querySelector('#player video').pause()")
+    page.wait_for_function(lines_of + ".every((line) => line === -3)")
+    assert "about 0 s left" not in page.locator("#eta").inner_text()
     # "Subtitles make every video easier to follow." is longer than a line: it shows as two
     # balanced lines, not one wide one.
     lines = cue.split("\n")
@@ -487,8 +498,86 @@ def test_cancel_button_then_retry_resumes_from_checkpoints(
     assert kept >= 2
     calls_before = len(stub.calls_snapshot())
 
+    page.evaluate("""() => {
+      // every status and ETA the page shows from the Retry click on
+      window.__shown = [];
+      const note = () => window.__shown.push(
+        [document.getElementById('status').textContent, document.getElementById('eta').textContent,
+         document.getElementById('progress-text').textContent]);
+      new MutationObserver(note).observe(document.getElementById('job'),
+                                         {subtree: true, childList: true, characterData: true});
+    }""")
     page.click("#retry")
     expect(page.locator("#status")).to_have_text("finished", timeout=30_000)
+    shown = page.evaluate("window.__shown")
+    assert not [s for s in shown if s[0] == "cancelled"], "a stale 'cancelled' after Retry"
+    assert not [s for s in shown if "about 0 s left" in s[1]], shown
     expect(page.locator("#player audio")).to_have_count(1)
     total = status_of(conn, job_id)["total"]
     assert len(stub.calls_snapshot()) - calls_before == total - kept, "a chunk was paid twice"
+
+
+def test_pages_answer_pages_and_no_request_is_404(chromium, server):
+    """A job or session link opened in another browser is an HTML page with a way home, and
+    no page asks for something that is not there (the favicon)."""
+    page = chromium.first_page()
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto(server.url + "/")
+    expect(page.locator("#upload")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert missing == []
+    for path in ("/jobs/00000000-0000-4000-8000-000000000000", "/sessions/not-an-id"):
+        response = page.goto(server.url + path)
+        assert response.status == 404 and "text/html" in response.headers["content-type"]
+        expect(page.locator("h1")).to_have_text("Not found")
+        page.click("text=Back to the home page")
+        page.wait_for_url(server.url + "/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server.url + "/jobs/00000000-0000-4000-8000-000000000000")
+    page.screenshot(path=str(ARTIFACTS / "not-found.png"))
+
+
+def test_the_form_says_what_each_engine_can_do_before_start(chromium, server):
+    """The local engine only makes English: choosing it pins the language and says so."""
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    page.select_option("#engine", "gemini")
+    page.select_option("#target_language", "fa")
+    expect(page.locator(".engine-note")).to_contain_text("any of these languages")
+    page.select_option("#engine", "local")
+    expect(page.locator("#target_language")).to_be_disabled()
+    expect(page.locator("#target_language")).to_have_value("en")
+    expect(page.locator(".engine-note")).to_contain_text("English subtitles of English speech")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "form-local-engine.png"))
+    page.select_option("#engine", "gemini")
+    expect(page.locator("#target_language")).to_be_enabled()
+
+
+def test_the_session_page_follows_its_jobs_without_replacing_their_buttons(chromium, server):
+    """A job started on a session: its row changes as the job runs (through its event stream),
+    and its Delete button stays the same element the whole time."""
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    with open(DATA / "speech.wav", "rb") as f:
+        made = page.request.post(
+            server.url + "/api/sessions",
+            multipart={"file": {"name": "speech.wav", "mimeType": "audio/wav", "buffer": f.read()}},
+        )
+    assert made.status == 201, made.text()
+    session_id = made.json()["id"]
+    page.goto(f"{server.url}/sessions/{session_id}")
+    expect(page.locator("#files li")).to_have_count(1)
+    page.select_option("#start-job select[name=engine]", "local")
+    page.click("#start-job button[type=submit]")
+    button = page.locator("#session-jobs button").element_handle()
+    expect(page.locator("#session-jobs .badge")).to_have_text("finished", timeout=60_000)
+    assert page.evaluate("(b) => b === document.querySelector('#session-jobs button')", button)
+    assert page.evaluate("window.__sse.opened") >= 1, "the page never followed the job's events"
+    expect(page.locator("#session-jobs a")).to_contain_text("transcribe speech.wav (local)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "session.png"), full_page=True)
+    button.click()
+    expect(page.locator("#session-jobs li")).to_have_count(0)
+    expect(page.locator("#no-jobs")).to_be_visible()
