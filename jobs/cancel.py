@@ -34,7 +34,7 @@ REASONS = {
     "cancelled_by_user": "You cancelled this job (with Cancel, or through the API).",
     "left_page": "Cancelled because you left its page while it was running.",
     "abandoned": "Cancelled because its page stopped answering for {lease} s (the browser "
-                 "closed, crashed or went to sleep).",
+    "closed, crashed or went to sleep).",
     "deleted": "Cancelled because the job was deleted.",
 }
 """Why a job was cancelled (its `error.code`) and what the user is told: the one wording, which

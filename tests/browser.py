@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import ROOT, free_port, wait_for
+from .helpers import ROOT, free_port, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -123,11 +123,11 @@ class Chromium:
         time.sleep(seconds)
 
     def wait_until(self, predicate, timeout: float, message: str, interval: float = 0.02):
-        """conftest.wait_for, pausing with `pause` so the browser's events are handled."""
+        """helpers.wait_for, pausing with `pause` so the browser's events are handled."""
         return wait_for(predicate, timeout, interval, message, pause=self.pause)
 
     def holds(self, predicate, seconds: float, message: str, interval: float = 0.05) -> None:
-        """Like conftest.stays: `predicate` must hold on every look for `seconds`."""
+        """Like helpers.stays: `predicate` must hold on every look for `seconds`."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             assert predicate(), message

@@ -9,7 +9,7 @@ import pytest
 
 from jobs.status import Status
 
-from .conftest import DATA, make_app, upload
+from .helpers import DATA, make_app, upload
 
 
 def stored_files(base_env) -> list:

@@ -21,8 +21,8 @@ from jobs.config import Config
 from jobs.status import ACTIVE
 
 from .browser import Chromium, Gunicorn, elapsed_since, iso_seconds
-from .conftest import DATA, WorkerProcess, temp_dir_of
 from .gemini_stub import GeminiStub
+from .helpers import DATA, WorkerProcess, temp_dir_of
 
 pytestmark = pytest.mark.browser
 

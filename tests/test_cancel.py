@@ -7,7 +7,7 @@ import time
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from .conftest import (
+from .helpers import (
     DATA,
     job_of,
     processes_mentioning,
@@ -80,7 +80,7 @@ def test_ffmpeg_child_dies_with_the_stopped_horse(client, worker, two_hour_silen
 def test_cancel_while_queued_never_starts(client, base_env, start_worker, conn):
     """With no worker free, a cancelled job is never picked up, even once a worker appears."""
     env = {**base_env, "QUEUE_NAME": "subcue-idle"}
-    from .conftest import make_app
+    from .helpers import make_app
 
     idle_client = make_app(env).test_client()
     job = upload(idle_client, DATA / "silence.wav", engine="local").get_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from .conftest import make_app, upload, wait_for
+from .helpers import make_app, upload, wait_for
 
 
 def basic(password: str, user: str = "admin") -> dict:

@@ -14,7 +14,7 @@ from rq import Queue, Worker
 
 from jobs.s3storage import S3Storage
 
-from .conftest import DATA, ROOT, free_port, wait_for
+from .helpers import DATA, ROOT, free_port, wait_for
 
 
 def test_procfile_web_and_two_workers_run_a_job_through_the_bucket(base_env, bucket, s3_env,

@@ -16,7 +16,7 @@ from jobs import keys
 from jobs.cancel import cancel
 
 from .browser import Gunicorn
-from .conftest import DATA, make_app, upload, wait_for
+from .helpers import DATA, make_app, upload, wait_for
 
 LEASE_SECONDS = 4
 IDLE_QUEUE = "subcue-events-idle"

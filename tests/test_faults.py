@@ -8,7 +8,7 @@ import subprocess
 
 import redis
 
-from .conftest import (
+from .helpers import (
     DATA,
     free_port,
     job_of,

@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from .conftest import make_app
+from .helpers import make_app
 
 EXAMPLES = 15
 """Generated requests per operation: enough to find shape errors, few enough for CI."""

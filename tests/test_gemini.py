@@ -18,8 +18,8 @@ from jobs.audio import plan_chunks
 from jobs.engines.gemini import MAX_ATTEMPTS
 from jobs.languages import LANGUAGES
 
-from .conftest import DATA, WorkerProcess, make_app, stays, upload, wait_for, wait_for_status
 from .gemini_stub import GeminiStub
+from .helpers import DATA, WorkerProcess, make_app, stays, upload, wait_for, wait_for_status
 
 KEY = "sk-test-SECRET-1234"
 """A key distinctive enough to grep for; the stand-in refuses any other."""

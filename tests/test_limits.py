@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, make_app, upload, wait_for_status
+from .helpers import DATA, make_app, upload, wait_for_status
 
 
 def stored(env) -> list[Path]:

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import srt
 
-from .conftest import DATA, make_app, upload, wait_for_status
 from .gemini_stub import GeminiStub
+from .helpers import DATA, make_app, upload, wait_for_status
 
 END = {"finished", "failed", "cancelled"}
 NETFLIX = {"chars": 42, "lines": 2, "min_s": 5 / 6, "max_s": 7.0, "cps": 20.0, "gap": 0.083}

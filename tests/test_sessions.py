@@ -6,7 +6,7 @@ import json
 import random
 from pathlib import Path
 
-from .conftest import DATA, make_app, stays, upload, wait_for, wait_for_status
+from .helpers import DATA, make_app, stays, upload, wait_for, wait_for_status
 
 
 def new_session(client, *paths: Path):

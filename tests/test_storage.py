@@ -12,7 +12,7 @@ import pytest
 from jobs.s3storage import S3Storage
 from jobs.storage import PART_PREFIX, LocalStorage, open_storage
 
-from .conftest import DATA, make_app, upload, wait_for_status
+from .helpers import DATA, make_app, upload, wait_for_status
 
 MB = 1024 * 1024
 

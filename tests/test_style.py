@@ -6,7 +6,7 @@ import ast
 import subprocess
 import sys
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_ruff_finds_nothing():

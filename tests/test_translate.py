@@ -10,7 +10,7 @@ import pytest
 import srt
 import webvtt
 
-from .conftest import DATA, upload, wait_for_status
+from .helpers import DATA, upload, wait_for_status
 
 SPOKEN = (
     "The quick brown fox jumps over the lazy dog. Subtitles make every video easier to follow. "

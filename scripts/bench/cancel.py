@@ -55,7 +55,9 @@ def running_cancels(env: dict, stub: harness.Stub, trials: int) -> dict:
             lang = LANGS[trial % len(LANGS)]
             seen = len(stub.calls())
             job_id = submit(client, wav, lang)
-            harness.wait_for(lambda seen=seen: len(stub.calls()) > seen, 30, "the first call")
+            harness.wait_for(
+                lambda seen=seen: len(stub.calls()) > seen, timeout=30, message="the first call"
+            )
             started = time.perf_counter()
             body = client.post(f"/api/jobs/{job_id}/cancel").get_json()
             latencies.append((time.perf_counter() - started) * 1000)
@@ -108,7 +110,7 @@ def queued_cancels(env: dict, stub: harness.Stub, jobs: int, plain: bool) -> dic
             return all(client.get(f"/api/jobs/{i}").get_json()["status"] != "running"
                        for i in ids)  # fmt: skip
 
-        harness.wait_for(settled, 120, "started jobs to end", interval=0.1)
+        harness.wait_for(settled, timeout=120, message="started jobs to end", interval=0.1)
     started = sum(1 for i in ids if client.get(f"/api/jobs/{i}").get_json()["started_at"])
     return {"jobs": jobs, "cancelled_while_queued": len(ids) if plain else caught_queued,
             "started_anyway": started}  # fmt: skip

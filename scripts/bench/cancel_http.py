@@ -59,7 +59,7 @@ def gunicorn(env: dict, port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             return False
 
-    harness.wait_for(up, 30, "gunicorn", interval=0.05)
+    harness.wait_for(up, timeout=30, message="gunicorn", interval=0.05)
     return proc
 
 
@@ -80,7 +80,9 @@ def ours(env: dict, stub: harness.Stub, trials: int) -> list[float]:
                 answer = http.post("/api/jobs", files=files, data=data)
                 assert answer.status_code == 202, answer.text
                 job_id = answer.json()["id"]
-                harness.wait_for(lambda seen=seen: len(stub.calls()) > seen, 30, "the first call")
+                harness.wait_for(
+                    lambda seen=seen: len(stub.calls()) > seen, timeout=30, message="the first call"
+                )
                 started = time.perf_counter()
                 answer = http.post(f"/api/jobs/{job_id}/cancel")
                 times.append((time.perf_counter() - started) * 1000)
@@ -103,16 +105,17 @@ def plain_rq(env: dict, trials: int) -> list[float]:
     times = []
     try:
         harness.wait_for(lambda: any(w.pid == proc.pid for w in Worker.all(connection=conn)),
-                         30, "the plain worker", interval=0.05)  # fmt: skip
+                         timeout=30, message="the plain worker", interval=0.05)  # fmt: skip
         for _ in range(trials):
             job = queue.enqueue("time.sleep", 60)
             harness.wait_for(lambda job=job: job.get_status(refresh=True) == JobStatus.STARTED
                              and Job.fetch(job.id, connection=conn).worker_name,
-                             30, "the plain job to start")  # fmt: skip
+                             timeout=30, message="the plain job to start")  # fmt: skip
             started = time.perf_counter()
             send_stop_job_command(conn, job.id)
             harness.wait_for(lambda job=job: job.get_status(refresh=True) == JobStatus.STOPPED,
-                             10, "RQ to report stopped", interval=0.0005)  # fmt: skip
+                             timeout=10, message="RQ to report stopped",
+                             interval=0.0005)  # fmt: skip
             times.append((time.perf_counter() - started) * 1000)
     finally:
         proc.terminate()

@@ -46,7 +46,7 @@ def run_once(env: dict, stub: harness.Stub, wav: bytes, latency: float) -> dict:
             job = client.get(f"/api/jobs/{job_id}").get_json()
             return job if job["terminal"] else None
 
-        job = harness.wait_for(ended, 600, "the job to end", interval=0.02)
+        job = harness.wait_for(ended, timeout=600, message="the job to end", interval=0.02)
         submit_to_finished = time.monotonic() - started
     if job["status"] != "finished":
         raise SystemExit(f"job {job['status']}: {job['error']}")

@@ -1,6 +1,8 @@
 """What every benchmark needs: a private redis-server, the Gemini stand-in, real workers.
 
-Nothing here touches a Redis on 6379 or the network beyond 127.0.0.1.
+The redis-server, the worker process and waiting with deadlines are the tests' own
+(tests/helpers.py), so a benchmark runs what the tests run. Nothing here touches a Redis on
+6379 or the network beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -9,11 +11,9 @@ import contextlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import wave
 from collections.abc import Iterator
@@ -24,44 +24,19 @@ sys.path.insert(0, str(ROOT))
 
 try:
     import numpy as np
-    import redis
-    from rq.worker import Worker
 except ImportError:  # run with the system python3: use the project's venv if there is one
     VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
     if VENV_PYTHON.exists() and not os.environ.get("SUBCUE_REEXEC"):
         os.environ["SUBCUE_REEXEC"] = "1"
         os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
-    sys.exit("the benchmarks need the project's requirements (run scripts/run once)")
+    sys.exit("the benchmarks need the project's requirements (run scripts/test once)")
+
+from tests.helpers import WorkerProcess, free_port, private_redis, wait_for  # noqa: E402,F401
 
 STUB_KEY = "bench-key"
 """The stand-in's key; no real key is ever needed or read."""
 
 RATE = 16000
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.005):
-    """Poll until `predicate` is truthy; raise at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(interval)
-    return value
-
-
-def pings(conn: redis.Redis) -> bool:
-    """True once redis-server answers."""
-    try:
-        return conn.ping()
-    except redis.ConnectionError:
-        return False
 
 
 def noise_wav(seconds: float, gap_every: float, seed: int = 7) -> bytes:
@@ -116,44 +91,31 @@ def environment(**settings) -> Iterator[tuple[dict, Stub]]:
     """A private redis-server, storage and temp dirs, and the stand-in; yields (env, stub)."""
     with tempfile.TemporaryDirectory(prefix="subcue-bench-") as tmp:
         tmp_path = Path(tmp)
-        port = free_port()
-        server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        stub = Stub()
-        try:
-            wait_for(lambda: pings(redis.Redis(port=port)), 10, "redis-server")
-            env = {
-                **os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-                "STORAGE_URL": f"file://{tmp_path / 'storage'}", "TEMP_DIR": str(tmp_path / "temp"),
-                "QUEUE_NAME": "subcue-bench", "GEMINI_API_KEY": STUB_KEY,
-                "GEMINI_BASE_URL": stub.url, "MAX_ACTIVE_JOBS_PER_OWNER": "100000",
-                "PYTHONUNBUFFERED": "1", "LOGS": str(tmp_path),
-                **{k: str(v) for k, v in settings.items()},
-            }  # fmt: skip
-            yield env, stub
-        finally:
-            stub.stop()
-            server.terminate()
-            server.wait(10)
+        with private_redis(tmp_path) as url:
+            stub = Stub()
+            try:
+                env = {
+                    **os.environ, "REDIS_URL": url,
+                    "STORAGE_URL": f"file://{tmp_path / 'storage'}",
+                    "TEMP_DIR": str(tmp_path / "temp"),
+                    "QUEUE_NAME": "subcue-bench", "GEMINI_API_KEY": STUB_KEY,
+                    "GEMINI_BASE_URL": stub.url, "MAX_ACTIVE_JOBS_PER_OWNER": "100000",
+                    "PYTHONUNBUFFERED": "1", "LOGS": str(tmp_path),
+                    **{k: str(v) for k, v in settings.items()},
+                }  # fmt: skip
+                yield env, stub
+            finally:
+                stub.stop()
 
 
 @contextlib.contextmanager
-def worker(env: dict, name: str = "worker") -> Iterator[subprocess.Popen]:
+def worker(env: dict, name: str = "worker") -> Iterator[WorkerProcess]:
     """A real forking worker (`python -m worker`) for the duration of the block."""
-    conn = redis.Redis.from_url(env["REDIS_URL"])
-    with open(Path(env["LOGS"]) / f"{name}.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    process = WorkerProcess(env, Path(env["LOGS"]) / f"{name}.log")
     try:
-        wait_for(lambda: any(w.pid == proc.pid for w in Worker.all(connection=conn)), 30,
-                 "the worker to register", interval=0.05)  # fmt: skip
-        yield proc
+        yield process
     finally:
-        proc.terminate()
-        proc.wait(30)
+        process.stop()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -71,7 +71,7 @@ def main() -> None:
                 found = client.get(f"/api/jobs/{job['id']}").get_json()
                 return found if found["terminal"] else None
 
-            job = harness.wait_for(ended, 600, "the job", interval=0.1)
+            job = harness.wait_for(ended, timeout=600, message="the job", interval=0.1)
             submit_to_finished = time.perf_counter() - submitted
         assert job["status"] == "finished", job
         job_s = seconds(job["started_at"], job["ended_at"])
