@@ -44,6 +44,7 @@ class Config:
     max_upload_mb: int = 500
     max_active_jobs_per_owner: int = 3
     lease_seconds: int = 60
+    max_streams_per_owner: int = 20
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     dashboard_password: str = field(default="", repr=False)
     dashboard_username: str = "admin"
@@ -79,6 +80,9 @@ class Config:
                 env, "MAX_ACTIVE_JOBS_PER_OWNER", base.max_active_jobs_per_owner
             ),
             lease_seconds=_int(env, "LEASE_SECONDS", base.lease_seconds),
+            max_streams_per_owner=max(
+                1, _int(env, "MAX_STREAMS_PER_OWNER", base.max_streams_per_owner)
+            ),
             api_tokens=tokens,
             dashboard_password=env.get("DASHBOARD_PASSWORD", ""),
             dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,

@@ -25,6 +25,7 @@ from rq.registry import (
 from . import cancel, keys, record, session, storage
 from .config import Config
 from .storage import Storage
+from .submit import wait_for_rq_to_let_go
 
 log = logging.getLogger("subcue.delete")
 
@@ -34,6 +35,9 @@ def delete_job(conn: redis.Redis, config: Config, store: Storage, job_id: str,
     """Cancel the job (waiting up to DELETE_WAIT for its horse to stop), then purge it."""
     rec = record.get(conn, job_id, owner)
     cancel.cancel(conn, config, job_id, reason="deleted", wait=config.delete_wait_seconds)
+    # A cancel is confirmed as soon as the horse is killed; RQ's filing of it follows. Purge
+    # after that, so nothing of RQ's is written back once the delete has answered.
+    wait_for_rq_to_let_go(conn, job_id, timeout=config.delete_wait_seconds)
     purge_job(conn, store, rec)
 
 

@@ -81,18 +81,19 @@ def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
     if rec["status"] not in status.RETRY.sources:
         raise BadRequest("Only a failed or cancelled job can be retried.", code="not_retryable")
     check_limit(conn, config, owner)
-    _wait_for_rq_to_let_go(conn, job_id)
+    wait_for_rq_to_let_go(conn, job_id)
     if not requeue(conn, config, job_id, status.RETRY):
         raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")
     log.info("job=%s event=retried", job_id)
 
 
-def _wait_for_rq_to_let_go(conn: redis.Redis, job_id: str, timeout: float = 5.0) -> None:
+def wait_for_rq_to_let_go(conn: redis.Redis, job_id: str, timeout: float = 5.0) -> None:
     """Wait (briefly) while a live worker still holds the job's RQ execution.
 
     A cancel is confirmed as soon as the horse is killed, a few milliseconds before the worker
     files RQ's bookkeeping for it; a retry in between would have that bookkeeping land on the
-    new RQ job of the same id. A worker that died holds nothing: its job is not waited for."""
+    new RQ job of the same id, and a delete would see it written back after its purge. A worker
+    that died holds nothing: its job is not waited for."""
     try:
         job = Job.fetch(job_id, connection=conn)
     except NoSuchJobError:

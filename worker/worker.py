@@ -51,6 +51,7 @@ class SubcueWorker(Worker):
         self.subcue_config = subcue_config or Config.from_env()
         self.sweeper: Sweeper | None = None
         self._requeue_current = False
+        self._uploads_at_stop: dict[str, list[str]] = {}
 
     def request_stop(self, signum, frame):
         """SIGTERM/SIGINT (a dyno restart): stop the current job now and queue it again.
@@ -98,7 +99,9 @@ class SubcueWorker(Worker):
         if workspace.remove(config, job.id):
             log.info("job=%s event=temp_removed", job.id)
         # Read before our record changes: a delete waiting for it purges the list right after.
-        uploads = engines.UploadLog(conn, job.id).names()
+        # ...and the names read when the cancel was confirmed early (see handle_payload).
+        uploads = sorted({*engines.UploadLog(conn, job.id).names(),
+                          *self._uploads_at_stop.pop(job.id, ())})  # fmt: skip
         status = record.status(conn, job.id)
         cancelled = status in (Status.CANCELLING, Status.CANCELLED) or status is None
         if cancelled:
@@ -136,6 +139,9 @@ class SubcueWorker(Worker):
         payload = parse_payload(message)
         job_id = payload.get("job_id")
         if payload.get("command") == "stop-job" and job_id and self._stopped_job_id == job_id:
+            # What the horse uploaded to the engine's provider, read before the record says
+            # `cancelled`: a delete waiting for that purges the list right after.
+            self._uploads_at_stop[job_id] = engines.UploadLog(self.connection, job_id).names()
             confirm_stopped(self.connection, self.subcue_config, job_id)
 
     def monitor_work_horse(self, job: Job, queue, execution):
