@@ -13,17 +13,18 @@ bind = "0.0.0.0:" + os.environ.get("PORT", "5000")
 # a small machine. Web processes only enqueue and read jobs, so they need little CPU.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Threads, not sync workers: every open job page holds its Server-Sent-Events stream
-# (`/api/jobs/<id>/events`) for as long as someone watches, and a sync worker serves one request
-# at a time, so a single watcher would block a whole process. Under gthread a stream holds one
-# thread, which mostly sleeps between Redis reads, so a process serves `threads` requests at
-# once, streams included; the arbiter's `timeout` watches the process, not each request, so
-# hour-long streams are fine. Size GUNICORN_THREADS for the job pages you expect open per
-# process plus headroom for ordinary requests: beyond it, new requests wait for a free thread.
-# tests/test_events.py holds 24 streams on one process and checks that other requests still
-# answer at once. (gevent would hold thousands, but means monkey-patching redis-py and rq.)
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+# gevent workers: every open job page holds its Server-Sent-Events stream
+# (`/api/jobs/<id>/events`) for as long as someone watches. With threads (gthread) each stream
+# held a thread, and at 2 x 32 threads the 65th open page made every other request (the cancel
+# included) wait in the backlog. Under gevent a request is a greenlet: a stream waits on its
+# job's changes (one Redis subscription per process, web/streams.py) and costs memory only,
+# while uploads, downloads and API calls are served beside thousands of them. gunicorn
+# monkey-patches the standard library before loading the app, so redis-py, subprocess (ffprobe)
+# and time.sleep all yield. The arbiter's `timeout` watches the process, not each request, so
+# hour-long streams are fine. README "Many open pages" weighs this against an ASGI endpoint.
+worker_class = "gevent"
+# Connections one process serves at once: open pages plus ordinary requests.
+worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "2000"))
 
 # A restart (deploy, scale, Ctrl-C) lets requests in flight finish for this long. Heroku sends
 # SIGTERM and SIGKILLs 30 s later, so stay under that. Open SSE streams are cut at this point;

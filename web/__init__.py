@@ -12,6 +12,8 @@ from jobs.config import Config
 from jobs.connection import connect
 from jobs.storage import open_storage
 
+from .streams import Hub
+
 MULTIPART_OVERHEAD = 1024 * 1024
 """Bytes allowed on top of MAX_UPLOAD_MB for multipart boundaries and form fields."""
 
@@ -28,10 +30,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         JSON_SORT_KEYS=False,
     )
+    conn = connect(config)
     app.extensions["subcue"] = {
         "config": config,
-        "redis": connect(config),
+        "redis": conn,
         "storage": open_storage(config.storage_url),
+        # its subscription starts with the first stream, in the process that serves it
+        "hub": Hub(conn, config.max_streams_per_owner),
     }
     from . import api, dashboard, errors, health, owner, pages
 

@@ -6,6 +6,8 @@ from flask import current_app
 from jobs.config import Config
 from jobs.storage import Storage
 
+from .streams import Hub
+
 
 def config() -> Config:
     """The app's Config."""
@@ -15,6 +17,11 @@ def config() -> Config:
 def conn() -> redis.Redis:
     """The app's Redis client (one pool per app, not a connection per request)."""
     return current_app.extensions["subcue"]["redis"]
+
+
+def hub() -> Hub:
+    """The process's fan-out of job changes to event streams."""
+    return current_app.extensions["subcue"]["hub"]
 
 
 def storage() -> Storage:

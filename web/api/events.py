@@ -1,4 +1,10 @@
-"""What keeps a job page informed and its job alive: the event stream and the lease."""
+"""What keeps a job page informed and its job alive: the event stream and the lease.
+
+A stream waits on its job's changes (web/streams.py: one Redis subscription per web process)
+rather than polling: an idle page costs no Redis command, and under gunicorn's gevent workers
+no thread either. It still renews a keep_running=false job's lease on a period, and stops
+doing so as soon as its page has gone.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +23,11 @@ from jobs.submit import renew_lease as submit_lease
 from .. import context, owner, serialize
 from . import bp
 
-EVENT_POLL_SECONDS = 0.25
-"""How often an event stream looks for changes to its job."""
+DELETED = {"code": "deleted", "message": "The job was deleted."}
+"""What a stream says of a job deleted while it watched."""
 
 KEEPALIVE_SECONDS = 15
-"""An idle event stream sends a comment this often."""
+"""An idle event stream sends a comment this often (proxies close silent connections)."""
 
 
 @bp.post("/jobs/<job_id>/lease")
@@ -36,36 +42,60 @@ def renew_lease(job_id: str):
 @bp.get("/jobs/<job_id>/events")
 def job_events(job_id: str):
     """Server-sent events: the Job now and on every change; ends after a terminal status."""
-    record.get(context.conn(), job_id, owner.current())
-    conn, config = context.conn(), context.config()
+    who = owner.current()
+    record.get(context.conn(), job_id, who)
+    conn, config, hub = context.conn(), context.config(), context.hub()
+    watching = hub.watch(job_id, who)
+    changed = watching.__enter__()  # 429 here, before the response starts, if too many
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            watching.__exit__(None, None, None)
+
     client = request.environ.get("gunicorn.socket")  # None outside gunicorn
+    renew_every = max(0.5, config.lease_seconds / 3)
 
     def stream():
-        last, last_write = None, time.monotonic()
-        while True:
-            try:
-                rec = record.get(conn, job_id)
-            except NotFound:
-                rec = {"id": job_id, "status": Status.CANCELLED.value,
-                       "error": {"code": "deleted", "message": "The job was deleted."}}  # fmt: skip
-            text = json.dumps(serialize.job(rec))
-            if text != last:
-                yield f"data: {text}\n\n"
-                last, last_write = text, time.monotonic()
-            if Status(rec["status"]).terminal:
-                return
-            if client_gone(client):
-                return  # a dead page must not keep its lease alive until a write fails
-            if not (rec.get("params") or {}).get("keep_running", True):
-                submit_lease(conn, config, job_id)  # an open stream is an open page
-            if time.monotonic() - last_write > KEEPALIVE_SECONDS:
-                # proxies close idle streams; a write also notices a client that went away
-                yield ": keep-alive\n\n"
-                last_write = time.monotonic()
-            time.sleep(EVENT_POLL_SECONDS)
+        last, last_write, renewed = None, time.monotonic(), 0.0
+        try:
+            while True:
+                changed.clear()  # before reading: a change from now on wakes us again
+                try:
+                    rec = record.get(conn, job_id)
+                except NotFound:
+                    rec = {"id": job_id, "status": Status.CANCELLED.value, "error": DELETED}
+                text = json.dumps(serialize.job(rec))
+                if text != last:
+                    yield f"data: {text}\n\n"
+                    last, last_write = text, time.monotonic()
+                if Status(rec["status"]).terminal:
+                    return
+                page_job = not (rec.get("params") or {}).get("keep_running", True)
+                now = time.monotonic()
+                if page_job and now - renewed >= renew_every:
+                    if client_gone(client):
+                        return  # a dead page must not keep its lease alive
+                    submit_lease(conn, config, job_id)  # an open stream is an open page
+                    renewed = now
+                if now - last_write >= KEEPALIVE_SECONDS:
+                    # a write also notices a client that went away
+                    yield ": keep-alive\n\n"
+                    last_write = now
+                wake = last_write + KEEPALIVE_SECONDS
+                if page_job:
+                    wake = min(wake, renewed + renew_every)
+                changed.wait(max(0.05, wake - time.monotonic()))
+        finally:
+            release()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream",
+                        headers=headers)  # fmt: skip
+    response.call_on_close(release)  # also when the stream never started
+    return response
 
 
 def client_gone(sock) -> bool:
