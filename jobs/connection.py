@@ -24,11 +24,24 @@ def redis_url(config: Config) -> str:
     return urlunsplit(parts)
 
 
-def connect(config: Config) -> redis.Redis:
-    """A client for REDIS_URL (connections are pooled inside it)."""
-    return redis.Redis.from_url(
-        redis_url(config),
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        health_check_interval=30,
-    )
+SHARED_POOL_SIZE = 50
+"""Connections a web process opens at most; its requests and streams take turns on them."""
+
+
+def connect(config: Config, shared: bool = False) -> redis.Redis:
+    """A client for REDIS_URL (connections are pooled inside it).
+
+    `shared`: for a web process, where a thousand event streams may all read at once when
+    their jobs change. Its pool is bounded and blocking: a request waits (at most
+    SOCKET_TIMEOUT) for a free connection instead of failing with "Too many connections"
+    (redis-py's default pool refuses past 100) or opening one per stream.
+    """
+    options = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT,
+               "health_check_interval": 30}  # fmt: skip
+    if shared:
+        pool = redis.BlockingConnectionPool.from_url(
+            redis_url(config), max_connections=SHARED_POOL_SIZE, timeout=SOCKET_TIMEOUT,
+            **options,
+        )  # fmt: skip
+        return redis.Redis(connection_pool=pool)
+    return redis.Redis.from_url(redis_url(config), **options)

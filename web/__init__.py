@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         JSON_SORT_KEYS=False,
     )
-    conn = connect(config)
+    conn = connect(config, shared=True)
     app.extensions["subcue"] = {
         "config": config,
         "redis": conn,

@@ -59,20 +59,21 @@ def job_events(job_id: str):
     renew_every = max(0.5, config.lease_seconds / 3)
 
     def stream():
-        last, last_write, renewed = None, time.monotonic(), 0.0
+        last, last_write, renewed, stale = None, time.monotonic(), 0.0, True
         try:
             while True:
-                changed.clear()  # before reading: a change from now on wakes us again
-                try:
-                    rec = record.get(conn, job_id)
-                except NotFound:
-                    rec = {"id": job_id, "status": Status.CANCELLED.value, "error": DELETED}
-                text = json.dumps(serialize.job(rec))
-                if text != last:
-                    yield f"data: {text}\n\n"
-                    last, last_write = text, time.monotonic()
-                if Status(rec["status"]).terminal:
-                    return
+                if stale:  # first, and after each change: nothing is read while idle
+                    changed.clear()  # before reading: a change from now on wakes us again
+                    try:
+                        rec = record.get(conn, job_id)
+                    except NotFound:
+                        rec = {"id": job_id, "status": Status.CANCELLED.value, "error": DELETED}
+                    text = json.dumps(serialize.job(rec))
+                    if text != last:
+                        yield f"data: {text}\n\n"
+                        last, last_write = text, time.monotonic()
+                    if Status(rec["status"]).terminal:
+                        return
                 page_job = not (rec.get("params") or {}).get("keep_running", True)
                 now = time.monotonic()
                 if page_job and now - renewed >= renew_every:
@@ -87,7 +88,7 @@ def job_events(job_id: str):
                 wake = last_write + KEEPALIVE_SECONDS
                 if page_job:
                     wake = min(wake, renewed + renew_every)
-                changed.wait(max(0.05, wake - time.monotonic()))
+                stale = changed.wait(max(0.05, wake - time.monotonic()))
         finally:
             release()
 
