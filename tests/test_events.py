@@ -182,7 +182,7 @@ def crowded(base_env, tmp_path_factory):
 
 def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
     """300 pages hold their job's event stream on one gunicorn process: the job list, a
-    cancel and the pages still answer at once, /healthz counts the streams, an owner's 21st
+    cancel and the pages still answer at once (a large upload on its way too), /healthz counts the streams, an owner's 21st
     stream is refused with 429 JSON, and each page gets its job's final status."""
     server, tokens = crowded
     # a fresh connection per request: gunicorn closes idle keep-alive ones after 2 s
@@ -201,11 +201,22 @@ def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "too_many_streams"
 
+        # a large upload on its way (headers and the first megabyte of 200 MB sent)
+        host, port = server.url.removeprefix("http://").split(":")
+        uploading = socket.create_connection((host, int(port)), timeout=10)
+        boundary = "subcue-slow-upload"
+        uploading.sendall((f"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                           f"{tokens[OWNERS]}\r\nContent-Type: multipart/form-data; boundary="
+                           f"{boundary}\r\nContent-Length: {200 * 2**20}\r\n\r\n--{boundary}"
+                           '\r\nContent-Disposition: form-data; name="file"; filename="big.wav"'
+                           "\r\nContent-Type: audio/wav\r\n\r\n").encode() + bytes(2**20))
+        streams.append(uploading)
+
         outsider = clients[OWNERS]  # owns a job nobody watches
         for path in ("/api/jobs", "/", f"/api/jobs/{jobs[OWNERS]['id']}", "/healthz"):
             started = time.monotonic()
             assert outsider.get(path).status_code == 200
-            assert time.monotonic() - started < 0.5, f"{path} waited behind the open streams"
+            assert time.monotonic() - started < 0.5, f"{path} waited behind the streams or upload"
         started = time.monotonic()
         answer = outsider.post(f"/api/jobs/{jobs[OWNERS]['id']}/cancel")
         assert answer.json()["status"] == "cancelled"
@@ -213,6 +224,8 @@ def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
 
         for client, job in zip(clients[:OWNERS], jobs, strict=False):
             assert client.post(f"/api/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+        streams.remove(uploading)
+        uploading.close()  # the upload is abandoned: it must leave nothing behind
         for sock in streams:  # every page hears the end, and its stream ends
             seen = b""
             while b'"status": "cancelled"' not in seen:
@@ -221,6 +234,7 @@ def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
                 seen += chunk
         wait_for(lambda: clients[0].get("/healthz").json()["streams"] == 0, timeout=10,
                  message="the finished streams to be released")  # fmt: skip
+        assert len(clients[OWNERS].get("/api/jobs").json()["jobs"]) == 1, "the upload made a job"
     finally:
         for sock in streams:
             sock.close()
