@@ -182,8 +182,9 @@ def crowded(base_env, tmp_path_factory):
 
 def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
     """300 pages hold their job's event stream on one gunicorn process: the job list, a
-    cancel and the pages still answer at once (a large upload on its way too), /healthz counts the streams, an owner's 21st
-    stream is refused with 429 JSON, and each page gets its job's final status."""
+    cancel and the pages still answer at once (a large upload on its way too), /healthz
+    counts the streams, an owner's 21st stream is refused with 429 JSON, and each page gets
+    its job's final status."""
     server, tokens = crowded
     # a fresh connection per request: gunicorn closes idle keep-alive ones after 2 s
     clients = [httpx.Client(base_url=server.url, timeout=10,
