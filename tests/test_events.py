@@ -206,11 +206,11 @@ def test_hundreds_of_open_pages_leave_the_api_and_cancel_answering(crowded):
         host, port = server.url.removeprefix("http://").split(":")
         uploading = socket.create_connection((host, int(port)), timeout=10)
         boundary = "subcue-slow-upload"
-        uploading.sendall((f"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                           f"{tokens[OWNERS]}\r\nContent-Type: multipart/form-data; boundary="
-                           f"{boundary}\r\nContent-Length: {200 * 2**20}\r\n\r\n--{boundary}"
-                           '\r\nContent-Disposition: form-data; name="file"; filename="big.wav"'
-                           "\r\nContent-Type: audio/wav\r\n\r\n").encode() + bytes(2**20))
+        head = (f"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tokens[OWNERS]}"
+                f"\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: "
+                f"{200 * 2**20}\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; "
+                'name="file"; filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n')  # fmt: skip
+        uploading.sendall(head.encode() + bytes(2**20))
         streams.append(uploading)
 
         outsider = clients[OWNERS]  # owns a job nobody watches
