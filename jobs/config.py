@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from .cost import parse_override
+
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root; default storage lives under its `var/`."""
 
@@ -22,6 +24,17 @@ def _float(env: dict, name: str, default: float) -> float:
     return float(value) if value.strip() else default
 
 
+def _budget(env: dict, name: str) -> float | None:
+    """A budget in USD: None when unset or empty (no budget); ValueError if not a number >= 0."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    amount = float(value)
+    if not amount >= 0:
+        raise ValueError(f"{name} must be an amount in USD of 0 or more, not {value!r}")
+    return amount
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
@@ -36,6 +49,11 @@ class Config:
     gemini_base_url: str = ""
     gemini_api_version: str = "v1beta"
     gemini_concurrency: int = 4
+    gemini_prices: str = ""
+    gemini_rpm: int = 0
+    gemini_tpm: int = 0
+    owner_daily_budget_usd: float | None = None
+    daily_budget_usd: float | None = None
     # WAVs above this go through the Files API: the real limit is 20 MB per request, and
     # base64 makes inline audio a third bigger. GEMINI_INLINE_LIMIT_BYTES (tests set it low).
     gemini_inline_limit_bytes: int = 14 * 1024 * 1024
@@ -70,6 +88,11 @@ class Config:
             gemini_base_url=env.get("GEMINI_BASE_URL", ""),
             gemini_api_version=env.get("GEMINI_API_VERSION") or base.gemini_api_version,
             gemini_concurrency=max(1, _int(env, "GEMINI_CONCURRENCY", base.gemini_concurrency)),
+            gemini_prices=env.get("GEMINI_PRICES", "").strip(),
+            gemini_rpm=max(0, _int(env, "GEMINI_RPM", 0)),
+            gemini_tpm=max(0, _int(env, "GEMINI_TPM", 0)),
+            owner_daily_budget_usd=_budget(env, "OWNER_DAILY_BUDGET_USD"),
+            daily_budget_usd=_budget(env, "DAILY_BUDGET_USD"),
             gemini_inline_limit_bytes=_int(
                 env, "GEMINI_INLINE_LIMIT_BYTES", base.gemini_inline_limit_bytes
             ),
@@ -88,6 +111,8 @@ class Config:
             dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,
             ffmpeg_binary=env.get("FFMPEG_BINARY", ""),
         )
+        if config.gemini_prices:
+            parse_override(config.gemini_prices)  # a bad value stops the process at start
         known = {f.name for f in fields(cls)}
         return replace(config, **{k: v for k, v in overrides.items() if k in known})
 

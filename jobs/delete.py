@@ -22,7 +22,7 @@ from rq.registry import (
     ScheduledJobRegistry,
 )  # fmt: skip
 
-from . import cancel, keys, record, session, storage
+from . import cancel, keys, record, session, spend, storage
 from .config import Config
 from .storage import Storage
 from .submit import wait_for_rq_to_let_go
@@ -45,9 +45,10 @@ def purge_job(conn: redis.Redis, store: Storage, rec: dict) -> None:
     """Remove the job's outputs, our records of it and RQ's job hash and registry entries."""
     job_id = rec["id"]
     store.delete_prefix(storage.job_prefix(job_id))
+    spend.release_all(conn, job_id, rec["owner"])  # the day's budget gets back what was held
     with conn.pipeline() as pipe:
         pipe.delete(keys.job(job_id), keys.chunks(job_id), keys.lease(job_id),
-                    keys.uploads(job_id))  # fmt: skip
+                    keys.uploads(job_id), keys.spend(job_id))  # fmt: skip
         pipe.zrem(keys.owner_jobs(rec["owner"]), job_id)
         pipe.zrem(keys.session_jobs(rec["session_id"]), job_id)
         pipe.zrem(keys.active(), job_id)

@@ -16,6 +16,15 @@
 - `subcue:session:<id>:files` (hash): file id -> file JSON (name, size, duration, storage
   key); expires with the session.
 - `subcue:session:<id>:jobs` (zset): the session's job ids; expires with the session.
+- `subcue:job:<id>:spend` (hash): what the job has spent and holds reserved for paid calls in
+  flight, in micro-dollars (see jobs/spend.py); expires with the record.
+- `subcue:spend:<YYYY-MM-DD>` (hash): the deployment's and each owner's spend that UTC day
+  (settled and reserved), for the daily budgets; expires SPEND_DAY_TTL after its last write.
+- `subcue:usage:<owner>:<YYYY-MM-DD>` and `subcue:usage:<owner>:<YYYY-MM>` (hashes): the
+  owner's calls, tokens and cost per engine that day and month; expire USAGE_DAY_TTL and
+  USAGE_MONTH_TTL after their last write.
+- `subcue:limits:...`: the shared Gemini rate limit's windows (the `limits` library's keys)
+  and `subcue:gemini:<key id>:pause`, set while Gemini has asked every caller to wait.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
 
@@ -34,6 +43,11 @@ UPLOAD_TTL = 48 * 3600
 """Seconds the Gemini Files API keeps an upload; our list of a job's uploads lives as long."""
 
 
+SPEND_DAY_TTL = 3 * 24 * 3600
+USAGE_DAY_TTL, USAGE_MONTH_TTL = 3 * 24 * 3600, 40 * 24 * 3600
+"""Seconds a day's spend totals, and an owner's usage of a day or a month, are kept."""
+
+
 def job(job_id: str) -> str:
     """The job record hash."""
     return f"{PREFIX}job:{job_id}"
@@ -47,6 +61,26 @@ def chunks(job_id: str) -> str:
 def uploads(job_id: str) -> str:
     """The job's files at the engine's provider."""
     return f"{PREFIX}job:{job_id}:uploads"
+
+
+def spend(job_id: str) -> str:
+    """The job's spend and reservations."""
+    return f"{PREFIX}job:{job_id}:spend"
+
+
+def spend_day(day: str) -> str:
+    """The deployment's and each owner's spend on a UTC day (YYYY-MM-DD)."""
+    return f"{PREFIX}spend:{day}"
+
+
+def usage(owner: str, period: str) -> str:
+    """The owner's usage per engine on a day (YYYY-MM-DD) or in a month (YYYY-MM)."""
+    return f"{PREFIX}usage:{owner}:{period}"
+
+
+def gemini_pause(key_id: str) -> str:
+    """Set, with Gemini's retry delay as its expiry, when Gemini asked callers to wait."""
+    return f"{PREFIX}gemini:{key_id}:pause"
 
 
 def lease(job_id: str) -> str:

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 
 import redis
 
-from . import engines, record, status, submit, workspace
+from . import engines, keys, record, spend, status, submit, workspace
 from .config import Config
 from .connection import connect
-from .errors import JobCancelled, SubcueError
+from .errors import JobCancelled, JobFailed, SubcueError
 from .status import Status
 from .storage import Storage, open_storage
-from .timeutil import now_iso
+from .timeutil import iso_in, now_iso
 from .usage import Usage
 
 log = logging.getLogger("subcue.job")
@@ -50,6 +50,9 @@ class JobRun:
         self.started = time.monotonic()
         self.done_before = 0
         self.done_now = 0
+        self.in_flight = 0  # reservations of paid calls not settled yet
+        self._settled: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._waiting_until: float | None = None
 
     @property
     def params(self) -> dict:
@@ -63,10 +66,63 @@ class JobRun:
 
     before_call = check
 
-    def billed(self, usage: Usage) -> None:
-        """Count and write what one engine request used, as soon as it is known."""
+    @property
+    def owner(self) -> str:
+        """Whose job this is (whose budget pays)."""
+        return self.record.get("owner", "")
+
+    async def reserve(self, amount: int) -> spend.Hold:
+        """Reserve `amount` micro-dollars before a paid call. When the job's cap or a budget
+        has no room, wait while this job's own calls in flight settle (they usually cost less
+        than reserved); with none in flight, the job fails with `budget_exhausted`."""
+        cap = spend.micros(self.params.get("max_cost_usd"))
+        while True:
+            settled = self._settled_event()
+            settled.clear()
+            found = spend.reserve(self.conn, self.config, self.job_id, self.owner, amount, cap)
+            if isinstance(found, spend.Hold):
+                self.in_flight += 1
+                return found
+            if self.in_flight == 0:
+                paid, _ = spend.job_spent(self.conn, self.job_id)
+                message = spend.refusal_message(found, paid, amount)
+                raise JobFailed(message, code=spend.BudgetExhausted.code)
+            await settled.wait()
+
+    def billed(self, usage: Usage, hold: spend.Hold | None = None) -> None:
+        """Count what one engine request used, as soon as it is known (failed requests too),
+        and settle its reservation to that cost."""
         self.usage += usage
         record.update_while_running(self.conn, self.job_id, {"usage": self.usage.as_dict()})
+        cost = round(usage.cost_usd * 1e6)
+        spend.settle(self.conn, self.job_id, self.owner, hold, cost,
+                     engine=self.params.get("engine", ""), usage=usage)  # fmt: skip
+        if hold is not None:
+            self.in_flight -= 1
+            self._settled_event().set()
+
+    def waiting(self, seconds: float | None) -> None:
+        """Say on the record that the job waits for the engine's quota (None: no longer)."""
+        if seconds is None:
+            if self._waiting_until is not None:
+                self._waiting_until = None
+                record.update_while_running(self.conn, self.job_id, {"waiting": None})
+            return
+        until = time.time() + seconds
+        if self._waiting_until is not None and abs(until - self._waiting_until) < 3:
+            return  # said already, near enough
+        self._waiting_until = until
+        about = max(1, round(seconds))
+        record.update_while_running(self.conn, self.job_id, {"waiting": {
+            "reason": "engine_quota", "until": iso_in(seconds), "seconds": about,
+            "message": f"waiting for Gemini quota, about {about} s"}})  # fmt: skip
+
+    def _settled_event(self) -> asyncio.Event:
+        """Set whenever one of this job's reservations settles (one event per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._settled is None or self._settled[0] is not loop:
+            self._settled = (loop, asyncio.Event())
+        return self._settled[1]
 
     def set_total(self, total: int, done: int) -> None:
         """Announce how many chunks there are and how many a previous run already did."""
@@ -140,6 +196,7 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
         raise
     finally:
         workspace.remove(config, job_id)  # gone before the record says how the job ended
+        spend.release_all(conn, job_id, run.owner)  # calls cut short by an error or a cancel
         if failure is not None:
             _fail(conn, job_id, failure)
 
@@ -151,6 +208,7 @@ def settle(conn: redis.Redis, config: Config, job_id: str, was: str | None, *,
     pending, back on the queue if `requeue` (a worker shutting down), else failed as
     `worker_died`. The worker's failure hook and the sweeper both call this. Returns the new
     status, or None when the record had already ended (or changed meanwhile)."""
+    _release(conn, job_id)
     if was in (Status.CANCELLING, Status.CANCELLED, None):
         return Status.CANCELLED if confirm_cancelled(conn, job_id) else None
     if was != Status.RUNNING:
@@ -170,7 +228,15 @@ def confirm_stopped(conn: redis.Redis, config: Config, job_id: str) -> bool:
     """A job's horse was SIGKILLed (none of its code runs again): remove its temp dir, then
     confirm a pending cancel. Returns whether the job is now cancelled by this call."""
     workspace.remove(config, job_id)
+    _release(conn, job_id)
     return confirm_cancelled(conn, job_id)
+
+
+def _release(conn: redis.Redis, job_id: str) -> None:
+    """Release what a job's gone horse held reserved for calls that never got an answer."""
+    owner = conn.hget(keys.job(job_id), "owner")
+    if owner is not None and (count := spend.release_all(conn, job_id, record.decoded(owner))):
+        log.info("job=%s event=reservations_released count=%d", job_id, count)
 
 
 def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:

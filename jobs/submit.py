@@ -75,14 +75,16 @@ def renew_lease(conn: redis.Redis, config: Config, job_id: str) -> None:
     conn.set(keys.lease(job_id), "1", ex=max(1, config.lease_seconds))
 
 
-def retry(conn: redis.Redis, config: Config, job_id: str, owner: str) -> None:
-    """Queue a failed or cancelled job again; it resumes from its chunk checkpoints."""
+def retry(conn: redis.Redis, config: Config, job_id: str, owner: str,
+          params: dict | None = None) -> None:  # fmt: skip
+    """Queue a failed or cancelled job again (with new `params`, e.g. a higher cap); it
+    resumes from its chunk checkpoints."""
     rec = record.get(conn, job_id, owner)
     if rec["status"] not in status.RETRY.sources:
         raise BadRequest("Only a failed or cancelled job can be retried.", code="not_retryable")
     check_limit(conn, config, owner)
     wait_for_rq_to_let_go(conn, job_id)
-    if not requeue(conn, config, job_id, status.RETRY):
+    if not requeue(conn, config, job_id, status.RETRY, params=params):
         raise BadRequest("The job changed meanwhile; reload and try again.", code="conflict")
     log.info("job=%s event=retried", job_id)
 
@@ -105,11 +107,14 @@ def wait_for_rq_to_let_go(conn: redis.Redis, job_id: str, timeout: float = 5.0) 
         time.sleep(0.005)
 
 
-def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move) -> bool:
+def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move,
+            params: dict | None = None) -> bool:  # fmt: skip
     """Put the job back on the queue, as a fresh RQ job, by the move `how` (a retry, or a
-    worker shutting down)."""
+    worker shutting down), with new `params` if given."""
     rec = record.get(conn, job_id)
-    moved = record.move(conn, job_id, how, error=None, ended_at="", started_at="", eta_s="")
+    fields = {"params": params} if params is not None else {}
+    moved = record.move(conn, job_id, how, error=None, ended_at="", started_at="", eta_s="",
+                        waiting=None, **fields)  # fmt: skip
     if not moved.applied:
         return False
     if not rec["params"].get("keep_running", True):

@@ -125,7 +125,9 @@ class GeminiStub:
     taking precedence over ``always`` (a name or (name, params) applied to every call),
     ``script`` source phrases used one per segment. Fault names: see FAULTS; params
     ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``. ``calls`` is the log,
-    ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}.
+    ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}. Each call records the
+    tokens it billed (``tokens_in``, ``tokens_out``); an answer longer than the request's
+    maxOutputTokens is cut there, as Gemini does.
     """
 
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
@@ -410,7 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _generate(self, version: str, model: str, raw: bytes) -> None:
         call = dict.fromkeys(("finished", "status", "fault"))
         call.update(arrived=time.time(), model=model, api_version=version, audio_seconds=0.0)
-        call.update(had_context=False, lang="xx", client_disconnected=False)
+        call.update(had_context=False, lang="xx", client_disconnected=False, tokens_in=0,
+                    tokens_out=0)  # fmt: skip
         with self.stub._lock:
             self.stub.calls.append(call)
             call_no = len(self.stub.calls)
@@ -493,11 +496,17 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = answer[: max(12, len(answer) // 2)]  # cut off mid-JSON
             # Gemini bills audio at 32 tokens per second; text at roughly 4 characters a token.
             prompt, out = int(32 * audio) + len(text) // 4, max(1, len(answer) // 4)
+            finish = params.get("finish_reason", "STOP")
+            limit = _get(json.loads(raw).get("generationConfig") or {}, "maxOutputTokens",
+                         "max_output_tokens")  # fmt: skip
+            if limit and out > int(limit):  # as Gemini does: cut off at the limit
+                out, answer, finish = int(limit), answer[: int(limit) * 4], "MAX_TOKENS"
+            call.update(tokens_in=prompt, tokens_out=out, max_output_tokens=limit)
             body = {
                 "candidates": [
                     {
                         "content": {"parts": [{"text": answer}], "role": "model"},
-                        "finishReason": params.get("finish_reason", "STOP"),
+                        "finishReason": finish,
                         "index": 0,
                     }
                 ],

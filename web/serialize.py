@@ -38,6 +38,7 @@ def job(rec: dict) -> dict:
         "outputs": outputs,
         "usage": {**USAGE_DEFAULTS, **(rec.get("usage") or {})},
         "quality": rec.get("quality") or [],
+        "waiting": rec.get("waiting") if status == Status.RUNNING else None,
         "warnings": rec.get("warnings") or [],
     }
 

@@ -52,8 +52,18 @@ class Calls(Protocol):
     def before_call(self) -> None:
         """Raise if the job must stop; called right before every (possibly paid) request."""
 
-    def billed(self, usage: Usage) -> None:
-        """Count what one request used, as soon as it is known (failed requests too)."""
+    async def reserve(self, amount: int):
+        """Reserve the most a paid request may cost (micro-dollars) against the job's cap and
+        the budgets; JobFailed `budget_exhausted` when there is no room. Returns the hold
+        to pass to `billed`."""
+
+    def billed(self, usage: Usage, hold=None) -> None:
+        """Count what one request used, as soon as it is known (failed requests too), and
+        settle its reservation (`hold`) to that cost."""
+
+    def waiting(self, seconds: float | None) -> None:
+        """The next request waits `seconds` for the provider's quota (None: it no longer
+        waits), so the job can say so."""
 
 
 class UploadLog:

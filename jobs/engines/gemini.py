@@ -25,21 +25,22 @@ import httpx2
 from google import genai
 from google.genai import errors, types
 
+from .. import cost
 from ..audio import AudioSegment, to_wav_bytes
 from ..config import Config
+from ..connection import connect
 from ..errors import JobFailed
+from ..quota import Quota
 from ..usage import Usage
 from . import Calls, ChunkResult, Engine, UploadLog
 from .gemini_protocol import (
     ANALYSIS_SCHEMA,
-    FALLBACK_PRICE_MODEL,
     RESPONSE_SCHEMA,
     SYSTEM_INSTRUCTION,
     _details,
     analysis_prompt,
     parse_analysis,
     parse_segments,
-    price_of,
     prompt,
     quota_failure,
     retry_delay,
@@ -91,11 +92,19 @@ class GeminiEngine(Engine):
     def __init__(self, config: Config):
         self.config, self.model = config, config.gemini_model
         self.concurrency = config.gemini_concurrency
-        (self.input_price, self.output_price), known = price_of(self.model)
-        if not known:  # the cost is an estimate anyway; say which prices it is based on
+        self.prices = cost.prices_for(self.model, config.gemini_prices)
+        if not self.prices.known:  # the cost is an estimate anyway; say which prices it uses
             log.warning("engine=gemini event=no_price model=%s using=%s", self.model,
-                        FALLBACK_PRICE_MODEL)  # fmt: skip
+                        cost.FALLBACK_PRICE_MODEL)  # fmt: skip
         self._client: genai.Client | None = None
+        self._quota: Quota | None = None
+
+    @property
+    def quota(self) -> Quota:
+        """The deployment's shared rate limit (its own Redis connection, made in the horse)."""
+        if self._quota is None:
+            self._quota = Quota(self.config, connect(self.config))
+        return self._quota
 
     @property
     def client(self) -> genai.Client:
@@ -104,14 +113,16 @@ class GeminiEngine(Engine):
             self._client = make_client(self.config, REQUEST_TIMEOUT_S)
         return self._client
 
-    def request_config(self, schema: dict) -> types.GenerateContentConfig:
-        """Structured JSON, deterministic, and no paid thinking where the model allows it."""
+    def request_config(self, schema: dict, max_output: int) -> types.GenerateContentConfig:
+        """Structured JSON, deterministic, at most `max_output` tokens (the reservation's bound),
+        and no paid thinking where the model allows it."""
         flash = self.model.removeprefix("models/").startswith("gemini-2.5-flash")
         return types.GenerateContentConfig(
             response_mime_type="application/json",
             response_schema=schema,
             system_instruction=SYSTEM_INSTRUCTION if schema is RESPONSE_SCHEMA else None,
             temperature=0,
+            max_output_tokens=max_output,
             thinking_config=types.ThinkingConfig(thinking_budget=0) if flash else None,
             # No tools, so nothing to call automatically (and no log line per request about it).
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
@@ -144,7 +155,8 @@ class GeminiEngine(Engine):
                 uploaded = await self._upload(io.BytesIO(wav), upload)
                 part = types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav")
             contents = [prompt(target_language, duration, context), part]
-            segments = await self._call(contents, RESPONSE_SCHEMA, read, calls)
+            segments = await self._call(contents, RESPONSE_SCHEMA, read, calls, duration,
+                                        cost.max_output_tokens(duration))  # fmt: skip
         finally:
             await self._forget(upload, calls.uploads)
         return ChunkResult(segments=segments)
@@ -160,23 +172,36 @@ class GeminiEngine(Engine):
                 types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav"),
             ]
             return await self._call(contents, ANALYSIS_SCHEMA,
-                                    lambda text: parse_analysis(text, duration), calls)  # fmt: skip
+                                    lambda text: parse_analysis(text, duration), calls,
+                                    duration, cost.ANALYSIS_OUTPUT_TOKENS)  # fmt: skip
         finally:
             await self._forget(upload, calls.uploads)
 
-    async def _call(self, contents: list, schema: dict, read: Callable, calls: Calls):
+    async def _call(self, contents: list, schema: dict, read: Callable, calls: Calls,
+                    audio_s: float, max_output: int):  # fmt: skip
         """Up to MAX_ATTEMPTS requests until `read` accepts an answer; JobFailed otherwise.
 
-        Every attempt is billed to the job when it ends (failed ones too: they may be paid).
+        Before each attempt: the cancel flag, a reservation of the most the request can cost
+        (its audio and text at their bounds, `max_output` tokens out) against the job's cap and
+        the budgets, and the deployment's rate limit. Each attempt is billed when it ends, and
+        its reservation settled to that (failed ones too: they may be paid).
         """
+        texts = [c for c in contents if isinstance(c, str)]
+        system = SYSTEM_INSTRUCTION if schema is RESPONSE_SCHEMA else ""
+        bound_in = cost.input_bound(audio_s, cost.request_text(*texts, system, schema))
+        most = self.prices.micros(bound_in, max_output)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             calls.before_call()  # the cancel flag, right before each (paid) request
-            spent = Usage(engine_calls=1)
+            hold = await calls.reserve(most)
+            spent = Usage(engine_calls=1)  # no answer: nothing billed, the reservation released
             try:
+                await self.quota.acquire(bound_in, calls.waiting)
+                calls.before_call()
                 response = await self.client.aio.models.generate_content(
-                    model=self.model, contents=contents, config=self.request_config(schema)
-                )
-                spent = self._usage_of(response)  # every answer is billed, garbage too
+                    model=self.model, contents=contents,
+                    config=self.request_config(schema, max_output),
+                )  # fmt: skip
+                spent = self._usage_of(response, bound_in, max_output)  # garbage is paid too
                 answer = read(response.text)
                 if answer is not None:
                     return answer
@@ -184,25 +209,30 @@ class GeminiEngine(Engine):
             except Exception as exc:  # sorted by _judge; CancelledError is no Exception
                 failure = self._judge(exc)
             finally:
-                calls.billed(spent)
+                calls.billed(spent, hold)
             if attempt == MAX_ATTEMPTS:
                 raise self._gave_up(failure)
             wait = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
-            if failure.delay is not None:  # the server's word, jittered against lockstep
-                wait = failure.delay + random.uniform(0, min(BACKOFF_BASE_S, failure.delay))
+            if failure.delay is not None:  # the server's word, for every worker on this key
+                self.quota.pause(failure.delay + random.uniform(0, min(BACKOFF_BASE_S,
+                                                                       failure.delay)))  # fmt: skip
+                wait = 0.0  # the next attempt's quota wait covers it, and says so
             log.warning("engine=gemini event=retry attempt=%d/%d reason=%r wait_s=%.2f",
                         attempt, MAX_ATTEMPTS, failure.reason, wait)  # fmt: skip
             await asyncio.sleep(wait)  # a cancel ends the chunk here, before any request
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _usage_of(self, response: types.GenerateContentResponse) -> Usage:
-        """One answered request: its tokens (thinking included) and their estimated cost."""
+    def _usage_of(self, response: types.GenerateContentResponse, bound_in: int,
+                  max_output: int) -> Usage:  # fmt: skip
+        """One answered request: its tokens (thinking included) and their cost, rounded up
+        to a micro-dollar; an answer without usage counts at its bounds."""
         usage = response.usage_metadata
-        tokens_in = (usage.prompt_token_count or 0) if usage else 0
-        tokens_out = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-                      if usage else 0)  # fmt: skip
-        cost = (tokens_in * self.input_price + tokens_out * self.output_price) / 1e6
-        return Usage(1, tokens_in, tokens_out, round(cost, 6))
+        if usage is None or usage.prompt_token_count is None:
+            tokens_in, tokens_out = bound_in, max_output
+        else:
+            tokens_in = usage.prompt_token_count or 0
+            tokens_out = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+        return Usage(1, tokens_in, tokens_out, self.prices.micros(tokens_in, tokens_out) / 1e6)
 
     def _judge(self, exc: Exception) -> _Retry:
         """A failed request: a _Retry if another attempt may help; JobFailed if none can."""

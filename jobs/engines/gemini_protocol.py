@@ -1,5 +1,6 @@
 """What Subcue says to Gemini and how it reads the answers: prompts, schemas, validation,
-prices, and what an error body means. No I/O here; jobs/engines/gemini.py makes the calls."""
+and what an error body means (prices: jobs/cost.py). No I/O here; jobs/engines/gemini.py makes
+the calls."""
 
 from __future__ import annotations
 
@@ -16,18 +17,6 @@ MAX_SERVER_DELAY_S = 300.0
 
 CONTEXT_CHARS = 600
 """How much of the previous chunk's text is sent as context (its end matters most)."""
-
-PRICES = {
-    "gemini-2.5-pro": (1.25, 10.00),
-    "gemini-2.5-flash": (1.00, 2.50),
-    "gemini-2.5-flash-lite": (0.30, 0.40),
-    "gemini-2.0-flash": (0.70, 0.40),
-    "gemini-2.0-flash-lite": (0.075, 0.30),
-}
-"""USD per million (audio input, output) tokens, paid tier, by model; longest prefix wins."""
-
-FALLBACK_PRICE_MODEL = "gemini-2.5-flash"
-"""Whose prices estimate the cost of a model missing from PRICES."""
 
 FIELDS = ("start", "end", "source_text", "text")
 _SEGMENT = {f: {"type": "NUMBER" if f in FIELDS[:2] else "STRING"} for f in FIELDS}
@@ -108,15 +97,6 @@ def _well_formed(item) -> bool:
     times = (item.get("start"), item.get("end"))
     numbers = all(isinstance(t, int | float) and not isinstance(t, bool) for t in times)
     return numbers and all(math.isfinite(t) for t in times)
-
-
-def price_of(model: str) -> tuple[tuple[float, float], bool]:
-    """USD per million (input, output) tokens for `model`, and whether the table knew it."""
-    name = model.removeprefix("models/")
-    for known in sorted(PRICES, key=len, reverse=True):
-        if name.startswith(known):
-            return PRICES[known], True
-    return PRICES[FALLBACK_PRICE_MODEL], False
 
 
 def _details(exc: errors.APIError) -> list[dict]:

@@ -7,7 +7,6 @@ from google.genai import errors
 from jobs.engines.gemini_protocol import (
     parse_analysis,
     parse_segments,
-    price_of,
     prompt,
     quota_failure,
     retry_delay,
@@ -59,13 +58,6 @@ def test_the_prompt_names_the_language_the_clip_length_and_carries_context():
     assert "Target language: Persian (fa)." in text and "12.50 seconds" in text
     assert "Previous chunk text: earlier words" in text
     assert "Previous chunk text" not in prompt("fa", 12.5)
-
-
-def test_prices_follow_the_longest_known_model_prefix():
-    """flash-lite is not priced as flash; an unknown model falls back, and says so."""
-    assert price_of("gemini-2.5-flash-lite-preview")[0] == (0.30, 0.40)
-    assert price_of("models/gemini-2.5-flash") == ((1.00, 2.50), True)
-    assert price_of("gemini-9-ultra")[1] is False
 
 
 def api_error(code: int, body: dict) -> errors.APIError:

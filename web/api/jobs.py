@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from jobs import cancel, delete, record, storage
-from jobs.errors import NotFound
-from jobs.submit import check_limit, retry
+from jobs.errors import BadRequest, NotFound
+from jobs.submit import retry
 
 from .. import context, owner, serialize, uploads
 from . import bp
-from .shared import job_params, new_session, send_stored, start
+from .shared import admit, job_params, max_cost, new_session, send_stored, start
 
 
 def accepted(job_id: str):
@@ -23,7 +23,7 @@ def accepted(job_id: str):
 def create_job():
     """Upload file(s) into a new session and start a job over them."""
     params, kind = job_params(request.form)
-    check_limit(context.conn(), context.config(), owner.current())  # before storing anything
+    admit(params)  # before storing anything
     with uploads.stage(request.files.getlist("file")) as staged:
         with new_session(staged) as (session_id, files):
             job_id = start(session_id, kind, params, files)
@@ -55,8 +55,20 @@ def cancel_job(job_id: str):
 
 @bp.post("/jobs/<job_id>/retry")
 def retry_job(job_id: str):
-    """Queue a failed or cancelled job again; finished chunks are not paid for twice."""
-    retry(context.conn(), context.config(), job_id, owner.current())
+    """Queue a failed or cancelled job again; finished chunks are not paid for twice. A body
+    (JSON or form) may set a new `max_cost_usd` (empty or null: no cap)."""
+    conn = context.conn()
+    params = record.get(conn, job_id, owner.current())["params"]
+    values = request.get_json(silent=True) if request.is_json else request.form
+    if not isinstance(values, dict) and values is not None:
+        raise BadRequest('Send a JSON object such as {"max_cost_usd": 1.0}.', code="bad_json")
+    if values and "max_cost_usd" in values:
+        params.pop("max_cost_usd", None)
+        cap = max_cost(values.get("max_cost_usd"))
+        if cap is not None and params["engine"] != "local":
+            params["max_cost_usd"] = cap
+    admit(params)
+    retry(conn, context.config(), job_id, owner.current(), params=params)
     return accepted(job_id)
 
 

@@ -6,12 +6,11 @@ from flask import jsonify, request
 
 from jobs import delete, record, session, storage
 from jobs.errors import BadRequest, NotFound
-from jobs.submit import check_limit
 
 from .. import context, owner, serialize, uploads
 from . import bp
 from .jobs import accepted
-from .shared import job_params, new_session, send_stored, start
+from .shared import admit, job_params, new_session, send_stored, start
 
 
 def _session_response(session_id: str, status: int):
@@ -74,7 +73,7 @@ def create_session_job(session_id: str):
     params, kind = job_params(values, values.get("kind") or "translate")
     if not found["files"]:
         raise BadRequest("The session has no files yet.", code="no_files")
-    check_limit(context.conn(), context.config(), owner.current())
+    admit(params)
     return accepted(start(session_id, kind, params, found["files"]))
 
 

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 from flask import redirect, send_file
 
-from jobs import cues, session, storage
+from jobs import cues, session, spend, storage
 from jobs.engines import check_request
 from jobs.errors import BadRequest, NotFound
-from jobs.submit import submit
+from jobs.submit import check_limit, submit
 
 from .. import context, owner, uploads
 
@@ -34,8 +34,37 @@ def _flag(value: str | None, default: bool) -> bool:
     raise BadRequest(f"keep_running must be true or false, not {value!r}.", code="bad_flag")
 
 
+MAX_COST_LIMIT_USD = 10_000.0
+"""The largest max_cost_usd accepted (a typo guard, not a budget)."""
+
+
+def max_cost(value) -> float | None:
+    """Parse max_cost_usd: None when absent or empty, else a number of dollars above 0."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        amount = float("nan")
+    if isinstance(value, bool) or not 0 < amount <= MAX_COST_LIMIT_USD:
+        raise BadRequest(f"max_cost_usd must be an amount in USD above 0 and at most "
+                         f"{MAX_COST_LIMIT_USD:,.0f}, such as 0.50; not {value!r}.",
+                         code="bad_max_cost")  # fmt: skip
+    return round(amount, 6)
+
+
+def admit(params: dict) -> None:
+    """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), or
+    a paid one when a daily budget is spent (429 budget_exhausted). Before anything is stored."""
+    conn, config, who = context.conn(), context.config(), owner.current()
+    check_limit(conn, config, who)
+    if params["engine"] != "local":
+        spend.check_budget(conn, config, who)
+
+
 def job_params(values, kind: str = "translate") -> tuple[dict, str]:
-    """Validate kind, engine, target language, style and keep_running; return (params, kind)."""
+    """Validate kind, engine, target language, style, keep_running and max_cost_usd; return
+    (params, kind)."""
     if kind not in KINDS:
         raise BadRequest(f"Unknown job kind {kind!r}; use 'translate' or 'analyze'.",
                          code="unknown_kind")  # fmt: skip
@@ -48,6 +77,9 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
                          f"{', '.join(cues.STYLES)}.", code="unknown_style")  # fmt: skip
     params = {"target_language": language, "engine": engine, "keep_running": keep}
+    cap = max_cost(values.get("max_cost_usd"))
+    if cap is not None and engine != "local":  # the local engine is free: nothing to cap
+        params["max_cost_usd"] = cap
     return params | {"style": style}, kind
 
 

@@ -1,0 +1,213 @@
+"""Spend control with the Gemini stand-in and the real google-genai client: the estimate, a
+job's cap under concurrency, daily budgets, the shared rate limit, and reservations a killed
+worker leaves behind."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from jobs import audio, cost, spend
+
+from .gemini_stub import GeminiStub
+from .helpers import DATA, WorkerProcess, make_app, upload, wait_for, wait_for_status
+
+KEY = "sk-test-SPEND-1234"
+END = {"finished", "failed", "cancelled"}
+FLASH = cost.prices_for("gemini-2.5-flash")
+
+
+@pytest.fixture(scope="module")
+def stub():
+    with GeminiStub(api_key=KEY) as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def clean_stub(stub):
+    stub.reset()
+
+
+def env_for(base_env: dict, stub: GeminiStub, queue: str, **extra: str) -> dict:
+    """Settings with the paid engine pointed at the stand-in, on a queue of the test's own."""
+    return {**base_env, "QUEUE_NAME": queue, "GEMINI_API_KEY": KEY, "GEMINI_BASE_URL": stub.url,
+            **extra}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def five_minutes(long_speech, tmp_path_factory):
+    """About five minutes of speech: the long clip four times over."""
+    path = tmp_path_factory.mktemp("spend-media") / "five-minutes.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-stream_loop", "3", "-i", str(long_speech),
+                    "-c", "copy", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def billed_usd(calls: list[dict]) -> float:
+    """What the stand-in's own count of billed tokens costs at the model's prices."""
+    return sum(FLASH.usd(c["tokens_in"], c["tokens_out"]) for c in calls)
+
+
+def max_in_flight(calls: list[dict]) -> int:
+    events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def test_a_capped_job_stops_within_its_cap_and_a_retry_with_more_finishes(
+    base_env, stub, five_minutes, tmp_path
+):
+    """Capped at a third of its estimate, with four calls in flight: some calls, then
+    `budget_exhausted`, and the stand-in's billed tokens cost no more than the cap. A retry
+    with a higher cap finishes and sends no chunk twice."""
+    env = env_for(base_env, stub, "subcue-spend-cap", GEMINI_CONCURRENCY="4")
+    worker = WorkerProcess(env, tmp_path / "cap.log")
+    try:
+        client = make_app(env).test_client()
+        duration = audio.duration_of(five_minutes)
+        estimate = client.get(f"/api/estimate?engine=gemini&duration_s={duration}"
+                              "&target_language=de").get_json()  # fmt: skip
+        cap = round(estimate["cost_usd"] / 3, 6)
+        stub.latency = 0.5
+        job = upload(client, five_minutes, engine="gemini", target_language="de",
+                     max_cost_usd=str(cap)).get_json()  # fmt: skip
+        assert job["params"]["max_cost_usd"] == cap
+        job = wait_for_status(client, job["id"], END, timeout=120)
+        assert job["status"] == "failed" and job["error"]["code"] == "budget_exhausted"
+        assert f"cap of {cost.usd(cap)}" in job["error"]["message"]
+        calls = stub.calls_snapshot()
+        assert 4 <= len(calls) < job["progress"]["total"]
+        assert max_in_flight(calls) >= 3, "the cap must hold with several calls in flight"
+        assert billed_usd(calls) <= cap
+        assert job["usage"]["cost_usd"] <= cap
+        assert job["usage"]["cost_usd"] >= billed_usd(calls) - 1e-6  # counted, never less
+
+        stub.latency = 0.0
+        higher = round(estimate["max_cost_usd"], 6)
+        again = client.post(f"/api/jobs/{job['id']}/retry", json={"max_cost_usd": higher})
+        assert again.status_code == 202 and again.get_json()["params"]["max_cost_usd"] == higher
+        job = wait_for_status(client, job["id"], END, timeout=120)
+        assert job["status"] == "finished", job["error"]
+        answered = [c for c in stub.calls_snapshot() if c["status"] == 200]
+        assert len(answered) == job["progress"]["total"]  # no chunk paid for twice
+        assert sum(c["audio_seconds"] for c in answered) == pytest.approx(duration, abs=0.05)
+        assert billed_usd(stub.calls_snapshot()) <= higher
+    finally:
+        worker.stop()
+
+
+def test_an_owner_past_the_daily_budget_may_still_run_free_jobs(base_env, stub, tmp_path):
+    """OWNER_DAILY_BUDGET_USD: the job that reaches it stops as `budget_exhausted`, the next paid
+    job is refused with 429 (saying when the budget renews), a local job is accepted, and
+    /api/usage tells what was spent and what is left."""
+    env = env_for(base_env, stub, "subcue-spend-budget", OWNER_DAILY_BUDGET_USD="0.003")
+    worker = WorkerProcess(env, tmp_path / "budget.log")
+    try:
+        client = make_app(env).test_client()
+        job = upload(client, DATA / "speech.wav", engine="gemini").get_json()
+        job = wait_for_status(client, job["id"], END, timeout=60)
+        assert job["status"] == "failed" and job["error"]["code"] == "budget_exhausted"
+        assert "daily budget of $0.0030" in job["error"]["message"]
+        assert billed_usd(stub.calls_snapshot()) <= 0.003
+
+        usage = client.get("/api/usage").get_json()
+        assert usage["today"]["engines"]["gemini"]["cost_usd"] == job["usage"]["cost_usd"] > 0
+        assert usage["budget"]["owner_daily_usd"] == 0.003
+        assert usage["budget"]["owner_left_usd"] == pytest.approx(0.003 - job["usage"]["cost_usd"])
+
+        stub.reset()  # the budget has room for less than a call: the day's budget is spent
+        refused = upload(client, DATA / "speech.wav", engine="gemini")
+        assert refused.status_code == 429
+        body = refused.get_json()["error"]
+        assert body["code"] == "budget_exhausted" and "renews at 00:00 UTC" in body["message"]
+        assert upload(client, DATA / "speech.wav", engine="local").status_code == 202
+        assert not stub.calls_snapshot()  # the refused job made no call
+    finally:
+        worker.stop()
+
+
+def test_workers_share_one_rate_limit(base_env, stub, long_speech, tmp_path):
+    """GEMINI_RPM=20 over three workers: two jobs want 26 calls; at least 15 and never more
+    than 20 in any 60 s reach the stand-in. A third job that comes while the minute is used up
+    says it waits for quota, and its cancel answers at once."""
+    env = env_for(base_env, stub, "subcue-spend-rpm", GEMINI_RPM="20", GEMINI_CONCURRENCY="4")
+    workers = [WorkerProcess(env, tmp_path / f"rpm-{n}.log") for n in range(3)]
+    try:
+        client = make_app(env).test_client()
+        started = time.time()
+        jobs = [upload(client, long_speech, engine="gemini").get_json()["id"] for _ in range(2)]
+        stub.wait_for_calls(20, timeout=60)
+        late = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
+
+        def says_waiting() -> dict | None:
+            job = client.get(f"/api/jobs/{late}").get_json()
+            return job if job["status"] == "running" and job["waiting"] else None
+
+        waiting = wait_for(says_waiting, timeout=15, message="the job to say it waits for quota")
+        assert waiting["waiting"]["message"].startswith("waiting for Gemini quota, about ")
+        assert 1 <= waiting["waiting"]["seconds"] <= 61
+        assert len(stub.calls_snapshot()) == 20  # the rest wait for the minute to pass
+        asked = time.monotonic()
+        assert client.post(f"/api/jobs/{late}/cancel").get_json()["status"] == "cancelled"
+        assert time.monotonic() - asked < 1.0
+
+        for job_id in jobs:
+            job = wait_for_status(client, job_id, END, timeout=120)
+            assert job["status"] == "finished", job["error"]
+        arrivals = sorted(c["arrived"] for c in stub.calls_snapshot())
+        assert len(arrivals) > 20
+        assert sum(1 for t in arrivals if t < started + 60) >= 15
+        for t in arrivals:
+            assert sum(1 for u in arrivals if t <= u < t + 60) <= 20
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_a_killed_worker_s_reservations_are_released_by_the_sweeper(base_env, stub, conn,
+                                                                   tmp_path):  # fmt: skip
+    """SIGKILL a worker with four paid calls in flight: once another worker's sweeper has
+    failed the job, nothing of the owner's day is held for them."""
+    env = env_for(base_env, stub, "subcue-spend-dead", GEMINI_CONCURRENCY="4",
+                  CHUNK_SECONDS="3", OWNER_DAILY_BUDGET_USD="5")  # fmt: skip
+    dying = WorkerProcess(env, tmp_path / "dying.log")
+    client = make_app(env).test_client()
+    stub.latency = 30.0
+    job = upload(client, DATA / "speech.wav", engine="gemini").get_json()
+    stub.wait_for_calls(4, timeout=30)
+    owner = client.get("/api/me").get_json()["owner"]
+    assert len(spend.held(conn, job["id"])) == 4
+    assert spend.day_spent(conn, owner)[0] > 0
+    dying.proc.kill()
+    dying.proc.wait(10)
+    sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
+    try:
+        job = wait_for_status(client, job["id"], END, timeout=30)
+        assert job["status"] == "failed" and job["error"]["code"] == "worker_died"
+        wait_for(lambda: not spend.held(conn, job["id"]), timeout=10,
+                 message="the sweeper to release the reservations")  # fmt: skip
+        assert spend.day_spent(conn, owner)[0] == 0
+        assert client.get("/api/usage").get_json()["budget"]["owner_left_usd"] == 5
+    finally:
+        sweeping.stop()
+
+
+def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
+    """Bad durations, kinds or engines: 400/422 JSON, as every /api/ error."""
+    client = make_app(env_for(base_env, stub, "subcue-spend-none")).test_client()
+    for query, code in (("engine=gemini", "bad_duration"),
+                        ("engine=gemini&duration_s=-1", "bad_duration"),
+                        ("engine=gemini&duration_s=abc", "bad_duration"),
+                        ("engine=gemini&duration_s=10&kind=sing", "unknown_kind"),
+                        ("engine=nope&duration_s=10", "unknown_engine")):  # fmt: skip
+        answer = client.get(f"/api/estimate?{query}")
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == code, query
+    local = client.get("/api/estimate?engine=local&duration_s=60").get_json()
+    assert local["cost_usd"] == 0 and local["free"] is True
+    bad = upload(client, DATA / "speech.wav", engine="gemini", max_cost_usd="-3")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_max_cost"

@@ -1,0 +1,115 @@
+"""What paid work costs: prices, the most a call can cost, and a job's estimate."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs import cost
+from jobs.engines.gemini_protocol import (
+    ANALYSIS_SCHEMA,
+    CONTEXT_CHARS,
+    RESPONSE_SCHEMA,
+    SYSTEM_INSTRUCTION,
+    analysis_prompt,
+    prompt,
+)
+
+SETUP = cost.Setup(chunk_seconds=30.0, concurrency=4)
+
+
+def test_prices_follow_the_longest_known_model_prefix():
+    """flash-lite is not priced as flash; an unknown model falls back, and says so."""
+    assert cost.prices_for("gemini-2.5-flash-lite-preview").input == 0.30
+    flash = cost.prices_for("models/gemini-2.5-flash")
+    assert (flash.input, flash.output, flash.known) == (1.00, 2.50, True)
+    assert cost.prices_for("gemini-9-ultra").known is False
+
+
+def test_gemini_prices_overrides_the_table_and_rejects_nonsense():
+    """GEMINI_PRICES="input,output" in USD per million tokens; anything else is an error."""
+    mine = cost.prices_for("gemini-2.5-flash", "0.5, 4")
+    assert (mine.input, mine.output, mine.overridden) == (0.5, 4.0, True)
+    assert mine.as_dict()["source"] == "GEMINI_PRICES"
+    for bad in ("1", "a,b", "1,2,3", "-1,2", "nan,1"):
+        with pytest.raises(ValueError, match="GEMINI_PRICES"):
+            cost.parse_override(bad)
+
+
+def test_money_is_counted_in_micro_dollars_rounded_up():
+    """What Subcue counts is never less than what the tokens cost."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    assert flash.micros(1, 0) == 1  # a millionth of a micro-dollar still counts as one
+    assert flash.micros(1000, 400) == 2000
+    assert flash.micros(1000, 400) >= flash.usd(1000, 400) * 1e6
+
+
+def test_a_request_s_input_bound_covers_its_audio_and_every_byte_of_its_text():
+    """32 tokens a second of audio, and never more tokens than UTF-8 bytes of text."""
+    assert cost.input_bound(30.0, "") == 961
+    assert cost.input_bound(1.0, "ab") == 32 + 1 + 2
+    assert cost.input_bound(0.0, "日本") == 1 + 6
+
+
+def test_the_request_text_constants_cover_the_real_requests():
+    """REQUEST_CHARS and REQUEST_BYTES_MOST hold what Subcue really sends with a full context,
+    in Latin and in a three-byte script."""
+    for context in ("x" * CONTEXT_CHARS, "語" * CONTEXT_CHARS):
+        text = cost.request_text(prompt("ja", 30.0, context), SYSTEM_INSTRUCTION, RESPONSE_SCHEMA)
+        assert len(text.encode()) <= cost.REQUEST_BYTES_MOST
+    latin = cost.request_text(prompt("en", 30.0, "x" * CONTEXT_CHARS), SYSTEM_INSTRUCTION,
+                              RESPONSE_SCHEMA)  # fmt: skip
+    assert len(latin) <= cost.REQUEST_CHARS
+    analysis = cost.request_text(analysis_prompt(7200.0), ANALYSIS_SCHEMA)
+    assert len(analysis.encode()) <= cost.REQUEST_BYTES_MOST
+
+
+def test_max_output_grows_with_the_chunk():
+    """A longer chunk may say more; a tiny one still has room for its JSON."""
+    assert cost.max_output_tokens(0.5) >= cost.OUTPUT_TOKENS_BASE
+    assert cost.max_output_tokens(30.0) > cost.max_output_tokens(6.0)
+
+
+def test_a_gemini_estimate_is_below_its_worst_case_and_grows_with_the_media():
+    """Expected <= worst; twice the media costs about twice as much; calls follow chunks."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    short = cost.estimate("gemini", "translate", [300.0], flash, SETUP)
+    long = cost.estimate("gemini", "translate", [600.0], flash, SETUP)
+    assert 0 < short["cost_usd"] < short["max_cost_usd"]
+    assert long["cost_usd"] == pytest.approx(2 * short["cost_usd"], rel=0.15)
+    assert short["calls"] == 11  # 300 s in chunks cut up to 5 s early: about 27.5 s each
+    assert short["prices"]["as_of"] == cost.PRICES_AS_OF and short["free"] is False
+
+
+def test_several_files_cost_the_sum_of_each():
+    """A session's estimate is its files' together (each file is chunked on its own)."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    one = cost.estimate("gemini", "translate", [100.0], flash, SETUP)
+    two = cost.estimate("gemini", "translate", [100.0, 100.0], flash, SETUP)
+    assert two["calls"] == 2 * one["calls"]
+    assert two["max_cost_usd"] == pytest.approx(2 * one["max_cost_usd"], rel=0.01)
+
+
+def test_analysis_is_one_call_a_file():
+    flash = cost.prices_for("gemini-2.5-flash")
+    found = cost.estimate("gemini", "analyze", [600.0, 60.0], flash, SETUP)
+    assert found["calls"] == 2 and found["max_cost_usd"] > found["cost_usd"] > 0
+
+
+def test_the_local_engine_is_free_and_says_so():
+    found = cost.estimate("local", "translate", [600.0], None, SETUP)
+    assert found["cost_usd"] == found["max_cost_usd"] == 0 and found["free"] is True
+    assert "Free" in found["note"] and found["seconds"] > 0
+
+
+def test_a_rate_limit_lengthens_the_expected_wall_time():
+    """With GEMINI_RPM=10, 40 calls need about three more minutes, whatever the concurrency."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    free = cost.estimate("gemini", "translate", [1200.0], flash, SETUP)
+    limited = cost.estimate("gemini", "translate", [1200.0], flash,
+                            cost.Setup(30.0, 4, rpm=10))  # fmt: skip
+    assert limited["seconds"] >= 3 * 60 > free["seconds"]
+
+
+def test_dollars_read_as_people_write_them():
+    assert cost.usd(0.01234) == "$0.0123"
+    assert cost.usd(1234.5) == "$1,234.50"
