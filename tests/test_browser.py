@@ -555,6 +555,31 @@ def test_the_form_says_what_each_engine_can_do_before_start(chromium, server):
     expect(page.locator("#target_language")).to_be_enabled()
 
 
+def test_choosing_a_file_shows_what_it_will_cost_before_start(chromium, server):
+    """The browser reads the chosen video's length and shows the server's estimate at once; it
+    follows the engine (free for the local one, whose cap field goes away) and the language,
+    and nothing is uploaded or started meanwhile."""
+    page = chromium.first_page()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(server.url + "/")
+    page.select_option("#engine", "gemini")
+    page.set_input_files("#file", str(DATA / "speech.mp4"))
+    estimate = page.locator("#estimate")
+    expect(estimate).to_contain_text(re.compile(r"Estimate: about \$0\.\d{4}, at most \$0\.\d{4} "
+                                                r"· \d+ Gemini calls? · about \d+ s"))  # fmt: skip
+    expect(page.locator("#max_cost_usd")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "form-estimate.png"))
+    paid = estimate.text_content()
+    page.select_option("#engine", "local")
+    expect(estimate).to_contain_text("Estimate: free (runs on this server)")
+    expect(page.locator("#max_cost_usd")).to_be_hidden()
+    page.select_option("#engine", "gemini")
+    expect(estimate).to_have_text(paid)
+    assert posts == [], "an estimate uploads nothing and starts nothing"
+
+
 def test_the_session_page_follows_its_jobs_without_replacing_their_buttons(chromium, server):
     """A job started on a session: its row changes as the job runs (through its event stream),
     and its Delete button stays the same element the whole time."""

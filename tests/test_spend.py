@@ -4,13 +4,16 @@ worker leaves behind."""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 import time
 
 import pytest
 
 from jobs import audio, cost, spend
 
+from .browser import ROOT, Gunicorn
 from .gemini_stub import GeminiStub
 from .helpers import DATA, WorkerProcess, make_app, upload, wait_for, wait_for_status
 
@@ -211,3 +214,26 @@ def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
     assert local["cost_usd"] == 0 and local["free"] is True
     bad = upload(client, DATA / "speech.wav", engine="gemini", max_cost_usd="-3")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_max_cost"
+
+
+def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path):
+    """`scripts/translate --estimate`: the cost of the file before anything is uploaded."""
+    env = env_for(base_env, stub, "subcue-spend-cli")
+    server = Gunicorn(env, tmp_path / "cli-web.log")
+    try:
+
+        def run(*extra: str) -> str:
+            found = subprocess.run([sys.executable, str(ROOT / "scripts" / "translate"),
+                                    str(DATA / "speech.mp4"), "--server", server.url,
+                                    "--estimate", *extra],
+                                   capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert found.returncode == 0, found.stderr
+            return found.stdout
+
+        paid = run("--engine", "gemini", "--to", "fr")
+        assert re.match(r"About \$0\.\d{4}, at most \$0\.\d{4}: \d+ gemini-2\.5-flash calls", paid)
+        assert "as of " + cost.PRICES_AS_OF in paid
+        assert run("--engine", "local").startswith("Free: the local engine")
+        assert not stub.calls_snapshot()
+    finally:
+        server.stop()

@@ -31,6 +31,9 @@ _ID = {
 }
 _SID = {"name": "session_id", "in": "path", "required": True,
         "schema": {"type": "string", "format": "uuid"}}  # fmt: skip
+_CAP = {"type": "number", "minimum": 0, "exclusiveMinimum": True,
+        "description": "The most the job may spend, in USD (paid engines); it stops with "
+                       "budget_exhausted before a call that could pass it."}  # fmt: skip
 _UPLOAD = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
@@ -42,6 +45,7 @@ _UPLOAD = {
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
+            "max_cost_usd": _CAP,
         },
     }}},
 }  # fmt: skip
@@ -56,9 +60,12 @@ _JOB_REQUEST = {
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
+            "max_cost_usd": _CAP,
         },
     }}},
 }  # fmt: skip
+_RETRY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"max_cost_usd": {**_CAP, "nullable": True}}}}}}  # fmt: skip
 
 
 def spec() -> dict:
@@ -91,7 +98,8 @@ def spec() -> dict:
                 "responses": {"200": _json("Job", "the job"), **_error_responses(404)}}},
             "/api/jobs/{job_id}/retry": {"post": {
                 "summary": "Queue a failed or cancelled job again (it resumes from its "
-                           "checkpoints)", "parameters": [_ID],
+                           "checkpoints), optionally with a new max_cost_usd",
+                "parameters": [_ID], "requestBody": _RETRY,
                 "responses": {"202": _json("Job", "the requeued job"),
                               **_error_responses(400, 404, 429)}}},
             "/api/jobs/{job_id}/lease": {"post": {
@@ -129,6 +137,23 @@ def spec() -> dict:
                 "responses": {"200": {"description": "the media"},
                               "302": {"description": "a presigned URL of the bucket"},
                               **_error_responses(404)}}},
+            "/api/estimate": {"get": {
+                "summary": "What a job would cost: expected and worst case, calls, wall time",
+                "parameters": [
+                    {"name": "duration_s", "in": "query", "required": True,
+                     "description": "seconds of media, once per file",
+                     "schema": {"type": "array", "items": {"type": "number"}},
+                     "style": "form", "explode": True},
+                    {"name": "engine", "in": "query", "schema": {"type": "string",
+                                                                 "enum": ["local", "gemini"]}},
+                    {"name": "kind", "in": "query", "schema": {"type": "string",
+                                                               "enum": ["translate", "analyze"]}},
+                    {"name": "target_language", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _json("Estimate", "the estimate"),
+                              **_error_responses(400, 422)}}},
+            "/api/usage": {"get": {
+                "summary": "The owner's spend today and this month per engine, and the budgets",
+                "responses": {"200": _json("Usage", "spend and budgets")}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI 3", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},
@@ -166,7 +191,19 @@ def _schemas() -> dict:
                 "name": {"type": "string"}, "url": {"type": "string"},
                 "size": {"type": "integer"}}}},
             "usage": {"type": "object"},
+            "waiting": {"type": "object", "nullable": True, "description":
+                        "Set while the job waits for the engine's quota: reason, seconds, "
+                        "until, message."},
         }},
+        "Estimate": {"type": "object", "properties": {
+            "cost_usd": {"type": "number"}, "max_cost_usd": {"type": "number"},
+            "calls": {"type": "integer"}, "seconds": {"type": "number"},
+            "model": {"type": "string"}, "prices": {"type": "object", "nullable": True},
+            "free": {"type": "boolean"}, "engine": {"type": "string"},
+            "note": {"type": "string"}}},
+        "Usage": {"type": "object", "properties": {
+            "today": {"type": "object"}, "month": {"type": "object"},
+            "budget": {"type": "object"}}},
         "JobList": {"type": "object", "properties": {
             "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
         "Session": {"type": "object", "required": ["id", "files", "jobs"], "properties": {

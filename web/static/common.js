@@ -65,7 +65,10 @@ function wireEngineChoice(form) {
   const engine = form.querySelector(".engine-choice");
   const language = form.querySelector(".language-choice");
   const note = form.querySelector(".engine-note");
+  const cap = form.querySelector(".cap-field");
   if (!engine || !language) return;
+  // the page's own script re-estimates the cost on this event
+  const changed = () => form.dispatchEvent(new Event("choices"));
   const update = () => {
     const chosen = engine.selectedOptions[0];
     const allowed = chosen.dataset.languages.split(",");
@@ -74,13 +77,52 @@ function wireEngineChoice(form) {
     language.disabled = allowed.length === 1;
     language.title = allowed.length === 1 ? chosen.dataset.note : "";
     if (note) note.textContent = chosen.dataset.note;
+    if (cap) cap.hidden = chosen.value === "local"; // free: nothing to cap
+    changed();
   };
   engine.addEventListener("change", update);
+  language.addEventListener("change", changed);
   // a disabled select is not sent: put its one value back when the form is read
   form.addEventListener("formdata", (event) => {
     if (language.disabled) event.formData.set(language.name, language.value);
+    if (cap && cap.hidden) event.formData.delete("max_cost_usd");
   });
   update();
 }
 
 document.querySelectorAll("form").forEach(wireEngineChoice);
+
+// dollars as people write them: cents above a dollar, four decimals below (jobs/cost.py usd)
+function usd(amount) {
+  const value = Number(amount || 0);
+  return value >= 1 ? `$${value.toFixed(2)}` : `$${value.toFixed(4)}`;
+}
+
+// The length in seconds of a chosen media file, read by the browser itself; null if it cannot.
+function mediaDuration(file) {
+  return new Promise((resolve) => {
+    const media = document.createElement(file.type.startsWith("video") ? "video" : "audio");
+    const url = URL.createObjectURL(file);
+    const done = (value) => {
+      URL.revokeObjectURL(url);
+      media.removeAttribute("src");
+      resolve(value);
+    };
+    media.preload = "metadata";
+    media.onloadedmetadata = () => done(Number.isFinite(media.duration) ? media.duration : null);
+    media.onerror = () => done(null);
+    media.src = url;
+  });
+}
+
+// One line saying what a job over media of `durations` seconds would cost, from the server's
+// estimate (GET /api/estimate).
+async function estimateLine(durations, engine, language, kind = "translate") {
+  const query = new URLSearchParams({ engine, target_language: language, kind });
+  for (const d of durations) query.append("duration_s", d.toFixed(2));
+  const e = await api(`/api/estimate?${query}`);
+  const time = `about ${duration(e.seconds)}`;
+  if (e.free) return `Estimate: free (runs on this server), ${time}.`;
+  const calls = `${e.calls} Gemini call${e.calls === 1 ? "" : "s"}`;
+  return `Estimate: about ${usd(e.cost_usd)}, at most ${usd(e.max_cost_usd)} · ${calls} · ${time}.`;
+}

@@ -32,7 +32,7 @@ function statusBadge(job) {
 
 async function refresh() {
   clearTimeout(refreshTimer);
-  const [jobs, last] = await Promise.all([loadJobs(), showLastJob()]);
+  const [jobs, last] = await Promise.all([loadJobs(), showLastJob(), showUsage()]);
   const busy = [...jobs, ...(last ? [last] : [])].some((job) => isActive(job.status));
   if (busy) refreshTimer = setTimeout(refresh, REFRESH_MS);
 }
@@ -111,6 +111,57 @@ document.getElementById("upload").addEventListener("submit", async (event) => {
     button.textContent = "Start";
   }
 });
+
+// --- the estimate: as soon as files are chosen, and again when engine or language change ---
+
+let estimateRound = 0;
+
+async function showEstimate() {
+  const form = document.getElementById("upload");
+  const line = document.getElementById("estimate");
+  const files = [...document.getElementById("file").files];
+  const round = ++estimateRound;
+  if (!files.length) {
+    line.textContent = "";
+    return;
+  }
+  line.textContent = "Estimating…";
+  const durations = await Promise.all(files.map(mediaDuration));
+  if (round !== estimateRound) return; // a newer choice is being estimated
+  if (durations.some((d) => d === null)) {
+    line.textContent = "This browser cannot read the length of that file: no estimate.";
+    return;
+  }
+  try {
+    const text = await estimateLine(durations, form.engine.value, form.target_language.value);
+    if (round === estimateRound) line.textContent = text;
+  } catch (err) {
+    if (round === estimateRound) line.textContent = `No estimate: ${err.message}`;
+  }
+}
+
+document.getElementById("file").addEventListener("change", showEstimate);
+document.getElementById("upload").addEventListener("choices", showEstimate);
+
+// --- what the owner has spent today, and the budget left ---
+
+async function showUsage() {
+  const line = document.getElementById("usage-line");
+  try {
+    const u = await api("/api/usage");
+    const paid = Object.entries(u.today.engines).filter(([, e]) => e.cost_usd > 0);
+    const calls = paid.map(([name, e]) => `${name}: ${e.engine_calls} calls`).join(", ");
+    const parts = [`Spent today: ${usd(u.today.cost_usd)}${calls ? ` (${calls})` : ""}`];
+    parts.push(`this month: ${usd(u.month.cost_usd)}`);
+    const b = u.budget;
+    if (b.owner_left_usd !== null) {
+      parts.push(`${usd(b.owner_left_usd)} left of your ${usd(b.owner_daily_usd)} daily budget`);
+    }
+    line.textContent = `${parts.join(" · ")}.`;
+  } catch (err) {
+    line.textContent = "";
+  }
+}
 
 // Back from the back/forward cache: statuses moved on meanwhile.
 window.addEventListener("pageshow", (event) => {

@@ -72,9 +72,12 @@ function render(next) {
     ? `${u.engine_calls} engine call${u.engine_calls === 1 ? "" : "s"}` +
       (u.input_tokens + u.output_tokens
         ? ` · ${u.input_tokens + u.output_tokens} tokens · ` +
-          `estimated cost $${Number(u.cost_usd || 0).toFixed(4)}`
+          `cost ${usd(u.cost_usd)}` +
+          (job.params.max_cost_usd ? ` of a ${usd(job.params.max_cost_usd)} cap` : "")
         : "")
     : "";
+  const capped = job.status === "failed" && (job.error || {}).code === "budget_exhausted";
+  $("retry-cap-field").hidden = !capped;
   renderNotes();
   if (job.status === "finished" && !resultShown) showResult();
   if (job.status !== "finished" && resultShown) hideResult();
@@ -94,6 +97,7 @@ function renderProgress() {
   else if (job.status === "running" && !p.total) text = "Preparing the audio…";
   else if (job.status === "running" && p.done >= p.total) text = "Writing the subtitles…";
   else if (p.total) text = `${p.done} of ${p.total} chunks done`;
+  if (job.status === "running" && job.waiting) text += ` · ${job.waiting.message}`;
   $("progress-text").textContent = text;
   // An estimate under a second says nothing a person can use ("about 0 s left").
   $("eta").textContent =
@@ -346,7 +350,13 @@ $("retry").addEventListener("click", async () => {
   $("retry").disabled = true;
   try {
     const before = job && job.ended_at;
-    const body = await api(`/api/jobs/${jobId}/retry`, { method: "POST" });
+    const cap = $("retry-cap");
+    const options = { method: "POST" };
+    if (!$("retry-cap-field").hidden && cap.value) {
+      options.headers = { "Content-Type": "application/json" };
+      options.body = JSON.stringify({ max_cost_usd: Number(cap.value) });
+    }
+    const body = await api(`/api/jobs/${jobId}/retry`, options);
     endedBefore = before;
     retrying = true;
     render(body);

@@ -26,7 +26,35 @@ function item(text, href) {
   return li;
 }
 
+// --- what a job over the session's files would cost ---
+
+let fileDurations = "";
+
+async function showEstimate() {
+  const form = $("start-job");
+  const line = form.querySelector(".estimate");
+  const durations = fileDurations ? fileDurations.split(",").map(Number) : [];
+  if (!durations.length) {
+    line.textContent = "";
+    return;
+  }
+  try {
+    line.textContent = await estimateLine(
+      durations, form.engine.value, form.target_language.value, form.kind.value);
+  } catch (err) {
+    line.textContent = `No estimate: ${err.message}`;
+  }
+}
+
+$("start-job").addEventListener("choices", showEstimate);
+$("start-job").kind.addEventListener("change", showEstimate);
+
 function showFiles(files) {
+  const durations = files.map((f) => f.duration_s).join(",");
+  if (durations !== fileDurations) {
+    fileDurations = durations; // a file was added: estimate again
+    showEstimate();
+  }
   const list = $("files");
   const ids = files.map((f) => f.id).join();
   if (list.dataset.ids === ids) return; // unchanged: leave the links alone
