@@ -155,7 +155,7 @@ class Setup:
 
 
 def estimate(engine: str, kind: str, durations: list[float], prices: Prices | None,
-             setup: Setup) -> dict:  # fmt: skip
+             setup: Setup, local_model: str = "tiny.en") -> dict:  # fmt: skip
     """The expected and worst-case cost, calls and wall time of a job over files of
     `durations` seconds. `max_cost_usd` is every call (at most one per chunk) answered at its
     maxOutputTokens; retries of failed answers come on top, and a job's cap bounds them too."""
@@ -167,7 +167,7 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
     calls, most = sum(c[0] for c in counts), sum(c[1] for c in counts)
     if engine != "gemini" or prices is None:
         return {"engine": engine, "cost_usd": 0.0, "max_cost_usd": 0.0, "calls": calls,
-                "seconds": round(total / LOCAL_SPEED, 1), "model": "whisper", "prices": None,
+                "seconds": round(total / LOCAL_SPEED, 1), "model": local_model, "prices": None,
                 "free": True, "note": "Free: the local engine runs on this server."}  # fmt: skip
     text = math.ceil(REQUEST_CHARS / CHARS_PER_TOKEN)
     expected_in = AUDIO_TOKENS_PER_SECOND * total + text * calls

@@ -27,8 +27,9 @@ _LUA = files(__package__) / "lua"
 _scripts: dict[str, Script] = {}
 
 
-def _script(conn: redis.Redis, name: str) -> Script:
-    """The Lua script `lua/<name>.lua`, registered once per process (run by its SHA)."""
+def script(conn: redis.Redis, name: str) -> Script:
+    """The Lua script `jobs/lua/<name>.lua`, registered once per process (run by its SHA);
+    every module that writes with Lua gets its scripts here."""
     if name not in _scripts:
         _scripts[name] = conn.register_script((_LUA / f"{name}.lua").read_text())
     return _scripts[name]
@@ -92,7 +93,7 @@ def move(conn: redis.Redis, job_id: str, to: Move, **fields) -> Transition:
     argv = [job_id, ",".join(sorted(to.sources)), to.target.value, effect, keys.changes()]
     for name, value in fields.items():
         argv += [name, _encode(value)]
-    found = _script(conn, "move")(
+    found = script(conn, "move")(
         keys=[keys.job(job_id), keys.active(), keys.chunks(job_id)], args=argv, client=conn
     )
     applied, previous = found
@@ -107,7 +108,7 @@ def update_while_running(
     argv += [str(chunk[0]), json.dumps(chunk[1])] if chunk is not None else ["", ""]
     for name, value in fields.items():
         argv += [name, _encode(value)]
-    written = _script(conn, "write_while")(
+    written = script(conn, "write_while")(
         keys=[keys.job(job_id), keys.chunks(job_id)], args=argv, client=conn
     )
     return bool(written)

@@ -81,15 +81,11 @@ def owner_field(owner: str) -> str:
     return f"o:{owner}"
 
 
-def _script(conn: redis.Redis, name: str):
-    return record._script(conn, name)  # one registry of Lua scripts for the whole package
-
-
 def reserve(conn: redis.Redis, config: Config, job_id: str, owner: str, amount: int,
             cap: int = NO_LIMIT) -> Hold | Refusal:  # fmt: skip
     """Reserve `amount` micro-dollars for one call of the job, or say which limit refuses."""
     hold = Hold(uuid.uuid4().hex[:12], amount, today())
-    found = _script(conn, "reserve")(
+    found = record.script(conn, "reserve")(
         keys=[keys.spend(job_id), keys.spend_day(hold.day)],
         args=[hold.id, amount, hold.day, owner_field(owner), cap,
               micros(config.owner_daily_budget_usd), micros(config.daily_budget_usd),
@@ -112,7 +108,7 @@ def settle(conn: redis.Redis, job_id: str, owner: str, hold: Hold | None, cost: 
     usage = usage or Usage()
     day = hold.day if hold else today()
     now = today()
-    _script(conn, "settle")(
+    record.script(conn, "settle")(
         keys=[keys.spend(job_id), keys.spend_day(day), keys.usage(owner, now),
               keys.usage(owner, now[:7])],
         args=[hold.id if hold else "", cost, owner_field(owner), engine, usage.engine_calls,
@@ -155,15 +151,13 @@ def day_spent(conn: redis.Redis, owner: str, day: str | None = None) -> tuple[in
 def check_budget(conn: redis.Redis, config: Config, owner: str) -> None:
     """BudgetExhausted (429) when a daily budget is spent: used up, or too little left for a
     call that a job needed today. For paid jobs only."""
-    mine_field = owner_field(owner)
-    found = conn.hmget(keys.spend_day(today()), mine_field, "total", f"full:{mine_field}",
-                       "full:total")  # fmt: skip
-    mine, everyone = int(found[0] or 0), int(found[1] or 0)
-    for scope, budget, used, full in (("owner", config.owner_daily_budget_usd, mine, found[2]),
-                                      ("deployment", config.daily_budget_usd, everyone,
-                                       found[3])):  # fmt: skip
-        if budget is not None and (used >= micros(budget) or full):
-            raise BudgetExhausted(refusal_message(Refusal(scope, micros(budget), used)))
+    mine = owner_field(owner)
+    found = conn.hmget(keys.spend_day(today()), mine, "total", f"full:{mine}", "full:total")
+    budgets = {"owner": (config.owner_daily_budget_usd, found[0], found[2]),
+               "deployment": (config.daily_budget_usd, found[1], found[3])}  # fmt: skip
+    for scope, (budget, used, full) in budgets.items():
+        if budget is not None and (int(used or 0) >= micros(budget) or full):
+            raise BudgetExhausted(refusal_message(Refusal(scope, micros(budget), int(used or 0))))
 
 
 def refusal_message(refusal: Refusal, spent: int = 0, next_call: int = 0) -> str:
@@ -181,35 +175,42 @@ def refusal_message(refusal: Refusal, spent: int = 0, next_call: int = 0) -> str
             f"{wait}. The free local engine still works.")  # fmt: skip
 
 
+USAGE_FIELDS = {"cost": "cost_usd", "calls": "engine_calls", "in": "input_tokens",
+                "out": "output_tokens"}  # fmt: skip
+"""settle.lua's counter suffixes in a usage hash (`<engine>:<suffix>`) -> Usage fields."""
+
+
+def _engines(conn: redis.Redis, owner: str, period: str) -> dict[str, dict]:
+    """The owner's Usage per engine over a day or a month."""
+    counts: dict[str, dict] = {}
+    for field, value in conn.hgetall(keys.usage(owner, period)).items():
+        engine, suffix = record.decoded(field).rsplit(":", 1)
+        amount = int(value)
+        counts.setdefault(engine, {})[USAGE_FIELDS[suffix]] = (
+            dollars(amount) if suffix == "cost" else amount
+        )
+    return {engine: Usage.from_dict(found).as_dict() for engine, found in counts.items()}
+
+
 def owner_usage(conn: redis.Redis, config: Config, owner: str) -> dict:
     """The Usage object of GET /api/usage: today's and this month's spend per engine, and
     what is left of the daily budgets."""
     day = today()
-    periods = {}
+    found = {}
     for name, period in (("today", day), ("month", day[:7])):
-        found = conn.hgetall(keys.usage(owner, period))
-        raw = {record.decoded(k): int(v) for k, v in found.items()}
-        engines = {}
-        for field, value in raw.items():
-            engine, what = field.rsplit(":", 1)
-            engines.setdefault(engine, {"cost_usd": 0.0, "engine_calls": 0, "input_tokens": 0,
-                                        "output_tokens": 0})  # fmt: skip
-            name_of = {"cost": "cost_usd", "calls": "engine_calls", "in": "input_tokens",
-                       "out": "output_tokens"}[what]  # fmt: skip
-            engines[engine][name_of] = dollars(value) if what == "cost" else value
+        engines = _engines(conn, owner, period)
         total = round(sum(e["cost_usd"] for e in engines.values()), 6)
-        periods[name] = {"period": period, "cost_usd": total, "engines": engines}
+        found[name] = {"period": period, "cost_usd": total, "engines": engines}
     mine, everyone = day_spent(conn, owner, day)
-    at, _ = renewal()
 
     def left(budget: float | None, used: int) -> float | None:
         return None if budget is None else max(0.0, dollars(micros(budget) - used))
 
-    periods["budget"] = {
+    found["budget"] = {
         "owner_daily_usd": config.owner_daily_budget_usd,
         "owner_left_usd": left(config.owner_daily_budget_usd, mine),
         "daily_usd": config.daily_budget_usd,
         "left_usd": left(config.daily_budget_usd, everyone),
-        "renews_at": at,
+        "renews_at": renewal()[0],
     }
-    return periods
+    return found

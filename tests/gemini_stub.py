@@ -216,6 +216,16 @@ class GeminiStub:
                 raise TimeoutError(f"expected {n} calls, have {len(done)}: {calls}")
             time.sleep(0.01)
 
+    def max_in_flight(self) -> int:
+        """The most calls this stand-in was answering at one moment."""
+        calls = self.calls_snapshot()
+        events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
+        peak = current = 0
+        for _, step in events:  # at equal times, -1 sorts first: a finish frees the slot
+            current += step
+            peak = max(peak, current)
+        return peak
+
     def _next_fault(self) -> tuple[str, dict]:
         with self._lock:
             if self.faults:

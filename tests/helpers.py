@@ -57,6 +57,18 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, message: 
         pause(interval)
 
 
+GEMINI_KEY = "sk-test-SECRET-1234"
+"""The key tests give the paid engine: distinctive enough to grep for; the stand-ins of the
+Gemini tests refuse any other."""
+
+
+def gemini_env(base_env: dict, stub_url: str, queue: str, **extra: str) -> dict:
+    """Worker and app settings with the paid engine on, pointed at a stand-in, on a queue of
+    the test's own."""
+    return {**base_env, "QUEUE_NAME": queue, "GEMINI_API_KEY": GEMINI_KEY,
+            "GEMINI_BASE_URL": stub_url, **extra}  # fmt: skip
+
+
 def job_of(client, job_id: str) -> dict:
     """The job as GET /api/jobs/<id> shows it."""
     return client.get(f"/api/jobs/{job_id}").get_json()

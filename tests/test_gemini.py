@@ -19,10 +19,17 @@ from jobs.engines.gemini import MAX_ATTEMPTS
 from jobs.languages import LANGUAGES
 
 from .gemini_stub import GeminiStub
-from .helpers import DATA, WorkerProcess, make_app, stays, upload, wait_for, wait_for_status
-
-KEY = "sk-test-SECRET-1234"
-"""A key distinctive enough to grep for; the stand-in refuses any other."""
+from .helpers import (
+    DATA,
+    GEMINI_KEY,
+    WorkerProcess,
+    gemini_env,
+    make_app,
+    stays,
+    upload,
+    wait_for,
+    wait_for_status,
+)
 
 REQUIRED_LANGUAGES = ("en", "fa", "ar", "es", "fr", "de", "ru", "zh", "ja", "hi", "tr", "pt")
 DURATION = 17.574
@@ -34,7 +41,7 @@ END = {"finished", "failed", "cancelled"}
 @pytest.fixture(scope="module")
 def stub():
     """One stand-in for the module; every test starts from a clean one."""
-    with GeminiStub(api_key=KEY) as s:
+    with GeminiStub(api_key=GEMINI_KEY) as s:
         yield s
 
 
@@ -44,19 +51,14 @@ def clean_stub(stub):
     stub.reset()
 
 
-def gemini_env(base_env: dict, stub: GeminiStub, queue: str, **extra: str) -> dict:
-    """Worker and app settings with the paid engine on, pointed at the stand-in."""
-    return {**base_env, "QUEUE_NAME": queue, "GEMINI_API_KEY": KEY, "GEMINI_BASE_URL": stub.url,
-            **extra}  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def workers(base_env, stub, tmp_path_factory):
     """Two workers on their own queues: one chunk at a time, and four at a time."""
     logs = tmp_path_factory.mktemp("gemini-logs")
     started = {}
     for name, concurrency in (("sequential", "1"), ("parallel", "4")):
-        env = gemini_env(base_env, stub, f"subcue-gemini-{name}", GEMINI_CONCURRENCY=concurrency)
+        queue = f"subcue-gemini-{name}"
+        env = gemini_env(base_env, stub.url, queue, GEMINI_CONCURRENCY=concurrency)
         started[name] = (env, WorkerProcess(env, logs / f"{name}.log"))
     yield started
     for _, proc in started.values():
@@ -120,16 +122,6 @@ def assert_every_chunk_shown(segments: list[dict], calls: list[dict]) -> None:
                    for s in segments), (n, a, b, segments)  # fmt: skip
 
 
-def max_in_flight(calls: list[dict]) -> int:
-    """The most calls the stand-in was answering at one moment."""
-    events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
-    peak = current = 0
-    for _, step in events:  # at equal times, -1 sorts first: a finish frees the slot
-        current += step
-        peak = max(peak, current)
-    return peak
-
-
 def test_multi_chunk_job_gives_translated_subtitles_with_absolute_times(sequential, stub):
     """speech.wav in three chunks -> Persian subtitles, times absolute, context carried."""
     _, client = sequential
@@ -182,7 +174,7 @@ def test_persistent_server_error_fails_the_job_clearly_after_bounded_attempts(se
     assert job["error"]["code"] == "gemini_unavailable"
     message = job["error"]["message"]
     assert "Gemini" in message and "500" in message and "retry" in message
-    assert "Traceback" not in message and KEY not in message
+    assert "Traceback" not in message and GEMINI_KEY not in message
     calls = stub.calls_snapshot()
     assert [c["audio_seconds"] for c in calls] == [calls[0]["audio_seconds"]] * MAX_ATTEMPTS
     stays(lambda: len(stub.calls_snapshot()) == MAX_ATTEMPTS, seconds=1)
@@ -196,7 +188,7 @@ def test_daily_quota_fails_at_once_with_a_message_about_the_quota(sequential, st
     job = run_job(client, DATA / "speech.wav")
     assert job["status"] == "failed"
     assert job["error"]["code"] == "quota_exhausted"
-    assert "quota" in job["error"]["message"] and KEY not in job["error"]["message"]
+    assert "quota" in job["error"]["message"] and GEMINI_KEY not in job["error"]["message"]
     assert len(stub.calls_snapshot()) == 1
 
 
@@ -245,7 +237,7 @@ def test_chunk_calls_overlap_up_to_the_concurrency(parallel, stub, long_speech):
     calls = stub.calls_snapshot()
     n = job["progress"]["total"]
     assert len(calls) == n >= 8
-    assert max_in_flight(calls) == 4
+    assert stub.max_in_flight() == 4
     wall = max(c["finished"] for c in calls) - min(c["arrived"] for c in calls)
     assert wall < 0.6 * n * stub.latency  # sequential would take n * latency
     segments = document(client, job)["segments"]
@@ -257,7 +249,7 @@ def uploading_job(base_env: dict, stub: GeminiStub, tmp_path, queue: str, latenc
     """A worker with a tiny inline limit (every chunk goes through the Files API) and a job of
     speech.wav whose first call is in flight, its uploads made: yields (worker, client, job id).
     """
-    env = gemini_env(base_env, stub, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
+    env = gemini_env(base_env, stub.url, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
     proc = WorkerProcess(env, tmp_path / f"{queue}.log")
     try:
         client = make_app(env).test_client()
@@ -389,25 +381,25 @@ def test_the_key_never_reaches_redis_logs_or_pages(workers, sequential, stub, co
     assert failed["error"]["code"] == "gemini_rejected"
 
     assert conn.dbsize() > 0
-    needle = KEY.encode()
+    needle = GEMINI_KEY.encode()
     assert scan_redis(conn, needle) == []
     assert scan_redis(conn, b"SECRET-1234") == []
     for _, proc in workers.values():
         output = proc.output()
         assert "event=retry" in output or "event=chunk_done" in output  # we read a real log
-        assert KEY not in output and "SECRET-1234" not in output
+        assert GEMINI_KEY not in output and "SECRET-1234" not in output
     for url in ("/healthz", "/api/jobs", "/", *(f"/api/jobs/{j['id']}" for j in (finished, failed)),
                 *(f"/jobs/{j['id']}" for j in (finished, failed))):  # fmt: skip
         response = client.get(url)
         assert response.status_code == 200, url
-        assert KEY not in response.get_data(as_text=True), url
+        assert GEMINI_KEY not in response.get_data(as_text=True), url
     dashboard = make_app({**env, "DASHBOARD_PASSWORD": "pw"}).test_client()
     auth = {"Authorization": "Basic " + base64.b64encode(b"admin:pw").decode()}
     for url in ("/rq/", "/rq/0/data/queues.json", "/rq/0/data/workers.json",
                 *(f"/rq/0/data/job/{j['id']}.json" for j in (finished, failed))):  # fmt: skip
         response = dashboard.get(url, headers=auth, follow_redirects=True)
         assert response.status_code == 200, url
-        assert KEY not in response.get_data(as_text=True), url
+        assert GEMINI_KEY not in response.get_data(as_text=True), url
 
 
 def test_analysis_of_a_session_with_gemini_sends_each_file_once(sequential, stub):
@@ -456,7 +448,7 @@ def test_a_dead_worker_s_uploads_are_deleted_by_the_sweeper(base_env, stub, conn
         dying.proc.kill()  # the horse dies with it (PR_SET_PDEATHSIG)
         dying.proc.wait(10)
     assert stub.files and conn.exists(keys.uploads(job_id))  # nobody cleaned up yet
-    env = gemini_env(base_env, stub, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
+    env = gemini_env(base_env, stub.url, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
     sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
     try:
         job = wait_for_status(client, job_id, END, timeout=30)

@@ -15,28 +15,30 @@ from jobs import audio, cost, spend
 
 from .browser import ROOT, Gunicorn
 from .gemini_stub import GeminiStub
-from .helpers import DATA, WorkerProcess, make_app, upload, wait_for, wait_for_status
+from .helpers import (
+    DATA,
+    GEMINI_KEY,
+    WorkerProcess,
+    gemini_env,
+    make_app,
+    upload,
+    wait_for,
+    wait_for_status,
+)
 
-KEY = "sk-test-SPEND-1234"
 END = {"finished", "failed", "cancelled"}
 FLASH = cost.prices_for("gemini-2.5-flash")
 
 
 @pytest.fixture(scope="module")
 def stub():
-    with GeminiStub(api_key=KEY) as s:
+    with GeminiStub(api_key=GEMINI_KEY) as s:
         yield s
 
 
 @pytest.fixture(autouse=True)
 def clean_stub(stub):
     stub.reset()
-
-
-def env_for(base_env: dict, stub: GeminiStub, queue: str, **extra: str) -> dict:
-    """Settings with the paid engine pointed at the stand-in, on a queue of the test's own."""
-    return {**base_env, "QUEUE_NAME": queue, "GEMINI_API_KEY": KEY, "GEMINI_BASE_URL": stub.url,
-            **extra}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +55,13 @@ def billed_usd(calls: list[dict]) -> float:
     return sum(FLASH.usd(c["tokens_in"], c["tokens_out"]) for c in calls)
 
 
-def max_in_flight(calls: list[dict]) -> int:
-    events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
-    peak = current = 0
-    for _, step in events:
-        current += step
-        peak = max(peak, current)
-    return peak
-
-
 def test_a_capped_job_stops_within_its_cap_and_a_retry_with_more_finishes(
     base_env, stub, five_minutes, tmp_path
 ):
     """Capped at a third of its estimate, with four calls in flight: some calls, then
     `budget_exhausted`, and the stand-in's billed tokens cost no more than the cap. A retry
     with a higher cap finishes and sends no chunk twice."""
-    env = env_for(base_env, stub, "subcue-spend-cap", GEMINI_CONCURRENCY="4")
+    env = gemini_env(base_env, stub.url, "subcue-spend-cap", GEMINI_CONCURRENCY="4")
     worker = WorkerProcess(env, tmp_path / "cap.log")
     try:
         client = make_app(env).test_client()
@@ -85,7 +78,7 @@ def test_a_capped_job_stops_within_its_cap_and_a_retry_with_more_finishes(
         assert f"cap of {cost.usd(cap)}" in job["error"]["message"]
         calls = stub.calls_snapshot()
         assert 4 <= len(calls) < job["progress"]["total"]
-        assert max_in_flight(calls) >= 3, "the cap must hold with several calls in flight"
+        assert stub.max_in_flight() >= 3, "the cap must hold with several calls in flight"
         assert billed_usd(calls) <= cap
         assert job["usage"]["cost_usd"] <= cap
         assert job["usage"]["cost_usd"] >= billed_usd(calls) - 1e-6  # counted, never less
@@ -108,7 +101,7 @@ def test_an_owner_past_the_daily_budget_may_still_run_free_jobs(base_env, stub, 
     """OWNER_DAILY_BUDGET_USD: the job that reaches it stops as `budget_exhausted`, the next paid
     job is refused with 429 (saying when the budget renews), a local job is accepted, and
     /api/usage tells what was spent and what is left."""
-    env = env_for(base_env, stub, "subcue-spend-budget", OWNER_DAILY_BUDGET_USD="0.003")
+    env = gemini_env(base_env, stub.url, "subcue-spend-budget", OWNER_DAILY_BUDGET_USD="0.003")
     worker = WorkerProcess(env, tmp_path / "budget.log")
     try:
         client = make_app(env).test_client()
@@ -138,7 +131,8 @@ def test_workers_share_one_rate_limit(base_env, stub, long_speech, tmp_path):
     """GEMINI_RPM=20 over three workers: two jobs want 26 calls; at least 15 and never more
     than 20 in any 60 s reach the stand-in. A third job that comes while the minute is used up
     says it waits for quota, and its cancel answers at once."""
-    env = env_for(base_env, stub, "subcue-spend-rpm", GEMINI_RPM="20", GEMINI_CONCURRENCY="4")
+    env = gemini_env(base_env, stub.url, "subcue-spend-rpm", GEMINI_RPM="20",
+                     GEMINI_CONCURRENCY="4")  # fmt: skip
     workers = [WorkerProcess(env, tmp_path / f"rpm-{n}.log") for n in range(3)]
     try:
         client = make_app(env).test_client()
@@ -176,7 +170,7 @@ def test_a_killed_worker_s_reservations_are_released_by_the_sweeper(base_env, st
                                                                    tmp_path):  # fmt: skip
     """SIGKILL a worker with four paid calls in flight: once another worker's sweeper has
     failed the job, nothing of the owner's day is held for them."""
-    env = env_for(base_env, stub, "subcue-spend-dead", GEMINI_CONCURRENCY="4",
+    env = gemini_env(base_env, stub.url, "subcue-spend-dead", GEMINI_CONCURRENCY="4",
                   CHUNK_SECONDS="3", OWNER_DAILY_BUDGET_USD="5")  # fmt: skip
     dying = WorkerProcess(env, tmp_path / "dying.log")
     client = make_app(env).test_client()
@@ -202,7 +196,7 @@ def test_a_killed_worker_s_reservations_are_released_by_the_sweeper(base_env, st
 
 def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
     """Bad durations, kinds or engines: 400/422 JSON, as every /api/ error."""
-    client = make_app(env_for(base_env, stub, "subcue-spend-none")).test_client()
+    client = make_app(gemini_env(base_env, stub.url, "subcue-spend-none")).test_client()
     for query, code in (("engine=gemini", "bad_duration"),
                         ("engine=gemini&duration_s=-1", "bad_duration"),
                         ("engine=gemini&duration_s=abc", "bad_duration"),
@@ -218,7 +212,7 @@ def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
 
 def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path):
     """`scripts/translate --estimate`: the cost of the file before anything is uploaded."""
-    env = env_for(base_env, stub, "subcue-spend-cli")
+    env = gemini_env(base_env, stub.url, "subcue-spend-cli")
     server = Gunicorn(env, tmp_path / "cli-web.log")
     try:
 

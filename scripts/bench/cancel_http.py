@@ -123,20 +123,14 @@ def plain_rq(env: dict, trials: int) -> list[float]:
     return times
 
 
-def figures(times: list[float]) -> dict:
-    return {"p50_ms": round(harness.percentile(times, 50), 1),
-            "p99_ms": round(harness.percentile(times, 99), 1),
-            "max_ms": round(max(times), 1)}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
     args = parser.parse_args()
     with harness.environment(CHUNK_SECONDS=2, GEMINI_CONCURRENCY=4) as (env, stub):
         env = {**env, "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2")}
-        subcue = figures(ours(env, stub, args.trials))
-        plain = figures(plain_rq(env, args.trials))
+        subcue = harness.figures(ours(env, stub, args.trials))
+        plain = harness.figures(plain_rq(env, args.trials))
     ratio = round(subcue["p50_ms"] / plain["p50_ms"], 2)
     print(json.dumps({
         "trials": args.trials,

@@ -122,3 +122,10 @@ def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100), nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def figures(times_ms: list[float]) -> dict:
+    """p50, p99 and the slowest of a list of latencies in milliseconds."""
+    return {"p50_ms": round(percentile(times_ms, 50), 1),
+            "p99_ms": round(percentile(times_ms, 99), 1),
+            "max_ms": round(max(times_ms), 1)}  # fmt: skip

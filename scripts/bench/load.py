@@ -122,12 +122,6 @@ def timed(call) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def figures(times: list[float]) -> dict:
-    return {"p50_ms": round(harness.percentile(times, 50), 1),
-            "p99_ms": round(harness.percentile(times, 99), 1),
-            "max_ms": round(max(times), 1)}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
@@ -204,7 +198,7 @@ def main() -> None:
             pass
         told = pages.with_final_status()
         per_page = (open_rate - idle_rate) / max(1, opened)
-    cancel, listing = figures(cancels), figures(lists)
+    cancel, listing = harness.figures(cancels), harness.figures(lists)
     print(json.dumps({
         "pages_asked": args.pages, "pages_open": opened, "pages_refused": pages.refused,
         "owners": args.owners, "seconds_to_open_them": round(open_s, 1),

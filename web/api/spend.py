@@ -35,10 +35,9 @@ def estimate():
                          code="bad_duration")  # fmt: skip
     prices = cost.prices_for(config.gemini_model, config.gemini_prices)
     setup = cost.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    found = cost.estimate(engine, kind, durations, prices if engine == "gemini" else None, setup)
-    if engine == "local":
-        found["model"] = config.whisper_model or "tiny.en"
-    return jsonify(found)
+    paid = prices if engine == "gemini" else None
+    return jsonify(cost.estimate(engine, kind, durations, paid, setup,
+                                 local_model=config.whisper_model or "tiny.en"))  # fmt: skip
 
 
 def _duration(value: str) -> float:
