@@ -12,7 +12,7 @@ import logging
 
 import redis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import (
     CanceledJobRegistry,
@@ -68,8 +68,8 @@ def forget_rq_job(conn: redis.Redis, job_id: str) -> None:
     origin = conn.hget(Job.key_for(job_id), "origin")
     try:
         Job.fetch(job_id, connection=conn).delete()
-    except NoSuchJobError:
-        pass
+    except (NoSuchJobError, InvalidJobOperation):
+        pass  # gone already, or while we looked: a concurrent delete (API and worker) forgot it
     if origin:
         name = origin.decode()
         for registry in (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry,
