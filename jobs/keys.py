@@ -25,6 +25,9 @@
   USAGE_MONTH_TTL after their last write.
 - `subcue:limits:...`: the shared Gemini rate limit's windows (the `limits` library's keys)
   and `subcue:gemini:<key id>:pause`, set while Gemini has asked every caller to wait.
+- `subcue:uploads:pending` (set): ids of jobs whose uploads at the provider a process could
+  not delete (it had no GEMINI_API_KEY, or the provider failed); any worker with the key
+  deletes them at its next sweep.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
 
@@ -106,6 +109,11 @@ def session_jobs(session_id: str) -> str:
 def session_files(session_id: str) -> str:
     """The session's files."""
     return f"{PREFIX}session:{session_id}:files"
+
+
+def uploads_pending() -> str:
+    """Jobs whose uploads still wait for a worker that can delete them."""
+    return f"{PREFIX}uploads:pending"
 
 
 def changes() -> str:

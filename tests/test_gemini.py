@@ -15,8 +15,10 @@ from rq.registry import FailedJobRegistry
 
 from jobs import keys, media, record
 from jobs.audio import plan_chunks
+from jobs.config import Config
 from jobs.engines.gemini import MAX_ATTEMPTS
 from jobs.languages import LANGUAGES
+from worker.sweeper import sweep
 
 from .gemini_stub import GeminiStub
 from .helpers import (
@@ -441,13 +443,18 @@ def test_deleting_a_session_mid_analysis_deletes_its_upload_at_gemini(sequential
 
 
 def test_a_dead_worker_s_uploads_are_deleted_by_the_sweeper(base_env, stub, conn, tmp_path):
-    """SIGKILL the whole worker mid-call: the next worker's sweeper fails the job and deletes
-    the uploads its horse left at the provider."""
+    """SIGKILL the whole worker mid-call: a sweeper fails the job, and a worker with the key
+    deletes the uploads its horse left at the provider, even when the first sweeper had none."""
     queue = "subcue-gemini-files-dead"
     with uploading_job(base_env, stub, tmp_path, queue, 30.0) as (dying, client, job_id):
         dying.proc.kill()  # the horse dies with it (PR_SET_PDEATHSIG)
         dying.proc.wait(10)
     assert stub.files and conn.exists(keys.uploads(job_id))  # nobody cleaned up yet
+    # A worker without the key (another kind of worker on the same Redis) sweeps first: it
+    # fails the job but cannot delete the uploads, so it leaves them to one that can.
+    sweep(conn, Config.from_env(base_env))
+    assert record.status(conn, job_id) == "failed"
+    assert stub.files and conn.sismember(keys.uploads_pending(), job_id)
     env = gemini_env(base_env, stub.url, queue, GEMINI_INLINE_LIMIT_BYTES="1000")
     sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
     try:

@@ -4,7 +4,8 @@ Every worker runs one, at start and then every `interval(config)` seconds, in a 
 own Redis connection. All of its writes are compare-and-sets or idempotent deletes, so any
 number of workers on any number of machines can sweep at once. It:
 - marks jobs whose worker died as failed (or cancelled, if a cancel was pending), and deletes
-  what they had uploaded to the engine's provider;
+  what they had uploaded to the engine's provider (and, with the key, what a process without
+  it had to leave: `keys.uploads_pending`);
 - cancels keep_running=false jobs whose page lost its lease (reason `abandoned`);
 - deletes jobs whose RQ job was deleted behind our back (rq-dashboard), stopping them first;
 - removes this machine's temp directories of jobs that are not running here.
@@ -74,7 +75,8 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
     taken as deleted from the dashboard when it is missing twice, which rules out the moment
     between creating our record and enqueueing it.
     """
-    counts = {"failed": 0, "cancelled": 0, "abandoned": 0, "deleted": 0, "temp_removed": 0}
+    counts = {"failed": 0, "cancelled": 0, "abandoned": 0, "deleted": 0, "temp_removed": 0,
+              "uploads_retried": 0}  # fmt: skip
     suspects = set() if suspects is None else suspects
     missing_now = set()
     store = None
@@ -110,6 +112,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
             engines.delete_uploads(config, conn, job_id, uploads)
     suspects.clear()
     suspects.update(missing_now)
+    counts["uploads_retried"] = engines.delete_pending_uploads(config, conn)
     for job_id in workspace.present(config):
         status = record.status(conn, job_id)
         if status in (Status.RUNNING, Status.CANCELLING):

@@ -96,6 +96,12 @@ def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[s
     """
     if not names:
         return
+    if not config.gemini_configured:  # a worker of another deployment's kind: leave them
+        conn.sadd(keys.uploads_pending(), job_id)
+        log.info("job=%s event=uploads_left_for_a_worker_with_the_key count=%d", job_id,
+                 len(names))  # fmt: skip
+        return
+    deleted: list[str] = []
     try:
         from .gemini import delete_files  # the only engine that uploads
 
@@ -103,12 +109,27 @@ def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[s
         if deleted:
             conn.srem(keys.uploads(job_id), *deleted)  # a no-op once a delete purged the list
             log.info("job=%s event=uploads_deleted count=%d", job_id, len(deleted))
-    except Exception:  # the worker's own bookkeeping must go on; the provider expires them
+    except Exception:  # the worker's own bookkeeping must go on; the next sweep tries again
         log.exception("job=%s event=uploads_not_deleted count=%d", job_id, len(names))
-        return
     if len(deleted) < len(names):
+        conn.sadd(keys.uploads_pending(), job_id)
         log.warning("job=%s event=uploads_not_deleted count=%d", job_id,
                     len(names) - len(deleted))  # fmt: skip
+
+
+def delete_pending_uploads(config: Config, conn: redis.Redis) -> int:
+    """Delete the uploads that other processes left (see delete_uploads), if this one has the
+    key; returns for how many jobs. A list that expired with the provider's copies is done."""
+    if not config.gemini_configured:
+        return 0
+    pending = [i.decode() if isinstance(i, bytes) else i
+               for i in conn.smembers(keys.uploads_pending())]  # fmt: skip
+    for job_id in pending:
+        if conn.hget(keys.job(job_id), "status") in (b"running", b"cancelling"):
+            continue  # retried meanwhile: its list names the new run's uploads too; later
+        conn.srem(keys.uploads_pending(), job_id)  # delete_uploads puts back what fails again
+        delete_uploads(config, conn, job_id, UploadLog(conn, job_id).names())
+    return len(pending)
 
 
 class Engine(ABC):
