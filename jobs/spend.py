@@ -167,7 +167,7 @@ def refusal_message(refusal: Refusal, spent: int = 0, next_call: int = 0) -> str
         return (f"The job reached its cap of {usd(dollars(refusal.limit))}: "
                 f"{usd(dollars(spent))} spent, {usd(dollars(left))} left, less than the next "
                 f"call may cost ({usd(dollars(next_call))}). Retry it with a higher "
-                "max_cost_usd to go on; finished chunks are not paid for again.")  # fmt: skip
+                "max_cost_usd to go on.")  # fmt: skip
     at, wait = renewal()
     whose = "Your" if refusal.scope == "owner" else "This server's"
     return (f"{whose} daily budget of {usd(dollars(refusal.limit))} for paid engines is spent "

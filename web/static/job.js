@@ -100,8 +100,11 @@ function renderProgress() {
   if (job.status === "running" && job.waiting) text += ` · ${job.waiting.message}`;
   $("progress-text").textContent = text;
   // An estimate under a second says nothing a person can use ("about 0 s left").
+  // nor does one made before a wait for the engine's quota (which the progress line says)
   $("eta").textContent =
-    job.status === "running" && p.eta_s >= 1 ? `· about ${duration(p.eta_s)} left` : "";
+    job.status === "running" && p.eta_s >= 1 && !job.waiting
+      ? `· about ${duration(p.eta_s)} left`
+      : "";
 }
 
 // What the finished job says about its subtitles: one quality line per file ("41 cues, all
