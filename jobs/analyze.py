@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 
-from . import audio, engines, record, storage
+from . import audio, engines, record, session, storage
 from .audio import detect_nonsilent
 from .lifecycle import JobRun, job_run, watched
 from .pipeline import Source, finish, guarded_put, plan, prepare, transcribe_all
@@ -27,7 +27,7 @@ MIN_SILENCE_MS = 300
 def run(job_id: str) -> None:
     """RQ entry point: analyse every file of the job's session."""
     with job_run(job_id) as job:
-        sources = prepare(job)
+        sources = [s for s in prepare(job) if s.wav is not None]  # subtitle files: no audio
         if job.params["engine"] == "gemini":
             files = asyncio.run(_gemini(job, sources))
         else:
@@ -75,7 +75,8 @@ async def _gemini(job: JobRun, sources: list[Source]) -> list[dict]:
             if index not in done:
                 job.check()  # before every paid call
                 found = await watched(job, engine.analyze(
-                    source.wav, duration=source.duration, calls=job))  # fmt: skip
+                    source.wav, duration=source.duration, calls=job,
+                    glossary=session.glossary(job.conn, job.record["session_id"])))  # fmt: skip
                 done[index] = {"name": source.name, "duration_s": round(source.duration, 3),
                                **found}  # fmt: skip
                 job.chunk_done(index, done[index], len(sources))

@@ -57,6 +57,9 @@ class Config:
     # WAVs above this go through the Files API: the real limit is 20 MB per request, and
     # base64 makes inline audio a third bigger. GEMINI_INLINE_LIMIT_BYTES (tests set it low).
     gemini_inline_limit_bytes: int = 14 * 1024 * 1024
+    # Subtitle cues translated in one text call at most (fewer: less to ask again when an
+    # answer goes wrong, more calls).
+    gemini_cues_per_call: int = 100
     whisper_model: str = ""
     chunk_seconds: float = 30.0
     max_upload_mb: int = 500
@@ -95,6 +98,9 @@ class Config:
             daily_budget_usd=_budget(env, "DAILY_BUDGET_USD"),
             gemini_inline_limit_bytes=_int(
                 env, "GEMINI_INLINE_LIMIT_BYTES", base.gemini_inline_limit_bytes
+            ),
+            gemini_cues_per_call=max(
+                1, _int(env, "GEMINI_CUES_PER_CALL", base.gemini_cues_per_call)
             ),
             whisper_model=env.get("WHISPER_MODEL", ""),
             chunk_seconds=max(2.0, _float(env, "CHUNK_SECONDS", base.chunk_seconds)),

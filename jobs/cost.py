@@ -51,6 +51,16 @@ instruction, schema); tests/unit/test_cost.py checks it against the real request
 REQUEST_BYTES_MOST = 3200
 """UTF-8 bytes of the same text when the context is in a script of three bytes a character."""
 
+SPEECH_CHARS_PER_SECOND = 15
+"""Characters of text a second of ordinary speech makes (about 150 words a minute): what the
+languages after the first translate as text."""
+
+TEXT_CALL_CHARS = 1200
+"""Characters of a text call besides its cues (instruction, system text, schema, context)."""
+
+TEXT_BATCH_CHARS = 6000
+"""Characters of cues in one text call at most (gemini_protocol.BATCH_CHARS)."""
+
 CALL_SECONDS = 4.0
 """Wall time of one Gemini call on a 30 s chunk, typical, for the estimate."""
 
@@ -119,6 +129,18 @@ def max_output_tokens(audio_s: float) -> int:
     return OUTPUT_TOKENS_BASE + math.ceil(OUTPUT_TOKENS_PER_SECOND * audio_s)
 
 
+TEXT_OUTPUT_BASE, TEXT_OUTPUT_PER_CUE = 256, 16
+"""maxOutputTokens of a text translation call: a base, the JSON around each cue, and two
+tokens per byte of the source text (a translation is rarely twice as long, and no tokenizer
+makes more than one token of a byte)."""
+
+
+def text_output_tokens(texts: list[str]) -> int:
+    """The maxOutputTokens (and reservation bound) of translating `texts` in one call."""
+    return (TEXT_OUTPUT_BASE + TEXT_OUTPUT_PER_CUE * len(texts)
+            + 2 * sum(len(t.encode()) for t in texts))  # fmt: skip
+
+
 def input_bound(audio_s: float, text: str) -> int:
     """The most input tokens a request can be billed: its audio at 32 tokens a second (one
     more for rounding) and at most one token per UTF-8 byte of its text."""
@@ -155,16 +177,24 @@ class Setup:
 
 
 def estimate(engine: str, kind: str, durations: list[float], prices: Prices | None,
-             setup: Setup, local_model: str = "tiny.en") -> dict:  # fmt: skip
-    """The expected and worst-case cost, calls and wall time of a job over files of
-    `durations` seconds. `max_cost_usd` is every call (at most one per chunk) answered at its
-    maxOutputTokens; retries of failed answers come on top, and a job's cap bounds them too."""
+             setup: Setup, local_model: str = "tiny.en", languages: int = 1,
+             text_chars: list[int] = ()) -> dict:  # fmt: skip
+    """The expected and worst-case cost, calls and wall time of a job over media files of
+    `durations` seconds and subtitle files of `text_chars` characters, into `languages`
+    languages. Media is heard once, for the first language; the other languages, and every
+    language of a subtitle file, are text calls. `max_cost_usd` is every call (at most one
+    per chunk or batch) answered at its maxOutputTokens; retries of failed answers come on
+    top, and a job's cap bounds them too."""
     total = sum(durations)
     if kind == "analyze":
         counts = [(1, 1) for d in durations]
     else:
         counts = [chunk_counts(d, setup.chunk_seconds) for d in durations]
     calls, most = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    texts = [int(SPEECH_CHARS_PER_SECOND * d) for d in durations] * (max(1, languages) - 1)
+    texts += list(text_chars) * max(1, languages)
+    text_calls = sum(max(1, math.ceil(c / TEXT_BATCH_CHARS)) for c in texts)
+    text_total = sum(texts)
     if engine != "gemini" or prices is None:
         return {"engine": engine, "cost_usd": 0.0, "max_cost_usd": 0.0, "calls": calls,
                 "seconds": round(total / LOCAL_SPEED, 1), "model": local_model, "prices": None,
@@ -177,6 +207,13 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
     else:  # every chunk asked with maxOutputTokens for its length
         worst_out = OUTPUT_TOKENS_BASE * most + math.ceil(OUTPUT_TOKENS_PER_SECOND * total)
     worst_in = input_bound(total, "") + (1 + REQUEST_BYTES_MOST) * most
+    if kind != "analyze" and texts:  # the cues as JSON both ways; a translation may be longer
+        overhead = text_calls * TEXT_CALL_CHARS
+        expected_in += math.ceil((1.3 * text_total + overhead) / CHARS_PER_TOKEN)
+        expected_out += math.ceil(1.5 * text_total / CHARS_PER_TOKEN)
+        worst_in += 3 * text_total + overhead + text_calls
+        worst_out += text_calls * TEXT_OUTPUT_BASE + 2 * 3 * text_total
+        calls += text_calls
     seconds = math.ceil(calls / max(1, setup.concurrency)) * CALL_SECONDS
     if setup.rpm and calls > setup.rpm:
         seconds = max(seconds, (calls - setup.rpm) / setup.rpm * RATE_WINDOW_S)

@@ -570,11 +570,10 @@ def wrap(text: str, style: Style, language: str) -> tuple[str, ...]:
 # --- the quality report -----------------------------------------------------------------------
 
 
-def check(cues: list[Cue], style: Style, language: str, media_end: float) -> dict:
-    """How many cues break each rule of `style` (a cue may break several)."""
+def broken_rules(cues: list[Cue], style: Style, language: str, media_end: float) -> list[set]:
+    """The rules of `style` each cue breaks (by position)."""
     width, cps = line_width(style, language), reading_speed(style, language)
-    breaks = dict.fromkeys(RULES, 0)
-    within = 0
+    found = []
     for index, cue in enumerate(cues):
         after = cues[index + 1] if index + 1 < len(cues) else None
         duration = cue.end - cue.start
@@ -589,9 +588,15 @@ def check(cues: list[Cue], style: Style, language: str, media_end: float) -> dic
             "overlap": after is not None and after.start < cue.end,
             "media_end": cue.end > media_end + 0.001,
         }
-        for rule, hit in broken.items():
-            breaks[rule] += hit
-        within += not any(broken.values())
+        found.append({rule for rule, hit in broken.items() if hit})
+    return found
+
+
+def check(cues: list[Cue], style: Style, language: str, media_end: float) -> dict:
+    """How many cues break each rule of `style` (a cue may break several)."""
+    per_cue = broken_rules(cues, style, language, media_end)
+    breaks = {rule: sum(rule in broken for broken in per_cue) for rule in RULES}
+    within = sum(not broken for broken in per_cue)
     return {"style": style.name, "cues": len(cues), "within_rules": within, "breaks": breaks}
 
 

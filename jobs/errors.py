@@ -13,9 +13,12 @@ class SubcueError(Exception):
         self.code = code or self.code
         self.status = status or self.status
 
+    where: dict = {}
+    """Where in the request it went wrong ({"line": 6}, {"cue": 3}), for a client to point at."""
+
     def to_dict(self) -> dict:
-        """The `{"code", "message"}` object used in API errors and failed jobs."""
-        return {"code": self.code, "message": self.message}
+        """The `{"code", "message"}` object used in API errors and failed jobs, with `where`."""
+        return {"code": self.code, "message": self.message, **self.where}
 
 
 class BadRequest(SubcueError):

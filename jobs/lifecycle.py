@@ -125,10 +125,17 @@ class JobRun:
         return self._settled[1]
 
     def set_total(self, total: int, done: int) -> None:
-        """Announce how many chunks there are and how many a previous run already did."""
-        self.done_before = done
+        """Announce how much work there is (chunks, then text batches, or seconds to burn) and
+        how much of it is done already; progress is counted from here."""
+        self.done_before, self.done_now = done, 0
         self.started = time.monotonic()
         record.update_while_running(self.conn, self.job_id, {"total": total, "done": done})
+
+    def progressed(self, done: int, total: int) -> None:
+        """Report progress on work that is not chunks (a burn: seconds of video done)."""
+        elapsed = time.monotonic() - self.started
+        eta = round(elapsed / done * (total - done), 1) if done else ""  # "": not known yet
+        record.update_while_running(self.conn, self.job_id, {"done": done, "eta_s": eta})
 
     def chunk_done(self, index: int, payload: dict, total: int) -> None:
         """Store a chunk's result as a checkpoint and report progress, in one write."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, engines, media, record, session, status
+from . import audio, engines, media, record, session, status, subfile
 from .errors import JobCancelled, JobFailed
 from .lifecycle import JobRun, watched
 from .storage import job_prefix
@@ -30,81 +31,120 @@ class Piece:
 
 @dataclass
 class Source:
-    """An input file, prepared: its name, duration and extracted audio."""
+    """An input file, prepared: its name, duration, and its extracted audio or, for a
+    subtitle file, its parsed cues (and the language its name gives, `movie.en.srt`)."""
 
     file_id: str
     name: str
     stem: str
     duration: float
-    wav: Path
+    wav: Path | None = None
+    subtitles: subfile.SubtitleFile | None = None
+    language: str | None = None
+    media: Path | None = None
+    """The input itself, kept in the temp dir when the job puts subtitles into its video."""
 
 
 def prepare(job: JobRun) -> list[Source]:
-    """Fetch each upload into the temp dir and extract its audio."""
+    """Fetch each upload into the temp dir; extract a media file's audio, read a subtitle
+    file's cues."""
     ffmpeg = media.ffmpeg_binary(job.config.ffmpeg_binary)
     sources, stems = [], set()
     for index, file in enumerate(session.files(job.conn, job.record["session_id"])):
         job.check()
         local = job.tmp / f"input-{index}{Path(file['name']).suffix[:10]}"
         job.storage.download(file["key"], local)
+        if file.get("kind") == "subtitles":
+            parsed = subfile.read(subfile.decode(local.read_bytes()), file["format"], file["name"])
+            stem, language = subfile.stem_and_language(file["name"])
+            sources.append(Source(file["id"], file["name"], _unique(stem, stems),
+                                  parsed.duration_s, subtitles=parsed,
+                                  language=language))  # fmt: skip
+            local.unlink()
+            continue
         wav = job.tmp / f"audio-{index}.wav"
         try:
             media.extract_audio(local, wav, ffmpeg)
         except media.ExtractError as exc:
             raise JobFailed(f"{file['name']}: {exc}", code="decode_failed") from exc
-        local.unlink()
+        keep = file.get("has_video") and job.params.get("video", "none") != "none"
+        if not keep:
+            local.unlink()
         stem = _unique(Path(file["name"]).stem or "media", stems)
-        sources.append(Source(file["id"], file["name"], stem, audio.duration_of(wav), wav))
+        sources.append(Source(file["id"], file["name"], stem, audio.duration_of(wav), wav,
+                              media=local if keep else None))  # fmt: skip
     if not sources:
         raise JobFailed("The session has no files to translate.", code="no_files")
     return sources
 
 
 def plan(job: JobRun, sources: list[Source]) -> list[Piece]:
-    """Cut every file into chunks and number them across the job."""
+    """Cut every media file into chunks and number them across the job."""
     pieces = []
     for file_index, source in enumerate(sources):
+        if source.wav is None:
+            continue
         for chunk in audio.plan_chunks(source.wav, job.config.chunk_seconds):
             pieces.append(Piece(len(pieces), file_index, source.wav, chunk))
     return pieces
 
 
-async def transcribe_all(job: JobRun, pieces: list[Piece]) -> dict[int, dict]:
+async def transcribe_all(job: JobRun, pieces: list[Piece],
+                         glossary: list[dict] = ()) -> dict[int, dict]:  # fmt: skip
     """Run the engine over every chunk without a checkpoint, `engine.concurrency` at a time."""
     results = record.checkpoints(job.conn, job.job_id)
-    job.set_total(len(pieces), sum(1 for p in pieces if p.number in results))
-    pending = [p for p in pieces if p.number not in results]
-    if not pending:
-        return results
-    engine = engines.load(job.config, job.params["engine"])
-    limit = asyncio.Semaphore(engine.concurrency)
     language = job.params["target_language"]
 
-    failed = False  # once a chunk has failed the job, no other chunk starts a paid call
+    def call(piece: Piece) -> Callable[..., Awaitable[dict]]:
+        async def transcribe(engine: engines.Engine) -> dict:
+            sound = audio.read_chunk(piece.wav, piece.chunk)
+            previous = results.get(piece.number - 1) if piece.chunk.index else None
+            context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
+            answer = await engine.transcribe(sound, target_language=language, context=context,
+                                             calls=job, glossary=glossary)  # fmt: skip
+            payload = {"segments": answer.segments, "language": answer.language}
+            if answer.speech is not None:
+                payload["speech"] = answer.speech
+            if answer.unsure:
+                payload["unsure"] = True
+            return payload
 
-    async def one(piece: Piece) -> None:
+        return transcribe
+
+    await run_calls(job, {p.number: call(p) for p in pieces}, results)
+    return results
+
+
+async def run_calls(job: JobRun, calls: dict[int, Callable[..., Awaitable[dict]]],
+                    results: dict[int, dict], done_before: int = 0) -> None:  # fmt: skip
+    """Run the engine calls (checkpoint number -> call(engine) giving the payload) that have no
+    checkpoint in `results`, `engine.concurrency` at a time: each payload is checkpointed as it
+    comes. Once one fails, no other starts a (possibly paid) call; a cancel aborts those in
+    flight. `done_before`: work of the job already done outside `calls` (for the progress)."""
+    total = done_before + len(calls)
+    job.set_total(total, done_before + sum(1 for n in calls if n in results))
+    pending = [n for n in calls if n not in results]
+    if not pending:
+        return
+    engine = engines.load(job.config, job.params["engine"])
+    limit = asyncio.Semaphore(engine.concurrency)
+    failed = False  # once a call has failed the job, no other call starts
+
+    async def one(number: int) -> None:
         nonlocal failed
         async with limit:
             if failed:
                 return
             job.check()  # the last look at the flag before a (possibly paid) call
-            sound = audio.read_chunk(piece.wav, piece.chunk)
-            previous = results.get(piece.number - 1) if piece.chunk.index else None
-            context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
             try:
-                answer = await engine.transcribe(
-                    sound, target_language=language, context=context, calls=job
-                )
+                payload = await calls[number](engine)
             except Exception:
                 failed = True
                 raise
-            payload = {"segments": answer.segments, "language": answer.language}
-            if answer.speech is not None:
-                payload["speech"] = answer.speech
-            results[piece.number] = payload
-            job.chunk_done(piece.number, payload, len(pieces))
+            results[number] = payload
+            job.chunk_done(number, payload, total)
 
-    tasks = [asyncio.create_task(one(p)) for p in pending]
+    tasks = [asyncio.create_task(one(n)) for n in pending]
     try:
         await watched(job, asyncio.gather(*tasks))
     finally:
@@ -112,7 +152,6 @@ async def transcribe_all(job: JobRun, pieces: list[Piece]) -> dict[int, dict]:
             task.cancel()  # after a failure or a cancel: abort the requests still in flight
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.aclose()
-    return results
 
 
 def guarded_put(job: JobRun, key: str, path: Path) -> int:

@@ -104,7 +104,15 @@ def update_while_running(
     conn: redis.Redis, job_id: str, fields: dict, chunk: tuple[int, dict] | None = None
 ) -> bool:
     """Write `fields` (and a chunk checkpoint) only while the job is running."""
-    argv: list = [job_id, keys.changes(), Status.RUNNING.value]
+    return update_while(conn, job_id, Status.RUNNING, fields, chunk)
+
+
+def update_while(
+    conn: redis.Redis, job_id: str, required: Status, fields: dict,
+    chunk: tuple[int, dict] | None = None,
+) -> bool:  # fmt: skip
+    """Write `fields` (and a chunk checkpoint) only while the job's status is `required`."""
+    argv: list = [job_id, keys.changes(), required.value]
     argv += [str(chunk[0]), json.dumps(chunk[1])] if chunk is not None else ["", ""]
     for name, value in fields.items():
         argv += [name, _encode(value)]

@@ -8,7 +8,7 @@ import time
 import redis
 
 from . import keys
-from .errors import NotFound
+from .errors import BadRequest, NotFound
 from .record import decoded, is_valid_id, new_id
 from .timeutil import now_iso
 
@@ -55,6 +55,7 @@ def get(conn: redis.Redis, session_id: str, owner: str | None = None) -> dict:
     if not record or (owner is not None and record.get("owner") != owner):
         raise NotFound("No such session.")
     record["files"] = files(conn, session_id)
+    record["glossary"] = json.loads(record.get("glossary") or "[]")
     return record
 
 
@@ -76,3 +77,56 @@ def purge(conn: redis.Redis, session_id: str) -> None:
     """Delete the session's records (not its jobs' records, nor stored files)."""
     conn.delete(keys.session(session_id), keys.session_files(session_id),
                 keys.session_jobs(session_id))  # fmt: skip
+
+
+GLOSSARY_ENTRIES = 200
+GLOSSARY_LIMITS = {"term": 100, "translation": 100, "note": 200}
+"""A glossary's size: entries, and characters per field (every call of the session's jobs
+carries it, so it is paid for again and again)."""
+
+
+def checked_glossary(raw) -> list[dict]:
+    """A glossary as given (a list of {term, translation, note}), validated and trimmed;
+    BadRequest `bad_glossary` saying which entry is wrong."""
+    if isinstance(raw, dict):
+        raw = raw.get("glossary")
+    if not isinstance(raw, list):
+        raise BadRequest('Send the glossary as {"glossary": [{"term": …, "translation": …, '
+                         '"note": …}]}.', code="bad_glossary")  # fmt: skip
+    if len(raw) > GLOSSARY_ENTRIES:
+        raise BadRequest(f"A glossary holds at most {GLOSSARY_ENTRIES} entries, not {len(raw)}.",
+                         code="bad_glossary")  # fmt: skip
+    entries, terms = [], set()
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or set(item) - set(GLOSSARY_LIMITS):
+            raise BadRequest(f"Glossary entry {number}: give term, translation and note only.",
+                             code="bad_glossary")  # fmt: skip
+        entry = {}
+        for field, limit in GLOSSARY_LIMITS.items():
+            value = item.get(field) or ""
+            if not isinstance(value, str):
+                raise BadRequest(f"Glossary entry {number}: {field} must be text.",
+                                 code="bad_glossary")  # fmt: skip
+            value = " ".join(value.split())
+            if len(value) > limit:
+                raise BadRequest(f"Glossary entry {number}: {field} is longer than {limit} "
+                                 "characters.", code="bad_glossary")  # fmt: skip
+            entry[field] = value
+        if not entry["term"]:
+            raise BadRequest(f"Glossary entry {number} has no term.", code="bad_glossary")
+        if entry["term"].casefold() in terms:
+            raise BadRequest(f"Glossary entry {number}: {entry['term']!r} is already in the "
+                             "glossary.", code="bad_glossary")  # fmt: skip
+        terms.add(entry["term"].casefold())
+        entries.append(entry)
+    return entries
+
+
+def set_glossary(conn: redis.Redis, session_id: str, entries: list[dict]) -> None:
+    """Keep the session's (validated) glossary; every later call of its jobs carries it."""
+    conn.hset(keys.session(session_id), "glossary", json.dumps(entries, ensure_ascii=False))
+
+
+def glossary(conn: redis.Redis, session_id: str) -> list[dict]:
+    """The session's glossary (empty when it has none)."""
+    return json.loads(conn.hget(keys.session(session_id), "glossary") or "[]")

@@ -114,7 +114,7 @@ def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move,
     rec = record.get(conn, job_id)
     fields = {"params": params} if params is not None else {}
     moved = record.move(conn, job_id, how, error=None, ended_at="", started_at="", eta_s="",
-                        waiting=None, **fields)  # fmt: skip
+                        waiting=None, stage="", **fields)  # fmt: skip
     if not moved.applied:
         return False
     if not rec["params"].get("keep_running", True):

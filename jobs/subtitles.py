@@ -57,10 +57,11 @@ def shape(placed: list[dict], style: Style, language: str, media_duration: float
     return cues.shape_segments(placed, style, language, media_duration)
 
 
-def write_outputs(directory: Path, stem: str, language: str, duration: float, shaped: list[Cue],
-                  style: Style) -> tuple[list[Path], dict]:  # fmt: skip
+def write_outputs(directory: Path, stem: str, language: str, duration: float,
+                  shaped: list[Cue], style: Style,
+                  unsure: set[int] = frozenset()) -> tuple[list[Path], dict]:  # fmt: skip
     """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json`; return their paths and the quality
-    report (which the JSON carries too)."""
+    report (which the JSON carries too). `unsure`: the cues the engine doubted."""
     directory.mkdir(parents=True, exist_ok=True)
     srt_path, vtt_path, json_path = (
         directory / f"{stem}{ext}" for ext in (".srt", ".vtt", ".json")
@@ -78,15 +79,24 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float, sh
         vtt.captions.append(caption)
     vtt.save(os.fspath(vtt_path))
     report = cues.check(shaped, style, language, duration)
+    json_path = write_json(json_path, language, duration, style, shaped, report, unsure)
+    return [srt_path, vtt_path, json_path], report
+
+
+def write_json(path: Path, language: str, duration: float, style: Style, shaped: list[Cue],
+               report: dict, unsure: set[int] = frozenset()) -> Path:  # fmt: skip
+    """The JSON output: the cues with their source text (and words; `"unsure": true` on a cue
+    the engine doubted), and the quality report."""
     document = {
         "language": language,
         "duration_s": round(duration, 3),
         "style": style.name,
-        "segments": [_segment(c) for c in shaped],
+        "segments": [_segment(c) | ({"unsure": True} if n in unsure else {})
+                     for n, c in enumerate(shaped)],
         "quality": report,
-    }
-    json_path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-    return [srt_path, vtt_path, json_path], report
+    }  # fmt: skip
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
 
 
 def _segment(cue: Cue) -> dict:

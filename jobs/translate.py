@@ -1,28 +1,74 @@
-"""The translate job: every file of a session becomes `<stem>.srt`, `.vtt` and `.json`, its
-cues shaped by the job's style."""
+"""The translate job: every file of a session becomes `<stem>.<lang>.srt`, `.vtt` and `.json`
+for each target language (the names Plex, Jellyfin, VLC and mpv pick up by language).
+
+A media file is heard once per chunk, for the first language; every other language is a text
+translation of its cues' source text, cue for cue, at the same times. A subtitle file is
+translated as text, cue for cue, into every language, and also written in its own format.
+With `bilingual`, `<stem>.<src>-<lang>.srt/.vtt` show the source line above the translation.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from . import cues, engines, storage
+from . import cues, engines, media, record, session, storage, subfile, video
+from .cues import Cue, Style
+from .engines.gemini_protocol import CONTEXT_CUES, batches
+from .errors import JobCancelled, JobFailed
 from .lifecycle import JobRun, job_run, watched
-from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, transcribe_all
-from .subtitles import place, shape, write_outputs
+from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, run_calls, transcribe_all
+from .subtitles import place, shape, write_json, write_outputs
 
 log = logging.getLogger("subcue.job")
+
+UNKNOWN_LANGUAGE = "und"
+"""ISO 639's code for an undetermined language: the source side of a bilingual file's name
+when neither the job nor the file name says what was spoken."""
+
+
+Doubts = dict[tuple[int, str | None], set[int]]
+"""Cues the engine doubted by (file index, language; None: the language heard from audio)."""
+
+
+@dataclass(frozen=True)
+class TextBatch:
+    """Cues of one file to translate into one language in one call (a checkpoint)."""
+
+    number: int
+    file_index: int
+    language: str
+    cues: list[tuple[int, str]]
+    context: list[tuple[int, str]]
 
 
 def run(job_id: str) -> None:
     """RQ entry point: translate (or transcribe) every file of the job's session."""
     with job_run(job_id) as job:
+        glossary = session.glossary(job.conn, job.record["session_id"])
         sources = prepare(job)
         pieces = plan(job, sources)
-        results = asyncio.run(transcribe_all(job, pieces))
+        results = asyncio.run(transcribe_all(job, pieces, glossary))
         warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
-        outputs, quality = write_all(job, sources, pieces, results)
+        style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
+        heard = shape_heard(job, sources, pieces, results, style)
+        work = text_work(sources, heard, languages_of(job.params), len(pieces),
+                         job.config.gemini_cues_per_call)  # fmt: skip
+        calls = {b.number: translation(job, b, glossary) for b in work}
+        asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
+        texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
+        outputs, quality = write_all(job, sources, heard, texts, style, unsure)
+        outputs += videos(job, sources, heard, style)
         finish(job, outputs, quality=quality, warnings=warnings)
+
+
+def languages_of(params: dict) -> list[str]:
+    """The job's target languages, the first one heard from the audio."""
+    return list(params.get("target_languages") or [params["target_language"]])
 
 
 NOT_ENGLISH = (
@@ -54,27 +100,247 @@ async def language_warnings(job: JobRun, sources: list[Source], pieces: list[Pie
     return warnings
 
 
-def write_all(job: JobRun, sources: list[Source], pieces: list[Piece],
-              results: dict[int, dict]) -> tuple[list[dict], list[dict]]:  # fmt: skip
-    """Shape each file's segments into cues and store its three output files.
-
-    Returns the outputs and a quality report per file (how many cues break which rule).
-    """
-    job.check()
-    language = job.params["target_language"]
-    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-    outputs, quality = [], []
+def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
+                results: dict[int, dict], style: Style) -> dict[int, list[Cue]]:  # fmt: skip
+    """Each media file's cues in the first language, by file index."""
+    language = languages_of(job.params)[0]
+    heard = {}
     for file_index, source in enumerate(sources):
+        if source.wav is None:
+            continue
         mine = [results[p.number] | {"chunk": p.chunk} for p in pieces
                 if p.file_index == file_index]  # fmt: skip
         placed = [segment for r in mine for segment in place(
             r["segments"], r["chunk"].start, r["chunk"].duration, source.duration)]  # fmt: skip
-        shaped = shape(placed, style, language, source.duration)
-        written, report = write_outputs(job.tmp / "out", source.stem, language, source.duration,
-                                        shaped, style)  # fmt: skip
-        for path in written:
+        heard[file_index] = shape(placed, style, language, source.duration)
+    return heard
+
+
+def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: list[str],
+              first_number: int, cues_per_call: int) -> list[TextBatch]:  # fmt: skip
+    """The text translation calls of the job, numbered from `first_number` (after the audio
+    chunks) in a fixed order, so a retry finds their checkpoints: a subtitle file's cues in
+    every language, a media file's source cues in every language after the first."""
+    work: list[TextBatch] = []
+    for file_index, source in enumerate(sources):
+        if source.subtitles is not None:
+            items = [(c.index, c.text) for c in source.subtitles.cues if c.translate]
+            wanted = languages
+        else:
+            items = [(k, c.source_text or c.text) for k, c in enumerate(heard[file_index])]
+            wanted = languages[1:]
+        for language in wanted:
+            done = 0
+            for batch in batches(items, max_cues=cues_per_call):
+                context = items[max(0, done - CONTEXT_CUES) : done]
+                work.append(TextBatch(first_number + len(work), file_index, language, batch,
+                                      context))  # fmt: skip
+                done += len(batch)
+    return work
+
+
+def translation(job: JobRun, batch: TextBatch,
+                glossary: list[dict]) -> Callable[..., Awaitable[dict]]:  # fmt: skip
+    """The engine call of one text batch; its payload is the checkpoint."""
+
+    async def translate(engine: engines.Engine) -> dict:
+        found, again = await engine.translate_cues(batch.cues, target_language=batch.language,
+                                                   context=batch.context, calls=job,
+                                                   glossary=glossary)  # fmt: skip
+        return {"texts": {str(i): t for i, t in found.items()}, "language": batch.language,
+                "unsure": sorted(again)}  # fmt: skip
+
+    return translate
+
+
+def collected(work: list[TextBatch], results: dict[int, dict]) -> dict[tuple[int, str], dict]:
+    """The translated texts by (file index, language): cue index -> text."""
+    texts: dict[tuple[int, str], dict[int, str]] = {}
+    for batch in work:
+        found = results[batch.number]["texts"]
+        texts.setdefault((batch.file_index, batch.language), {}).update(
+            {int(i): t for i, t in found.items()}
+        )
+    return texts
+
+
+def doubted(
+    sources: list[Source],
+    pieces: list[Piece],
+    heard: dict[int, list[Cue]],
+    work: list[TextBatch],
+    results: dict[int, dict],
+) -> dict[tuple[int, str], set[int]]:
+    """The cues the engine doubted, by (file index, language): a media file's cues within a
+    chunk whose answer was unsure (in every language), and the cues a text call asked again
+    (in that language; for a subtitle file, cue indexes are the file's own)."""
+    found: Doubts = {}
+    for batch in work:
+        found.setdefault((batch.file_index, batch.language), set()).update(
+            results[batch.number].get("unsure") or ()
+        )
+    for file_index, cues_heard in heard.items():
+        spans = [
+            (p.chunk.start, p.chunk.start + p.chunk.duration)
+            for p in pieces
+            if p.file_index == file_index and results[p.number].get("unsure")
+        ]
+        near = {
+            k for k, c in enumerate(cues_heard) if any(c.start < b and c.end > a for a, b in spans)
+        }
+        found[(file_index, None)] = near  # None: the first language, heard from the audio
+        for (index, _), mine in found.items():
+            if index == file_index:
+                mine |= near  # a doubtful hearing is doubtful in every language
+    return found
+
+
+def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
+              texts: dict[tuple[int, str], dict[int, str]], style: Style,
+              unsure: Doubts) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    """Store every file's outputs in every language (and the bilingual ones); returns the
+    outputs and a quality report per file and language (how many cues break which rule)."""
+    job.check()
+    languages = languages_of(job.params)
+    directory = job.tmp / "out"
+    outputs, quality = [], []
+
+    def store(paths: list[Path], source: Source, language: str) -> None:
+        for path in paths:
             size = guarded_put(job, storage.output_key(job.job_id, path.name), path)
-            outputs.append({"name": path.name, "size": size, "file_id": source.file_id})
-        quality.append({"file_id": source.file_id, "name": source.name, **report,
-                        "summary": cues.summary(report, style)})  # fmt: skip
+            outputs.append({"name": path.name, "size": size, "file_id": source.file_id,
+                            "language": language, "format": path.suffix[1:]})  # fmt: skip
+
+    for file_index, source in enumerate(sources):
+        src = job.params.get("source_language") or source.language or UNKNOWN_LANGUAGE
+        for n, language in enumerate(languages):
+            if source.subtitles is None:
+                shaped = (
+                    heard[file_index]
+                    if n == 0
+                    else retexted(heard[file_index], texts[(file_index, language)], style, language)
+                )
+            else:
+                shaped = subtitle_cues(source.subtitles, texts[(file_index, language)])
+            stem = f"{source.stem}.{language}"
+            doubts = unsure.get((file_index, None if n == 0 and source.subtitles is None
+                                 else language), set())  # fmt: skip
+            if source.subtitles is None:
+                written, report = write_outputs(directory, stem, language, source.duration,
+                                                shaped, style, doubts)  # fmt: skip
+            else:
+                formats = list(dict.fromkeys([source.subtitles.format, "srt", "vtt"]))
+                written = subfile.write(source.subtitles, texts[(file_index, language)],
+                                        directory, stem, formats)  # fmt: skip
+                report = cues.check(shaped, style, language, source.duration)
+                written.append(write_json(directory / f"{stem}.json", language,
+                                          source.duration, style, shaped, report,
+                                          {i for i, c in enumerate(source.subtitles.cues)
+                                           if c.index in doubts}))  # fmt: skip
+            store(written, source, language)
+            quality.append({"file_id": source.file_id, "name": source.name,
+                            "language": language, **report,
+                            "summary": cues.summary(report, style)})  # fmt: skip
+            if job.params.get("bilingual"):
+                pair = f"{src}-{language}"
+                both = bilingual(shaped, style, src)
+                written, _ = write_outputs(directory, f"{source.stem}.{pair}", language,
+                                           source.duration, both, style)  # fmt: skip
+                store([p for p in written if p.suffix != ".json"], source, pair)
     return outputs, quality
+
+
+def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
+           style: Style) -> list[dict]:  # fmt: skip
+    """With `video=mux`, `<stem>.subtitled.mkv` (streams copied, a track per language); with
+    `video=burn`, `<stem>.burned.mp4` (the first language in the picture)."""
+    mode, outputs = job.params.get("video", "none"), []
+    if mode == "none":
+        return outputs
+    ffmpeg, languages = media.ffmpeg_binary(job.config.ffmpeg_binary), languages_of(job.params)
+    directory = job.tmp / "out"
+    for file_index, source in enumerate(sources):
+        if source.media is None:
+            continue
+        job.check()
+        try:
+            if mode == "mux":
+                dest = directory / f"{source.stem}.subtitled.mkv"
+                tracks = [(directory / f"{source.stem}.{lang}.srt", lang) for lang in languages]
+                video.mux(ffmpeg, source.media, tracks, dest)
+            else:
+                dest = directory / f"{source.stem}.burned.mp4"
+                burn_one(job, ffmpeg, source, heard[file_index], style, languages[0], dest)
+        except RuntimeError as exc:
+            raise JobFailed(f"{source.name}: {exc}", code="video_failed") from exc
+        size = guarded_put(job, storage.output_key(job.job_id, dest.name), dest)
+        outputs.append({"name": dest.name, "size": size, "file_id": source.file_id,
+                        "language": languages[0] if mode == "burn" else None,
+                        "format": dest.suffix[1:]})  # fmt: skip
+        dest.unlink()
+    return outputs
+
+
+BURN_REPORT_S = 0.5
+"""How often a burn's progress is written to the record (and the cancel flag read)."""
+
+
+def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style: Style,
+             language: str, dest: Path) -> None:  # fmt: skip
+    """Burn one file's cues into its picture, its progress shown on the job like chunks."""
+    width, height = video.picture_size(ffmpeg, source.media)
+    place = job.tmp / f"burn-{source.file_id}"
+    place.mkdir(exist_ok=True)
+    subtitles = place / "subtitles.ass"
+    video.burn_document(shaped, style, language, width, height).save(str(subtitles))
+    total = max(1, round(source.duration))
+    chunks = record.get(job.conn, job.job_id).get("total") or 0  # shown again once burned
+    job.set_total(total, 0)
+    record.update_while_running(job.conn, job.job_id, {"stage": "burning"})
+    reported = looked = time.monotonic()
+    stop = False
+
+    def progress(seconds: float) -> None:
+        nonlocal reported
+        if time.monotonic() - reported >= BURN_REPORT_S:
+            reported = time.monotonic()
+            job.progressed(min(total, int(seconds)), total)
+
+    def should_stop() -> bool:  # read the flag at most every BURN_REPORT_S / 2
+        nonlocal looked, stop
+        if not stop and time.monotonic() - looked >= BURN_REPORT_S / 2:
+            looked, stop = time.monotonic(), record.should_stop(job.conn, job.job_id)
+        return stop
+
+    try:
+        video.burn(ffmpeg, source.media, subtitles, dest, progress, should_stop)
+    except video.Stopped:
+        raise JobCancelled(job.job_id) from None
+    job.set_total(chunks, chunks)
+    record.update_while_running(job.conn, job.job_id, {"stage": ""})
+
+
+def retexted(heard: list[Cue], found: dict[int, str], style: Style, language: str) -> list[Cue]:
+    """The first language's cues with another language's text: same times, lines wrapped for
+    that language."""
+    return [Cue(c.start, c.end, cues.wrap(found[k], style, language) or (found[k],),
+                c.source_text) for k, c in enumerate(heard)]  # fmt: skip
+
+
+def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[Cue]:
+    """A subtitle file's cues with their translations, as the JSON output and the quality
+    report see them (plain lines; the subtitle files keep the tags)."""
+    shaped = []
+    for cue in source.cues:
+        text = found.get(cue.index, cue.text if not cue.translate else "")
+        lines = tuple(line for line in (subfile.plain(t) for t in text.split("\n")) if line)
+        shaped.append(Cue(cue.start_ms / 1000, cue.end_ms / 1000, lines or ("",),
+                          subfile.plain(cue.text)))  # fmt: skip
+    return shaped
+
+
+def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue]:
+    """Each cue's source line(s) above its translation, each wrapped to the style."""
+    return [Cue(c.start, c.end,
+                (*(cues.wrap(c.source_text, style, source_language) or ()), *c.lines),
+                c.source_text) for c in shaped]  # fmt: skip

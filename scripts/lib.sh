@@ -45,7 +45,7 @@ ensure_programs() {
   local pair program missing=() packages=()
   for pair in "$@"; do
     program=${pair%%=*}
-    if [[ $program == /* ]]; then [[ -x $program ]] && continue
+    if [[ $program == /* ]]; then [[ -e $program ]] && continue
     else command -v "$program" >/dev/null && continue; fi
     missing+=("$program")
     packages+=("${pair#*=}")

@@ -11,16 +11,18 @@ DevTools protocol, for two reasons:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 
-from .helpers import ROOT, free_port, wait_for
+from .helpers import ROOT, WorkerProcess, free_port, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -78,6 +80,18 @@ class Gunicorn:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+
+
+@contextlib.contextmanager
+def served(env: dict, logs: Path) -> Iterator[Gunicorn]:
+    """gunicorn serving the app, with a worker on the same queue, for a test module."""
+    worker = WorkerProcess(env, logs / "worker.log")
+    web = Gunicorn(env, logs / "gunicorn.log")
+    try:
+        yield web
+    finally:
+        web.stop()
+        worker.stop()
 
 
 class Chromium:

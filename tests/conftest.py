@@ -14,10 +14,13 @@ import redis
 
 from jobs.s3storage import S3Storage
 
+from .gemini_stub import GeminiStub
 from .helpers import (
     DATA,
+    GEMINI_KEY,
     WorkerProcess,
     free_port,
+    gemini_env,
     make_app,
     private_redis,
     wait_for,
@@ -53,6 +56,29 @@ def worker(base_env, tmp_path_factory):
     proc = WorkerProcess(base_env, tmp_path_factory.mktemp("logs") / "worker.log")
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def stub():
+    """One Gemini stand-in for the module (a module may reset it before each test)."""
+    with GeminiStub(api_key=GEMINI_KEY) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def module_gemini_env(request, base_env, stub) -> dict:
+    """Settings with the paid engine pointed at the module's stand-in, on a queue of the
+    module's own, plus the module's `GEMINI_SETTINGS` (a dict of environment variables)."""
+    queue = "subcue-" + request.module.__name__.rsplit(".", 1)[-1]
+    return gemini_env(base_env, stub.url, queue, **getattr(request.module, "GEMINI_SETTINGS", {}))
+
+
+@pytest.fixture(scope="module")
+def module_gemini_worker(module_gemini_env, tmp_path_factory):
+    """A real worker for the module, with `module_gemini_env`."""
+    worker = WorkerProcess(module_gemini_env, tmp_path_factory.mktemp("gemini") / "worker.log")
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture

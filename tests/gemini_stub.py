@@ -63,7 +63,10 @@ ERRORS = {  # fault name -> (HTTP status, google.rpc status, message as the real
 }
 RPC = "type.googleapis.com/google.rpc."
 QUOTA_ID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
-FAULTS = set(ERRORS) | {"malformed", "empty", "out_of_range", "disconnect", "ok"}
+CUE_FAULTS = {"forget", "repeat", "invent", "merge"}
+"""Faults of a text translation answer: leave out the middle cue; give one index twice;
+answer an index nobody asked; put the middle cue's text into the one before and leave it out."""
+FAULTS = set(ERRORS) | CUE_FAULTS | {"malformed", "empty", "out_of_range", "disconnect", "ok"}
 
 
 def error_body(code: int, status: str, message: str, details: list | None = None) -> dict:
@@ -435,6 +438,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._call = None
             call["finished"] = call["finished"] or time.time()
 
+    @staticmethod
+    def _cues_asked(text: str) -> list[dict] | None:
+        """The cues of a text translation call: the part that is a JSON array of
+        {index, text}."""
+        try:
+            found = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(found, list) and all(isinstance(c, dict) and "index" in c for c in found):
+            return found
+        return None
+
     def _read_request(self, raw: bytes) -> tuple[str, float]:
         """Return the request's text and audio seconds; KeyError names a missing file."""
         req = json.loads(raw)
@@ -452,6 +467,22 @@ class _Handler(BaseHTTPRequestHandler):
                 audio += audio_seconds(stored["data"])
         return "\n".join(texts), audio
 
+    @staticmethod
+    def _translated(asked: list[dict], lang: str, fault: str) -> list[dict]:
+        """A text translation answer: "[lang] text" per cue, spoilt as `fault` says."""
+        cues = [{"index": c["index"], "text": f"[{lang}] {c['text']}"} for c in asked]
+        middle = len(cues) // 2
+        if fault == "forget" and cues:
+            del cues[middle]
+        elif fault == "repeat" and cues:
+            cues.insert(middle, {"index": cues[middle]["index"], "text": "[again] something"})
+        elif fault == "invent":
+            cues.append({"index": 10**6, "text": "[xx] invented"})
+        elif fault == "merge" and len(cues) > 1:
+            merged = cues.pop(middle)
+            cues[middle - 1]["text"] += " " + merged["text"] + " " + merged["text"]
+        return cues
+
     def _answer(self, call: dict, call_no: int, raw: bytes) -> None:
         """Answer one authorised generateContent call, or hang up as a fault asks."""
         stub = self.stub
@@ -463,7 +494,10 @@ class _Handler(BaseHTTPRequestHandler):
             msg = f"You do not have permission to access the File {e.args[0]} or it may not exist."
             return self._send(403, error_body(403, "PERMISSION_DENIED", msg))
         lang = m.group(1) if (m := LANG_RE.search(text)) else "xx"
-        call.update(audio_seconds=round(audio, 3), lang=lang)
+        call.update(audio_seconds=round(audio, 3), lang=lang, prompt=text)
+        asked = next((c for part in text.split("\n") if (c := self._cues_asked(part))), None)
+        if asked is not None:
+            call.update(kind="text", cue_indexes=[c["index"] for c in asked])
         call["had_context"] = "Previous chunk text:" in text
         try:
             name, params = stub._next_fault()
@@ -485,9 +519,14 @@ class _Handler(BaseHTTPRequestHandler):
             }.get(name)
             sent = self._error(name, details)
         else:
-            segs = [
-                dict(s, text=f"[{lang}] {s['source_text']}") for s in stub._segments(audio, call_no)
-            ]
+            segs = (
+                []
+                if asked is not None
+                else [
+                    dict(s, text=f"[{lang}] {s['source_text']}")
+                    for s in stub._segments(audio, call_no)
+                ]
+            )
             if name == "empty":
                 segs = []
             elif name == "out_of_range":
@@ -495,7 +534,10 @@ class _Handler(BaseHTTPRequestHandler):
                 # starting before 0 and ending after the audio.
                 segs = [dict(s, start=s["start"] - 0.75, end=s["end"] + 0.75) for s in segs][::-1]
             answer = json.dumps({"segments": segs}, ensure_ascii=False)
-            if b'"summary"' in raw:  # the analyze job's schema asks for a whole-file analysis
+            if asked is not None:
+                answer = json.dumps({"cues": self._translated(asked, lang, name)},
+                                    ensure_ascii=False)  # fmt: skip
+            elif b'"summary"' in raw:  # the analyze job's schema asks for a whole-file analysis
                 call["kind"] = "analysis"
                 answer = json.dumps({
                     "language": "en", "summary": f"A recording of {audio:.1f} seconds.",

@@ -20,9 +20,9 @@ from jobs.cancel import cancel
 from jobs.config import Config
 from jobs.status import ACTIVE
 
-from .browser import Chromium, Gunicorn, elapsed_since, iso_seconds
+from .browser import Chromium, elapsed_since, iso_seconds, served
 from .gemini_stub import GeminiStub
-from .helpers import DATA, WorkerProcess, temp_dir_of
+from .helpers import DATA, temp_dir_of
 
 pytestmark = pytest.mark.browser
 
@@ -83,11 +83,8 @@ def config(env) -> Config:
 def server(env, tmp_path_factory):
     """gunicorn serving the app, with a worker on the same queue."""
     logs = tmp_path_factory.mktemp("browser-logs")
-    worker = WorkerProcess(env, logs / "worker.log")
-    web = Gunicorn(env, logs / "gunicorn.log")
-    yield web
-    web.stop()
-    worker.stop()
+    with served(env, logs) as web:
+        yield web
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +289,7 @@ def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
     expect(page.locator("#fill")).to_have_attribute("style", re.compile(r"width: 100%"))
     expect(page.locator("#progress-text")).to_have_text(f"{total} of {total} chunks done")
     names = page.locator("#downloads a").all_inner_texts()
-    assert sorted(names) == ["speech.json", "speech.srt", "speech.vtt"]
+    assert sorted(names) == ["speech.en.json", "speech.en.srt", "speech.en.vtt"]
     for link in page.locator("#downloads a").all():
         response = page.request.get(server.url + link.get_attribute("href"))
         assert response.ok and response.body(), link.get_attribute("href")
@@ -606,3 +603,207 @@ def test_the_session_page_follows_its_jobs_without_replacing_their_buttons(chrom
     button.click()
     expect(page.locator("#session-jobs li")).to_have_count(0)
     expect(page.locator("#no-jobs")).to_be_visible()
+
+
+def new_session(page, server, path: Path) -> str:
+    """A session holding the file at `path`, made through the API as the page's owner."""
+    upload = {"name": path.name, "mimeType": "application/octet-stream",
+              "buffer": path.read_bytes()}  # fmt: skip
+    made = page.request.post(server.url + "/api/sessions", multipart={"file": upload})
+    assert made.status == 201, made.text()
+    return made.json()["id"]
+
+
+def shot(page, name: str) -> None:
+    """Keep a full-page screenshot among the test artifacts."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+TRACKS = """(media) => Array.from(document.querySelector(media).textTracks)
+  .map((t) => ({label: t.label, language: t.language, mode: t.mode}))"""
+
+CUES = """([media, index]) => Array.from(document.querySelector(media).textTracks[index].cues || [])
+  .map((c) => c.text)"""
+
+
+def test_two_languages_give_two_tracks_and_the_switcher_shows_either(
+    chromium, server, stub, started
+):
+    """Gemini, German first and French too: the player carries both tracks, German showing;
+    the switcher shows French (its cues from speech.fr.vtt) and hides German, through the
+    browser's own text track list."""
+    stub.reset()
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    page.select_option("#engine", "gemini")
+    page.select_option("#target_language", "de")
+    page.click("#more_languages summary")
+    expect(page.locator("#also_en")).to_be_visible()
+    expect(page.locator("#also_de")).to_be_hidden()  # the first language is not "also"
+    page.check("#also_fr")
+    expect(page.locator("#more_languages .more-picked")).to_have_text("French")
+    page.set_input_files("#file", str(DATA / "speech.wav"))
+    expect(page.locator("#estimate")).to_contain_text("(the text translations included)")
+    shot(page, "form-two-languages.png")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    started.append(job_id)
+    expect(page.locator("#status")).to_have_text("finished", timeout=30_000)
+    params = page.request.get(f"{server.url}/api/jobs/{job_id}").json()["params"]
+    assert params["target_languages"] == ["de", "fr"]
+
+    for code, name in (("de", "German (de)"), ("fr", "French (fr)")):
+        group = page.locator(f"#downloads li[data-language={code}]")
+        expect(group.locator(".group-name")).to_have_text(name)
+        names = sorted(group.locator("a").all_inner_texts())
+        assert names == [f"speech.{code}.json", f"speech.{code}.srt", f"speech.{code}.vtt"]
+
+    media = "#player audio"
+    expect(page.locator(media)).to_have_count(1)
+    page.wait_for_function(
+        f"() => ({CUES})(['{media}', 0]).length && ({CUES})(['{media}', 1]).length"
+    )
+    assert page.evaluate(TRACKS, media) == [
+        {"label": "German (de)", "language": "de", "mode": "showing"},
+        {"label": "French (fr)", "language": "fr", "mode": "hidden"},
+    ]
+    german, french = (page.evaluate(CUES, [media, i]) for i in (0, 1))
+    assert german and all(text.startswith("[de] ") for text in german), german
+    french_vtt = page.request.get(
+        server.url + page.locator("#downloads a", has_text="speech.fr.vtt").get_attribute("href")
+    ).text()
+    assert french and all(t.startswith("[fr] ") and t in french_vtt for t in french), french
+    expect(page.locator("#player .track-choice")).to_have_value("de")
+
+    page.select_option("#player .track-choice", "fr")
+    modes = [t["mode"] for t in page.evaluate(TRACKS, media)]
+    assert modes == ["hidden", "showing"]
+    page.evaluate(f"""() => {{
+      const a = document.querySelector('{media}');
+      const cue = a.textTracks[1].cues[0];
+      a.currentTime = (cue.startTime + cue.endTime) / 2;
+    }}""")
+    page.wait_for_function(f"""() => {{
+      const active = document.querySelector('{media}').textTracks[1].activeCues;
+      return active && active.length && active[0].text.startsWith('[fr] ');
+    }}""")
+    shot(page, "job-two-languages.png")
+
+    # chosen in the browser's own captions menu instead: the switcher follows
+    page.evaluate(f"""() => {{
+      const tracks = document.querySelector('{media}').textTracks;
+      tracks[1].mode = 'hidden';
+      tracks[0].mode = 'showing';
+    }}""")
+    expect(page.locator("#player .track-choice")).to_have_value("de")
+    page.select_option("#player .track-choice", "")
+    assert [t["mode"] for t in page.evaluate(TRACKS, media)] == ["hidden", "hidden"]
+
+
+def test_the_glossary_is_saved_and_there_after_a_reload(chromium, server, tmp_path):
+    """Two terms added and saved are there after a reload; a row without a term is refused
+    with the API's message, and what was saved stays."""
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    session_id = new_session(page, server, DATA / "speech.wav")
+    page.goto(f"{server.url}/sessions/{session_id}")
+    expect(page.locator("#glossary-empty")).to_be_visible()
+    entries = [
+        {"term": "Subcue", "translation": "Subcue", "note": "the product: never translated"},
+        {"term": "cue", "translation": "Untertitel", "note": ""},
+    ]
+    for number, entry in enumerate(entries, start=1):
+        page.click("#glossary-add")
+        row = page.locator("#glossary tbody tr").nth(number - 1)
+        for field, value in entry.items():
+            row.locator(f"input[name={field}]").fill(value)
+    page.click("#glossary-add")  # left blank: dropped on save
+    page.click("#glossary-save")
+    expect(page.locator("#glossary-status")).to_have_text("Saved: 2 terms.")
+    expect(page.locator("#glossary tbody tr")).to_have_count(2)
+
+    page.reload()
+    expect(page.locator("#glossary tbody tr")).to_have_count(2)
+    shown = page.evaluate("""() => Array.from(document.querySelectorAll('#glossary tbody tr'))
+      .map((tr) => Object.fromEntries(Array.from(tr.querySelectorAll('input'))
+        .map((i) => [i.name, i.value])))""")
+    assert shown == entries
+    shot(page, "session-glossary.png")
+
+    page.click("#glossary-add")
+    page.locator("#glossary tbody tr").nth(2).locator("input[name=note]").fill("no term")
+    page.click("#glossary-save")
+    expect(page.locator("#glossary-status")).to_have_text("Glossary entry 3 has no term.")
+    expect(page.locator("#glossary-status")).to_have_class("error")
+    saved = page.request.get(f"{server.url}/api/sessions/{session_id}").json()["glossary"]
+    assert saved == entries
+
+
+SUBTITLES = """1
+00:00:00,500 --> 00:00:02,000
+Subtitles make every video
+
+2
+00:00:02,500 --> 00:00:04,000
+easier to follow.
+"""
+
+
+def test_a_subtitle_file_is_listed_by_its_cues_and_translated_without_a_player(
+    chromium, server, stub, started, tmp_path
+):
+    """A session of one .srt: listed with its cue count; a Gemini job over it has downloads
+    in its language and no player (there is nothing to play)."""
+    stub.reset()
+    srt = tmp_path / "talk.srt"
+    srt.write_text(SUBTITLES)
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    session_id = new_session(page, server, srt)
+    page.goto(f"{server.url}/sessions/{session_id}")
+    expect(page.locator("#files li")).to_have_text(
+        re.compile(r"^talk\.srt — SRT subtitles, 2 cues")
+    )
+    page.select_option("#start-job select[name=engine]", "gemini")
+    page.select_option("#start-job select[name=target_language]", "de")
+    expect(page.locator("#start-job .estimate")).to_have_text(re.compile(
+        r"^Estimate: about \$0\.0\d{3}, at most \$0\.\d{4} · 1 Gemini call · about .*"
+        r"\(the text translations included\)\.$"))  # fmt: skip
+    page.click("#start-job button[type=submit]")
+    link = page.locator("#session-jobs a")
+    expect(link).to_contain_text("translate talk.srt → de (gemini)")
+    started.append(link.get_attribute("href").rsplit("/", 1)[1])
+    link.click()
+    expect(page.locator("#status")).to_have_text("finished", timeout=30_000)
+    group = page.locator("#downloads li[data-language=de]")
+    expect(group.locator("a")).to_have_text(["talk.de.srt", "talk.de.vtt", "talk.de.json"])
+    expect(page.locator("#player")).to_be_hidden()
+    expect(page.locator("#player audio, #player video")).to_have_count(0)
+
+
+def test_a_burned_video_plays_on_the_finished_page(chromium, server, stub, started):
+    """video=burn from the form: the page shows the burn's progress in seconds, then plays
+    the burned .mp4 (the subtitles are in the picture, so no track), the mkv-free downloads
+    list it under Video."""
+    stub.reset()
+    page = chromium.first_page()
+    page.goto(server.url + "/")
+    page.select_option("#engine", "gemini")
+    page.select_option("#target_language", "de")
+    page.select_option("#video", "burn")
+    page.set_input_files("#file", str(DATA / "speech.mp4"))
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    started.append(page.url.rsplit("/", 1)[1])
+    expect(page.locator("#status")).to_have_text("finished", timeout=60_000)
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^(\d+) of \1 chunks done$"))
+    video = page.locator("#player video")
+    expect(video).to_have_count(1)
+    assert video.get_attribute("src").endswith("/speech.burned.mp4?inline=1")
+    page.wait_for_function("() => document.querySelector('#player video').readyState >= 1")
+    assert page.evaluate("() => document.querySelector('#player video').textTracks.length") == 0
+    expect(page.locator("#player figcaption")).to_contain_text("German (de) subtitles burned in")
+    expect(page.locator("#downloads")).to_contain_text("speech.burned.mp4")
+    shot(page, "job-burned.png")

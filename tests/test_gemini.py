@@ -40,13 +40,6 @@ DURATION = 17.574
 END = {"finished", "failed", "cancelled"}
 
 
-@pytest.fixture(scope="module")
-def stub():
-    """One stand-in for the module; every test starts from a clean one."""
-    with GeminiStub(api_key=GEMINI_KEY) as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
 def clean_stub(stub):
     """Forget the previous test's calls, faults and latency."""

@@ -95,7 +95,7 @@ def test_hostile_file_names_are_stored_safely_and_downloaded_sanely(
     for path in root.rglob("*"):
         assert root in path.resolve().parents
     srt = next(o for o in job["outputs"] if o["name"].endswith(".srt"))
-    assert srt["name"] == shown.rsplit(".", 1)[0] + ".srt"
+    assert srt["name"] == shown.rsplit(".", 1)[0] + ".en.srt"  # the language, as players expect
     download = client.get(srt["url"])
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]

@@ -14,10 +14,8 @@ import pytest
 from jobs import audio, cost, spend
 
 from .browser import ROOT, Gunicorn
-from .gemini_stub import GeminiStub
 from .helpers import (
     DATA,
-    GEMINI_KEY,
     WorkerProcess,
     gemini_env,
     make_app,
@@ -28,12 +26,6 @@ from .helpers import (
 
 END = {"finished", "failed", "cancelled"}
 FLASH = cost.prices_for("gemini-2.5-flash")
-
-
-@pytest.fixture(scope="module")
-def stub():
-    with GeminiStub(api_key=GEMINI_KEY) as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -349,8 +349,8 @@ def test_web_and_worker_share_nothing_but_redis_and_the_bucket(bucket, base_env,
     assert job["status"] == "finished", job["error"]
     store = S3Storage(bucket, "subcue")
     names = sorted(e.key.rsplit("/", 1)[1] for e in store.list(f"jobs/{job['id']}/outputs/"))
-    assert names == ["speech.json", "speech.srt", "speech.vtt"]
-    srt_url = next(o["url"] for o in job["outputs"] if o["name"] == "speech.srt")
+    assert names == ["speech.en.json", "speech.en.srt", "speech.en.vtt"]
+    srt_url = next(o["url"] for o in job["outputs"] if o["name"] == "speech.en.srt")
     served = client.get(srt_url)
     assert served.status_code == 200 and b"-->" in served.data
     served.close()

@@ -54,7 +54,7 @@ def test_spoken_clip_becomes_subtitles_with_its_words_in_order(client, worker, c
     assert job["status"] == "finished", job["error"]
     assert job["progress"]["done"] == job["progress"]["total"] >= 3  # 17.6 s in ~6 s chunks
     assert sorted(o["name"] for o in job["outputs"]) == [
-        "speech.json", "speech.srt", "speech.vtt",
+        "speech.en.json", "speech.en.srt", "speech.en.vtt",
     ]  # fmt: skip
 
     document = json.loads(download(client, job, ".json"))

@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
     def _subcue(exc: SubcueError):
         if not _wants_json():
             return error_page(exc.status, exc.message)
-        return error_response(exc.status, exc.code, exc.message)
+        return jsonify({"error": exc.to_dict()}), exc.status
 
     @app.errorhandler(redis.RedisError)
     def _redis(exc: redis.RedisError):

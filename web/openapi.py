@@ -34,14 +34,25 @@ _SID = {"name": "session_id", "in": "path", "required": True,
 _CAP = {"type": "number", "minimum": 0, "exclusiveMinimum": True,
         "description": "The most the job may spend, in USD (paid engines); it stops with "
                        "budget_exhausted before a call that could pass it."}  # fmt: skip
+_CUE_QUERY = [
+    {"name": "file", "in": "query", "schema": {"type": "string"},
+     "description": "the file's id (default: the job's first file)"},
+    {"name": "language", "in": "query", "schema": {"type": "string"},
+     "description": "the language code (default: the job's first language)"},
+]  # fmt: skip
 _UPLOAD = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
         "type": "object",
         "required": ["file"],
         "properties": {
-            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                     "description": "audio, video or subtitle files (.srt, .vtt, .ass, .ssa)"},
             "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
+            "target_languages": {"type": "string", "description": "comma-separated codes, the "
+                                 "first heard from the audio (a repeated field works too)"},
+            "bilingual": {"type": "boolean"},
+            "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
@@ -57,6 +68,10 @@ _JOB_REQUEST = {
         "properties": {
             "kind": {"type": "string", "enum": ["translate", "analyze"]},
             "target_language": {"type": "string", "enum": sorted(LANGUAGES)},
+            "target_languages": {"type": "array", "maxItems": 10,
+                                 "items": {"type": "string", "enum": sorted(LANGUAGES)}},
+            "bilingual": {"type": "boolean"},
+            "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
@@ -140,15 +155,21 @@ def spec() -> dict:
             "/api/estimate": {"get": {
                 "summary": "What a job would cost: expected and worst case, calls, wall time",
                 "parameters": [
-                    {"name": "duration_s", "in": "query", "required": True,
-                     "description": "seconds of media, once per file",
+                    {"name": "duration_s", "in": "query",
+                     "description": "seconds of media, once per media file",
                      "schema": {"type": "array", "items": {"type": "number"}},
                      "style": "form", "explode": True},
                     {"name": "engine", "in": "query", "schema": {"type": "string",
                                                                  "enum": ["local", "gemini"]}},
                     {"name": "kind", "in": "query", "schema": {"type": "string",
                                                                "enum": ["translate", "analyze"]}},
-                    {"name": "target_language", "in": "query", "schema": {"type": "string"}}],
+                    {"name": "text_chars", "in": "query",
+                     "description": "characters of a subtitle file, once per subtitle file",
+                     "schema": {"type": "array", "items": {"type": "integer"}},
+                     "style": "form", "explode": True},
+                    {"name": "target_language", "in": "query", "schema": {"type": "string"}},
+                    {"name": "target_languages", "in": "query", "schema": {"type": "string"},
+                     "description": "comma-separated codes; the first is heard from the audio"}],
                 "responses": {"200": _json("Estimate", "the estimate"),
                               **_error_responses(400, 422)}}},
             "/api/usage": {"get": {
@@ -157,6 +178,35 @@ def spec() -> dict:
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI 3", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},
+            "/api/jobs/{job_id}/cues": {
+                "get": {"summary": "A finished job's cues of one file in one language, for the "
+                                   "editor: the latest revision, or ?revision=k",
+                        "parameters": [_ID, *_CUE_QUERY,
+                                       {"name": "revision", "in": "query",
+                                        "schema": {"type": "integer", "minimum": 0}}],
+                        "responses": {"200": _json("Cues", "the cues"),
+                                      **_error_responses(400, 404, 409)}},
+                "put": {"summary": "Save corrected cues as a new revision; the SRT, VTT and "
+                                   "JSON are written again",
+                        "parameters": [_ID, *_CUE_QUERY],
+                        "requestBody": {"required": True, "content": {"application/json": {
+                            "schema": {"type": "object", "required": ["base_revision", "cues"],
+                                       "properties": {"base_revision": {"type": "integer"},
+                                                      "cues": {"type": "array"}}}}}},
+                        "responses": {"200": {"description": "the new revision"},
+                                      **_error_responses(400, 404, 409)}},
+            },
+            "/api/sessions/{session_id}/glossary": {
+                "get": {"summary": "The session's glossary", "parameters": [_SID],
+                        "responses": {"200": _json("Glossary", "the glossary"),
+                                      **_error_responses(404)}},
+                "put": {"summary": "Replace the glossary every call of the session's jobs carries",
+                        "parameters": [_SID], "requestBody": {"required": True, "content": {
+                            "application/json": {"schema": {
+                                "$ref": "#/components/schemas/Glossary"}}}},
+                        "responses": {"200": _json("Glossary", "the glossary as kept"),
+                                      **_error_responses(400, 404)}},
+            },
             "/api/sessions/{session_id}/jobs": {"post": {
                 "summary": "Start a job over the session", "parameters": [_SID],
                 "requestBody": _JOB_REQUEST,
@@ -188,8 +238,12 @@ def _schemas() -> dict:
             "error": {"type": "object", "nullable": True},
             "created_at": {"type": "string"}, "started_at": nullable_str, "ended_at": nullable_str,
             "outputs": {"type": "array", "items": {"type": "object", "properties": {
-                "name": {"type": "string"}, "url": {"type": "string"},
-                "size": {"type": "integer"}}}},
+                "name": {"type": "string", "description": "<stem>.<lang>.<format>"},
+                "url": {"type": "string"}, "size": {"type": "integer"},
+                "file_id": {"type": "string"},
+                "language": {"type": "string", "description": "a code, or <src>-<lang> for a "
+                             "bilingual file"},
+                "format": {"type": "string", "enum": ["srt", "vtt", "json", "ass", "ssa"]}}}},
             "usage": {"type": "object"},
             "waiting": {"type": "object", "nullable": True, "description":
                         "Set while the job waits for the engine's quota: reason, seconds, "
@@ -206,8 +260,25 @@ def _schemas() -> dict:
             "budget": {"type": "object"}}},
         "JobList": {"type": "object", "properties": {
             "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
+        "Cues": {"type": "object", "properties": {
+            "revision": {"type": "integer"}, "latest": {"type": "integer"},
+            "file_id": {"type": "string"}, "language": {"type": "string"},
+            "style": {"type": "string"}, "duration_s": {"type": "number"},
+            "cues": {"type": "array", "items": {"type": "object", "properties": {
+                "start": {"type": "number"}, "end": {"type": "number"},
+                "text": {"type": "string"}, "source_text": {"type": "string"},
+                "unsure": {"type": "boolean"},
+                "check": {"type": "array", "items": {"type": "string"}}}}}}},
+        "Glossary": {"type": "object", "required": ["glossary"], "properties": {"glossary": {
+            "type": "array", "maxItems": 200, "items": {"type": "object", "required": ["term"],
+            "properties": {"term": {"type": "string", "maxLength": 100},
+                           "translation": {"type": "string", "maxLength": 100},
+                           "note": {"type": "string", "maxLength": 200}}}}}},
         "Session": {"type": "object", "required": ["id", "files", "jobs"], "properties": {
             "id": {"type": "string"}, "created_at": {"type": "string"},
-            "files": {"type": "array", "items": {"type": "object"}},
+            "files": {"type": "array", "items": {"type": "object", "description":
+                      "id, name, size, duration_s, has_video, url, kind (media or subtitles); "
+                      "a subtitle file also has format and cues"}},
+            "glossary": {"type": "array", "items": {"type": "object"}},
             "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
     }  # fmt: skip

@@ -55,4 +55,5 @@ def job_page(job_id: str):
         job_id=rec["id"],
         session_id=rec["session_id"],
         lease_seconds=context.config().lease_seconds,
+        languages=LANGUAGES,
     )

@@ -14,6 +14,7 @@ def job(rec: dict) -> dict:
     job_id = rec["id"]
     outputs = [
         {"name": o["name"], "size": o["size"], "file_id": o.get("file_id"),
+         "language": o.get("language"), "format": o.get("format") or o["name"].rsplit(".")[-1],
          "url": url_for("api.download_output", job_id=job_id, name=o["name"])}
         for o in rec.get("outputs") or []
     ]  # fmt: skip
@@ -39,6 +40,7 @@ def job(rec: dict) -> dict:
         "usage": {**USAGE_DEFAULTS, **(rec.get("usage") or {})},
         "quality": rec.get("quality") or [],
         "waiting": rec.get("waiting") if status == Status.RUNNING else None,
+        "stage": (rec.get("stage") or None) if status == Status.RUNNING else None,
         "warnings": rec.get("warnings") or [],
     }
 
@@ -55,9 +57,12 @@ def session(rec: dict, jobs: list[dict]) -> dict:
                 "size": f["size"],
                 "duration_s": f["duration_s"],
                 "has_video": f.get("has_video", False),
+                "kind": f.get("kind", "media"),
+                **({"format": f["format"], "cues": f["cues"]} if "cues" in f else {}),
                 "url": url_for("api.download_file", session_id=rec["id"], file_id=f["id"]),
             }
             for f in rec.get("files") or []
         ],  # fmt: skip
+        "glossary": rec.get("glossary") or [],
         "jobs": [job(j) for j in jobs],
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs import media, record, session
+from jobs import media, record, session, subfile
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.storage import upload_key
 
@@ -61,6 +61,14 @@ class Staged:
             raise BadRequest(f"{name} is empty.", code="empty_file")
         if size > limit * 1024 * 1024:
             raise TooLarge(f"{name} is larger than {limit} MB.")
+        fmt = subfile.format_of(name)
+        if fmt is not None:  # translated as text: read it now, so a broken one is refused
+            parsed = subfile.read(subfile.decode(path.read_bytes()), fmt, name)
+            self.files.append({"id": record.new_id(), "name": name, "size": size,
+                               "duration_s": round(parsed.duration_s, 3), "has_video": False,
+                               "kind": "subtitles", "format": fmt, "cues": len(parsed.cues),
+                               "path": str(path)})  # fmt: skip
+            return
         try:
             found = media.probe(path, media.ffmpeg_binary(context.config().ffmpeg_binary))
         except NotMedia as exc:
@@ -76,7 +84,8 @@ def stage(uploads: list[FileStorage]) -> Staged:
     """Stage every file of the request (all are checked before any is stored)."""
     uploads = [u for u in uploads if u and (u.filename or u.content_length)]
     if not uploads:
-        raise BadRequest("Attach at least one audio or video file as 'file'.", code="no_file")
+        raise BadRequest("Attach at least one audio, video or subtitle file as 'file'.",
+                         code="no_file")  # fmt: skip
     if len(uploads) > MAX_FILES:
         raise BadRequest(f"At most {MAX_FILES} files per request.", code="too_many_files")
     staged = Staged()

@@ -41,6 +41,13 @@ class ChunkResult:
     language: str | None = None
     speech: dict | None = None
     """What a model heard, for a language check (the local engine: see local.sounds_foreign)."""
+    unsure: bool = False
+    """The engine doubts this answer (it had to ask again, or dropped some of it): a person
+    should look at its cues first."""
+
+
+Translated = tuple[dict[int, str], set[int]]
+"""A text translation: cue index -> text, and the indexes that had to be asked again."""
 
 
 class Calls(Protocol):
@@ -140,16 +147,25 @@ class Engine(ABC):
 
     @abstractmethod
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls) -> ChunkResult:  # fmt: skip
-        """Transcribe `audio` and give its text in `target_language`.
+                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
+        """Transcribe `audio` and give its text in `target_language` (using the session's
+        `glossary` where the engine can).
 
         `calls.before_call()` comes before each request (an engine that retries calls it before
         each attempt) and `calls.billed()` after each; uploads are named in `calls.uploads`.
         """
 
-    async def analyze(self, wav_path, *, duration: float, calls: Calls) -> dict:
+    async def analyze(self, wav_path, *, duration: float, calls: Calls,
+                      glossary: list[dict] = ()) -> dict:  # fmt: skip
         """A structured analysis of a whole file (engines that offer it)."""
         raise NotImplementedError(f"the {self.name} engine does not analyse whole files")
+
+    async def translate_cues(self, cues: list[tuple[int, str]], *, target_language: str,
+                             context: list[tuple[int, str]], calls: Calls,
+                             glossary: list[dict] = ()) -> Translated:  # fmt: skip
+        """Translate subtitle cues as text, (index, text) -> {index: translation}, every index
+        answered, and the indexes the engine had to ask again (engines that translate text)."""
+        raise NotImplementedError(f"the {self.name} engine does not translate text")
 
     async def heard_foreign(self, wav, signals: list[dict], first_speech: float) -> bool:
         """Whether a file's speech was in a language the engine cannot hear, given what its

@@ -32,14 +32,21 @@ from ..connection import connect
 from ..errors import JobFailed
 from ..quota import Quota
 from ..usage import Usage
-from . import Calls, ChunkResult, Engine, UploadLog
+from . import Calls, ChunkResult, Engine, Translated, UploadLog
 from .gemini_protocol import (
     ANALYSIS_SCHEMA,
+    CUES_INSTRUCTION,
+    CUES_SCHEMA,
     RESPONSE_SCHEMA,
     SYSTEM_INSTRUCTION,
     _details,
     analysis_prompt,
+    answered_count,
+    context_part,
+    cues_part,
+    cues_prompt,
     parse_analysis,
+    parse_cues,
     parse_segments,
     prompt,
     quota_failure,
@@ -52,6 +59,9 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 MAX_ATTEMPTS = 5
 """Requests per chunk at most (the first and four retries)."""
+
+MAX_REASKS = 3
+"""Times the cues an answer left out (or got wrong) are asked again, before the job fails."""
 
 BACKOFF_BASE_S, BACKOFF_CAP_S = 1.0, 30.0
 """Exponential backoff with full jitter: a wait drawn from [0, min(cap, base * 2^n)]."""
@@ -113,14 +123,15 @@ class GeminiEngine(Engine):
             self._client = make_client(self.config, REQUEST_TIMEOUT_S)
         return self._client
 
-    def request_config(self, schema: dict, max_output: int) -> types.GenerateContentConfig:
+    def request_config(self, schema: dict, max_output: int,
+                       system: str | None) -> types.GenerateContentConfig:  # fmt: skip
         """Structured JSON, deterministic, at most `max_output` tokens (the reservation's bound),
         and no paid thinking where the model allows it."""
         flash = self.model.removeprefix("models/").startswith("gemini-2.5-flash")
         return types.GenerateContentConfig(
             response_mime_type="application/json",
             response_schema=schema,
-            system_instruction=SYSTEM_INSTRUCTION if schema is RESPONSE_SCHEMA else None,
+            system_instruction=system,
             temperature=0,
             max_output_tokens=max_output,
             thinking_config=types.ThinkingConfig(thinking_budget=0) if flash else None,
@@ -129,21 +140,25 @@ class GeminiEngine(Engine):
         )
 
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls) -> ChunkResult:  # fmt: skip
+                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
         """One chunk: retried on 429/5xx/timeouts/garbage; JobFailed when it cannot be done.
 
         An empty answer is legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it
         is asked again once, and a second empty answer is believed.
         """
         duration, wav = len(audio) / 1000, to_wav_bytes(audio)
-        loud, asked_again = audio.dBFS > SILENCE_DBFS, False
+        loud, asked_again, unsure = audio.dBFS > SILENCE_DBFS, False, False
 
         def read(text: str | None) -> list[dict] | None:
-            nonlocal asked_again
+            nonlocal asked_again, unsure
             segments = parse_segments(text, duration)
-            if segments == [] and loud and not asked_again:
-                asked_again = True
+            if segments is None:  # garbled: asked again, and its cues are worth a look
+                unsure = True
                 return None
+            if segments == [] and loud and not asked_again:
+                asked_again = unsure = True
+                return None
+            unsure = unsure or len(segments) != answered_count(text)  # some were dropped
             return segments
 
         upload = None
@@ -154,31 +169,72 @@ class GeminiEngine(Engine):
                 upload = self._name_upload(calls.uploads)
                 uploaded = await self._upload(io.BytesIO(wav), upload)
                 part = types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav")
-            contents = [prompt(target_language, duration, context), part]
+            contents = [prompt(target_language, duration, context, list(glossary)), part]
             segments = await self._call(contents, RESPONSE_SCHEMA, read, calls, duration,
-                                        cost.max_output_tokens(duration))  # fmt: skip
+                                        cost.max_output_tokens(duration),
+                                        SYSTEM_INSTRUCTION)  # fmt: skip
         finally:
             await self._forget(upload, calls.uploads)
-        return ChunkResult(segments=segments)
+        return ChunkResult(segments=segments, unsure=unsure)
 
-    async def analyze(self, wav_path, *, duration: float, calls: Calls) -> dict:
+    async def analyze(self, wav_path, *, duration: float, calls: Calls,
+                      glossary: list[dict] = ()) -> dict:  # fmt: skip
         """A whole file through the Files API: language, summary, topics, notable moments."""
         calls.before_call()  # the upload is free, but nothing starts for a cancelled job
         upload = self._name_upload(calls.uploads)
         try:
             uploaded = await self._upload(os.fspath(wav_path), upload)
             contents = [
-                analysis_prompt(duration),
+                analysis_prompt(duration, list(glossary)),
                 types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav"),
             ]
             return await self._call(contents, ANALYSIS_SCHEMA,
                                     lambda text: parse_analysis(text, duration), calls,
-                                    duration, cost.ANALYSIS_OUTPUT_TOKENS)  # fmt: skip
+                                    duration, cost.ANALYSIS_OUTPUT_TOKENS, None)  # fmt: skip
         finally:
             await self._forget(upload, calls.uploads)
 
+    async def translate_cues(self, cues: list[tuple[int, str]], *, target_language: str,
+                             context: list[tuple[int, str]], calls: Calls,
+                             glossary: list[dict] = ()) -> Translated:  # fmt: skip
+        """Cues as text in one call: a JSON array of {index, text}, the cues before them as
+        context. What the answer leaves out, repeats, invents or seems to have merged is asked
+        again, those cues only, with their neighbours as context (MAX_REASKS times); then the
+        job fails with gemini_bad_answer. Times are never touched: only texts come back.
+        Returns the translations and the indexes that had to be asked again."""
+        asked, done, again = dict(cues), {}, set()
+        for round_no in range(1 + MAX_REASKS):
+            todo = [(i, t) for i, t in cues if i not in done]
+            if not todo:
+                return done, again
+            if round_no:
+                again.update(i for i, _ in todo)
+            around = context
+            if round_no:  # each missing cue's neighbours, translated or not, for meaning
+                near = {j for i, _ in todo for j in (i - 1, i + 1)} - {i for i, _ in todo}
+                around = [(j, asked[j]) for j in sorted(near) if j in asked]
+            contents = [cues_prompt(target_language, len(todo), list(glossary), round_no > 0),
+                        cues_part(todo)]  # fmt: skip
+            if around:
+                contents.append(context_part(around))
+            wanted = dict(todo)
+            found = await self._call(contents, CUES_SCHEMA,
+                                     lambda text, wanted=wanted: parse_cues(text, wanted) or None,
+                                     calls, 0.0, cost.text_output_tokens([t for _, t in todo]),
+                                     CUES_INSTRUCTION)  # fmt: skip
+            done.update(found)
+            if len(found) < len(todo):
+                log.warning("engine=gemini event=cues_missing asked=%d answered=%d round=%d",
+                            len(todo), len(found), round_no + 1)  # fmt: skip
+        missing = len(cues) - len(done)
+        if missing:
+            raise JobFailed(f"Gemini left {missing} of {len(cues)} cues untranslated after "
+                            f"{MAX_REASKS + 1} answers; retry the job later.",
+                            code="gemini_bad_answer")  # fmt: skip
+        return done, again
+
     async def _call(self, contents: list, schema: dict, read: Callable, calls: Calls,
-                    audio_s: float, max_output: int):  # fmt: skip
+                    audio_s: float, max_output: int, system: str | None):  # fmt: skip
         """Up to MAX_ATTEMPTS requests until `read` accepts an answer; JobFailed otherwise.
 
         Before each attempt: the cancel flag, a reservation of the most the request can cost
@@ -187,8 +243,7 @@ class GeminiEngine(Engine):
         its reservation settled to that (failed ones too: they may be paid).
         """
         texts = [c for c in contents if isinstance(c, str)]
-        system = SYSTEM_INSTRUCTION if schema is RESPONSE_SCHEMA else ""
-        bound_in = cost.input_bound(audio_s, cost.request_text(*texts, system, schema))
+        bound_in = cost.input_bound(audio_s, cost.request_text(*texts, system or "", schema))
         most = self.prices.micros(bound_in, max_output)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             calls.before_call()  # the cancel flag, right before each (paid) request
@@ -199,7 +254,7 @@ class GeminiEngine(Engine):
                 calls.before_call()
                 response = await self.client.aio.models.generate_content(
                     model=self.model, contents=contents,
-                    config=self.request_config(schema, max_output),
+                    config=self.request_config(schema, max_output, system),
                 )  # fmt: skip
                 spent = self._usage_of(response, bound_in, max_output)  # garbage is paid too
                 answer = read(response.text)

@@ -186,7 +186,7 @@ class LocalEngine(Engine):
         return ChunkResult(segments=found, language=info.language, speech=speech)
 
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls) -> ChunkResult:  # fmt: skip
+                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
         """Run Whisper in a thread so the event loop stays free to notice a cancel."""
         calls.before_call()
         loop = asyncio.get_running_loop()

@@ -51,11 +51,7 @@ def run_once(env: dict, stub: harness.Stub, wav: bytes, latency: float) -> dict:
     if job["status"] != "finished":
         raise SystemExit(f"job {job['status']}: {job['error']}")
     calls = stub.calls()
-    events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
-    peak = current = 0
-    for _, step in events:  # at equal times a finish (-1) sorts first and frees its slot
-        current += step
-        peak = max(peak, current)
+    peak = harness.peak_in_flight(calls)
     wall = max(c["finished"] for c in calls) - min(c["arrived"] for c in calls)
     return {
         "concurrency": int(env["GEMINI_CONCURRENCY"]),

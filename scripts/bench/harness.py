@@ -129,3 +129,13 @@ def figures(times_ms: list[float]) -> dict:
     return {"p50_ms": round(percentile(times_ms, 50), 1),
             "p99_ms": round(percentile(times_ms, 99), 1),
             "max_ms": round(max(times_ms), 1)}  # fmt: skip
+
+
+def peak_in_flight(calls: list[dict]) -> int:
+    """The most stand-in calls in flight at once, from their arrival and finish times."""
+    events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
+    peak = current = 0
+    for _, step in events:  # at equal times a finish (-1) sorts first and frees its slot
+        current += step
+        peak = max(peak, current)
+    return peak

@@ -113,3 +113,31 @@ def test_a_rate_limit_lengthens_the_expected_wall_time():
 def test_dollars_read_as_people_write_them():
     assert cost.usd(0.01234) == "$0.0123"
     assert cost.usd(1234.5) == "$1,234.50"
+
+
+def test_more_languages_are_text_calls_and_a_subtitle_file_costs_less_than_its_audio():
+    """Audio is heard once: a second language adds text calls that cost a fraction of the
+    audio's; a subtitle file of the same speech costs less than the audio itself."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    one = cost.estimate("gemini", "translate", [600.0], flash, SETUP)
+    two = cost.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2)
+    assert two["calls"] == one["calls"] + 2  # 9,000 characters of speech: two text calls
+    assert one["cost_usd"] < two["cost_usd"] < 1.5 * one["cost_usd"]
+    assert two["max_cost_usd"] > one["max_cost_usd"]
+    text = cost.estimate("gemini", "translate", [], flash, SETUP, text_chars=[9000])
+    assert text["calls"] == 2 and 0 < text["cost_usd"] < one["cost_usd"] / 3
+    assert text["cost_usd"] < text["max_cost_usd"]
+
+
+def test_a_text_call_s_own_text_fits_what_the_estimate_counts():
+    """Instruction, system text, schema and three cues of context (no glossary)."""
+    from jobs.engines.gemini_protocol import (
+        CUES_INSTRUCTION,
+        CUES_SCHEMA,
+        context_part,
+        cues_prompt,  # fmt: skip
+    )
+
+    context = context_part([(i, "A line of about forty characters, said.") for i in range(3)])
+    own = cost.request_text(cues_prompt("fa", 100), CUES_INSTRUCTION, CUES_SCHEMA, context)
+    assert len(own) <= cost.TEXT_CALL_CHARS

@@ -10,7 +10,7 @@ from jobs.submit import retry
 
 from .. import context, owner, serialize, uploads
 from . import bp
-from .shared import admit, job_params, max_cost, new_session, send_stored, start
+from .shared import admit, check_files, job_params, max_cost, new_session, send_stored, start
 
 
 def accepted(job_id: str):
@@ -25,6 +25,7 @@ def create_job():
     params, kind = job_params(request.form)
     admit(params)  # before storing anything
     with uploads.stage(request.files.getlist("file")) as staged:
+        check_files(kind, params, staged.files)
         with new_session(staged) as (session_id, files):
             job_id = start(session_id, kind, params, files)
     return accepted(job_id)
@@ -86,5 +87,6 @@ def download_output(job_id: str, name: str):
     rec = record.get(context.conn(), job_id, owner.current())
     if name not in {o["name"] for o in rec.get("outputs") or []}:
         raise NotFound("No such output.")
-    inline = request.args.get("inline") == "1"  # the player's <track> loads the .vtt inline
-    return send_stored(storage.output_key(job_id, name), name, as_attachment=not inline)
+    inline = request.args.get("inline") == "1"  # the player's <track>, or a burned video
+    return send_stored(storage.output_key(job_id, name), name, as_attachment=not inline,
+                       direct=inline and name.endswith(".mp4"))  # fmt: skip

@@ -10,7 +10,7 @@ from jobs.errors import BadRequest, NotFound
 from .. import context, owner, serialize, uploads
 from . import bp
 from .jobs import accepted
-from .shared import admit, job_params, new_session, send_stored, start
+from .shared import admit, check_files, job_params, new_session, send_stored, start
 
 
 def _session_response(session_id: str, status: int):
@@ -73,8 +73,25 @@ def create_session_job(session_id: str):
     params, kind = job_params(values, values.get("kind") or "translate")
     if not found["files"]:
         raise BadRequest("The session has no files yet.", code="no_files")
+    check_files(kind, params, found["files"])
     admit(params)
     return accepted(start(session_id, kind, params, found["files"]))
+
+
+@bp.get("/sessions/<session_id>/glossary")
+def get_glossary(session_id: str):
+    """The session's glossary: terms every call of its jobs must translate the same way."""
+    found = session.get(context.conn(), session_id, owner.current())
+    return jsonify({"glossary": found["glossary"]})
+
+
+@bp.put("/sessions/<session_id>/glossary")
+def put_glossary(session_id: str):
+    """Replace the session's glossary ({"glossary": [{term, translation, note}]})."""
+    session.get(context.conn(), session_id, owner.current())
+    entries = session.checked_glossary(request.get_json(silent=True))
+    session.set_glossary(context.conn(), session_id, entries)
+    return jsonify({"glossary": entries})
 
 
 @bp.delete("/sessions/<session_id>")

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 
 from flask import redirect, send_file
 
-from jobs import cues, session, spend, storage
+from jobs import cues, media, session, spend, storage, video
 from jobs.engines import check_request
-from jobs.errors import BadRequest, NotFound
+from jobs.errors import BadRequest, EngineUnsupported, NotFound
+from jobs.languages import LANGUAGES
 from jobs.submit import check_limit, submit
 
 from .. import context, owner, uploads
@@ -22,7 +23,7 @@ mimetypes.add_type("application/x-subrip", ".srt")
 mimetypes.add_type("text/vtt", ".vtt")
 
 
-def _flag(value: str | None, default: bool) -> bool:
+def _flag(value: str | None, default: bool, name: str = "keep_running") -> bool:
     """Parse a form/JSON boolean ('true', '1', 'on', 'false', '0', 'off')."""
     if value is None or value == "":
         return default
@@ -31,7 +32,57 @@ def _flag(value: str | None, default: bool) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise BadRequest(f"keep_running must be true or false, not {value!r}.", code="bad_flag")
+    raise BadRequest(f"{name} must be true or false, not {value!r}.", code="bad_flag")
+
+
+MAX_LANGUAGES = 10
+"""Target languages in one job at most."""
+
+
+def target_languages(values) -> list[str]:
+    """`target_languages` (a JSON list, or form fields each holding one or more comma-separated
+    codes), else `target_language`: the codes in order, without repeats (may be empty)."""
+    raw = values.getlist("target_languages") if hasattr(values, "getlist") else \
+        values.get("target_languages")  # fmt: skip
+    if raw is None or raw == []:
+        raw = [values.get("target_language") or ""]
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise BadRequest("target_languages must be a list of language codes such as "
+                         '["de", "fr"].', code="unknown_language")  # fmt: skip
+    codes = [c.strip().lower() for r in raw for c in r.split(",") if c.strip()]
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > MAX_LANGUAGES:
+        raise BadRequest(f"At most {MAX_LANGUAGES} target languages in one job.",
+                         code="too_many_languages")  # fmt: skip
+    return codes
+
+
+def check_files(kind: str, params: dict, files: list[dict]) -> None:
+    """Refuse what the job cannot do with these files (422): subtitle files are translated as
+    text, which only Gemini does; an analysis needs at least one media file (it leaves
+    subtitle files out)."""
+    mode = params.get("video", "none")
+    if mode != "none":
+        if without := [f["name"] for f in files if not f.get("has_video")]:
+            raise EngineUnsupported(f"{without[0]} has no video stream to put subtitles in; "
+                                    "choose video=none for it.", code="no_video")  # fmt: skip
+        ffmpeg = media.ffmpeg_binary(context.config().ffmpeg_binary)
+        if mode == "burn" and not video.can_burn(ffmpeg):
+            raise EngineUnsupported(video.NO_LIBASS.format(ffmpeg=ffmpeg), code="cannot_burn")
+    subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
+    if not subtitles:
+        return
+    if kind == "analyze":
+        if len(subtitles) == len(files):
+            raise EngineUnsupported(f"{subtitles[0]} is a subtitle file: there is no audio to "
+                                    "analyse.", code="not_media")  # fmt: skip
+        return
+    if params["engine"] != "gemini":
+        raise EngineUnsupported(f"{subtitles[0]} is a subtitle file. Translating subtitles "
+                                "takes the Gemini engine; the local engine only transcribes "
+                                "English speech.")  # fmt: skip
 
 
 MAX_COST_LIMIT_USD = 10_000.0
@@ -68,15 +119,33 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
     if kind not in KINDS:
         raise BadRequest(f"Unknown job kind {kind!r}; use 'translate' or 'analyze'.",
                          code="unknown_kind")  # fmt: skip
-    engine, language = check_request(
-        context.config(), values.get("engine") or None, values.get("target_language") or None
-    )
+    checked = [check_request(context.config(), values.get("engine") or None, code or None)
+               for code in target_languages(values) or [""]]  # fmt: skip
+    engine, languages = checked[0][0], [language for _, language in checked]
     keep = _flag(values.get("keep_running"), default=True)
     style = str(values.get("style") or cues.DEFAULT_STYLE).strip().lower()
     if style not in cues.STYLES:
         raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
                          f"{', '.join(cues.STYLES)}.", code="unknown_style")  # fmt: skip
-    params = {"target_language": language, "engine": engine, "keep_running": keep}
+    params = {"target_language": languages[0], "engine": engine, "keep_running": keep}
+    if len(languages) > 1:
+        params["target_languages"] = languages
+    if _flag(values.get("bilingual"), default=False, name="bilingual"):
+        params["bilingual"] = True
+    mode = str(values.get("video") or "none").strip().lower()
+    if mode not in video.MODES:
+        raise BadRequest(f"video must be one of {', '.join(video.MODES)}, not {mode!r}.",
+                         code="bad_video")  # fmt: skip
+    if mode != "none":
+        if kind != "translate":
+            raise BadRequest("video applies to translate jobs only.", code="bad_video")
+        params["video"] = mode
+    source = str(values.get("source_language") or "").strip().lower()
+    if source:
+        if source not in LANGUAGES:
+            raise BadRequest(f"Unknown source language {source!r}; use an ISO 639-1 code such "
+                             "as en.", code="unknown_language")  # fmt: skip
+        params["source_language"] = source
     cap = max_cost(values.get("max_cost_usd"))
     if cap is not None and engine != "local":  # the local engine is free: nothing to cap
         params["max_cost_usd"] = cap
@@ -91,7 +160,8 @@ def describe(kind: str, files: list[dict], params: dict) -> str:
         return f"analyze {names} ({params['engine']})"
     if params["engine"] == "local":
         return f"transcribe {names} (local)"
-    return f"translate {names} → {params['target_language']} ({params['engine']})"
+    languages = ", ".join(params.get("target_languages") or [params["target_language"]])
+    return f"translate {names} → {languages} ({params['engine']})"
 
 
 def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:

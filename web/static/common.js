@@ -60,15 +60,29 @@ function when(job) {
 }
 
 // A job form's engine choice: only the languages the chosen engine can make are offered, and
-// the engine's note says what it does, where the choice is made.
+// the engine's note says what it does, where the choice is made. "Also in" adds languages
+// after the first; the form sends them all as target_languages, the first one first.
 function wireEngineChoice(form) {
   const engine = form.querySelector(".engine-choice");
   const language = form.querySelector(".language-choice");
   const note = form.querySelector(".engine-note");
   const cap = form.querySelector(".cap-field");
+  const more = form.querySelector(".more-languages");
+  const bilingual = form.querySelector(".bilingual-field");
   if (!engine || !language) return;
   // the page's own script re-estimates the cost on this event
   const changed = () => form.dispatchEvent(new Event("choices"));
+  const showPicked = () => {
+    if (!more) return;
+    const first = language.value;
+    for (const pick of more.querySelectorAll("label[data-code]")) {
+      pick.hidden = pick.dataset.code === first; // the first language is not "also"
+    }
+    const names = chosenLanguages(form).slice(1).map((code) => formLanguageName(form, code));
+    more.querySelector(".more-picked").textContent = names.length
+      ? names.join(", ")
+      : "no other language";
+  };
   const update = () => {
     const chosen = engine.selectedOptions[0];
     const allowed = chosen.dataset.languages.split(",");
@@ -76,18 +90,55 @@ function wireEngineChoice(form) {
     if (!allowed.includes(language.value)) language.value = allowed[0];
     language.disabled = allowed.length === 1;
     language.title = allowed.length === 1 ? chosen.dataset.note : "";
+    if (more) {
+      more.hidden = allowed.length === 1; // an engine of one language has nothing to add
+      for (const box of more.querySelectorAll(".more-language")) {
+        box.disabled = !allowed.includes(box.value);
+      }
+    }
+    if (bilingual) bilingual.hidden = allowed.length === 1; // no translation to put below
     if (note) note.textContent = chosen.dataset.note;
     if (cap) cap.hidden = chosen.value === "local"; // free: nothing to cap
+    showPicked();
     changed();
   };
   engine.addEventListener("change", update);
-  language.addEventListener("change", changed);
-  // a disabled select is not sent: put its one value back when the form is read
+  language.addEventListener("change", () => {
+    showPicked();
+    changed();
+  });
+  if (more) {
+    more.addEventListener("change", () => {
+      showPicked();
+      changed();
+    });
+  }
   form.addEventListener("formdata", (event) => {
+    // a disabled select is not sent: put its one value back when the form is read
     if (language.disabled) event.formData.set(language.name, language.value);
+    event.formData.delete("target_languages");
+    for (const code of chosenLanguages(form)) event.formData.append("target_languages", code);
+    if (bilingual && bilingual.hidden) event.formData.delete("bilingual");
     if (cap && cap.hidden) event.formData.delete("max_cost_usd");
   });
   update();
+}
+
+// The languages a job form asks for: the first ("Subtitles in"), then those ticked under
+// "Also in" that the chosen engine can make.
+function chosenLanguages(form) {
+  const first = form.querySelector(".language-choice").value;
+  const more = form.querySelector(".more-languages");
+  const others = more && !more.hidden
+    ? [...more.querySelectorAll(".more-language:checked:not(:disabled)")].map((b) => b.value)
+    : [];
+  return [first, ...others.filter((code) => code !== first)];
+}
+
+// "French" for "fr", as the form's first-language list names it (without the code)
+function formLanguageName(form, code) {
+  const option = form.querySelector(`.language-choice option[value="${code}"]`);
+  return option ? option.textContent.replace(/\s*\([^)]*\)\s*$/, "").trim() : code;
 }
 
 document.querySelectorAll("form").forEach(wireEngineChoice);
@@ -115,14 +166,30 @@ function mediaDuration(file) {
   });
 }
 
-// One line saying what a job over media of `durations` seconds would cost, from the server's
-// estimate (GET /api/estimate).
-async function estimateLine(durations, engine, language, kind = "translate") {
-  const query = new URLSearchParams({ engine, target_language: language, kind });
+// Subtitle files are uploaded like media but translated as text (by Gemini only).
+const SUBTITLE_FILE = /\.(srt|vtt|ass|ssa)$/i;
+const isSubtitleFile = (name) => SUBTITLE_FILE.test(name);
+
+// One line saying what a job would cost: the server's estimate (GET /api/estimate) of hearing
+// media of `durations` seconds in the first language. Languages after the first, and subtitle
+// files, are translated as text, which that estimate leaves out: the line says so.
+async function estimateLine({ durations, engine, languages, kind = "translate", subtitles = [] }) {
+  // subtitles: the subtitle files' sizes, as characters of text (bytes: near enough)
+  if (kind === "analyze" && subtitles.length) {
+    if (!durations.length) return "A subtitle file has no audio to analyse.";
+    subtitles = []; // an analysis leaves them out
+  }
+  if (subtitles.length && engine !== "gemini") {
+    return "Subtitle files are translated by the Gemini engine; the local engine cannot.";
+  }
+  const wanted = kind === "translate" ? languages : languages.slice(0, 1);
+  const query = new URLSearchParams({ engine, target_languages: wanted.join(","), kind });
   for (const d of durations) query.append("duration_s", d.toFixed(2));
+  for (const chars of subtitles) query.append("text_chars", String(Math.max(1, chars)));
   const e = await api(`/api/estimate?${query}`);
   const time = `about ${duration(e.seconds)}`;
   if (e.free) return `Estimate: free (runs on this server), ${time}.`;
   const calls = `${e.calls} Gemini call${e.calls === 1 ? "" : "s"}`;
-  return `Estimate: about ${usd(e.cost_usd)}, at most ${usd(e.max_cost_usd)} · ${calls} · ${time}.`;
+  const text = wanted.length > 1 || subtitles.length ? " (the text translations included)" : "";
+  return `Estimate: about ${usd(e.cost_usd)}, at most ${usd(e.max_cost_usd)} · ${calls} · ${time}${text}.`;
 }

@@ -126,14 +126,20 @@ async function showEstimate() {
     return;
   }
   line.textContent = "Estimating…";
-  const durations = await Promise.all(files.map(mediaDuration));
+  const media = files.filter((f) => !isSubtitleFile(f.name));
+  const durations = await Promise.all(media.map(mediaDuration));
   if (round !== estimateRound) return; // a newer choice is being estimated
   if (durations.some((d) => d === null)) {
     line.textContent = "This browser cannot read the length of that file: no estimate.";
     return;
   }
   try {
-    const text = await estimateLine(durations, form.engine.value, form.target_language.value);
+    const text = await estimateLine({
+      durations,
+      engine: form.engine.value,
+      languages: chosenLanguages(form),
+      subtitles: files.filter((f) => isSubtitleFile(f.name)).map((f) => f.size),
+    });
     if (round === estimateRound) line.textContent = text;
   } catch (err) {
     if (round === estimateRound) line.textContent = `No estimate: ${err.message}`;

@@ -30,6 +30,8 @@ let heartbeat = null;
 let resultShown = false;
 
 const $ = (id) => document.getElementById(id);
+// code -> English name, as jobs/languages.py has them
+const LANGUAGES = JSON.parse(document.getElementById("languages").textContent);
 // Queued or running: what leaving the page would cancel ("cancelling" is already on its way).
 const processing = () => job !== null && isActive(job.status) && job.status !== "cancelling";
 // Only a page-owned job is guarded: API jobs default to keep_running=true.
@@ -95,7 +97,9 @@ function renderProgress() {
   let text = "";
   if (job.status === "queued") text = "Waiting for a worker…";
   else if (job.status === "running" && !p.total) text = "Preparing the audio…";
-  else if (job.status === "running" && p.done >= p.total) text = "Writing the subtitles…";
+  else if (job.stage === "burning") {
+    text = `Burning the subtitles into the video: ${p.done} of ${p.total} s`;
+  } else if (job.status === "running" && p.done >= p.total) text = "Writing the subtitles…";
   else if (p.total) text = `${p.done} of ${p.total} chunks done`;
   if (job.status === "running" && job.waiting) text += ` · ${job.waiting.message}`;
   $("progress-text").textContent = text;
@@ -112,8 +116,14 @@ function renderProgress() {
 function renderNotes() {
   const finished = job.status === "finished";
   const quality = finished ? job.quality || [] : [];
+  // name the file and the language only where the job has more than one of them
+  const files = new Set(quality.map((q) => q.file_id)).size;
+  const languages = new Set(quality.map((q) => q.language)).size;
   $("quality").textContent = quality
-    .map((q) => (quality.length > 1 ? `${q.name}: ${q.summary}` : `Subtitles: ${q.summary}`))
+    .map((q) => {
+      const label = [files > 1 ? q.name : "", languages > 1 ? languageName(q.language) : ""];
+      return `${label.filter(Boolean).join(", ") || "Subtitles"}: ${q.summary}`;
+    })
     .join(" · ");
   $("quality").hidden = !quality.length;
   const warnings = finished ? job.warnings || [] : [];
@@ -140,12 +150,68 @@ function renderMessage() {
   message.hidden = false;
 }
 
-async function showResult() {
-  resultShown = true;
+// --- the result: downloads by language, and a player per media file with every language ---
+
+const languageName = (code) => LANGUAGES[code] || code;
+
+// "German (de)"; a bilingual pair "en-de" is "English + German" ("und": not known)
+function languageLabel(code) {
+  const [source, target] = code.split("-");
+  if (target === undefined) return `${languageName(code)} (${code})`;
+  return `${source === "und" ? "Original" : languageName(source)} + ${languageName(target)}`;
+}
+
+// The job's target languages, the one heard from the audio first.
+const jobLanguages = () => job.params.target_languages || [job.params.target_language];
+
+const SUBTITLE_FORMATS = ["srt", "vtt", "json", "ass"];
+const VIDEO_FORMATS = ["mkv", "mp4"]; // <stem>.subtitled.mkv, <stem>.burned.mp4
+
+// Each output with its format, language and download group (jobs from before these were
+// recorded: the name's extension, the job's language), in the order the page lists them: the
+// job's languages, their bilingual pairs, the videos, then anything else (an analysis).
+function outputs() {
+  const order = jobLanguages();
+  const last = 3 * order.length;
+  const rank = ({ group }) => {
+    if (group === "video") return last;
+    if (!group) return last + 1;
+    const plain = order.indexOf(group);
+    if (plain >= 0) return plain;
+    const pair = order.indexOf(group.split("-")[1]);
+    return order.length + (pair >= 0 ? pair : order.length);
+  };
+  const translated = job.kind === "translate";
+  return (job.outputs || [])
+    .map((o) => {
+      const format = o.format || o.name.split(".").pop();
+      const subtitles = translated && SUBTITLE_FORMATS.includes(format);
+      const language = o.language || (subtitles ? job.params.target_language : "");
+      return { ...o, format, language, group: VIDEO_FORMATS.includes(format) ? "video" : language };
+    })
+    .sort((a, b) => rank(a) - rank(b));
+}
+
+function showDownloads() {
   const list = $("downloads");
   list.innerHTML = "";
-  for (const output of job.outputs || []) {
-    const item = document.createElement("li");
+  const groups = new Map(); // a language, "video", or "" (neither) -> its links' <span>
+  for (const output of outputs()) {
+    let links = groups.get(output.group);
+    if (!links) {
+      const item = document.createElement("li");
+      if (output.group === "video") item.dataset.group = "video";
+      else item.dataset.language = output.group;
+      links = document.createElement("span");
+      links.className = "links";
+      const name = document.createElement("span");
+      name.className = "group-name";
+      if (output.group === "video") name.textContent = "Video";
+      else if (output.group) name.textContent = languageLabel(output.group);
+      item.append(name, links);
+      list.append(item);
+      groups.set(output.group, links);
+    }
     const link = document.createElement("a");
     link.href = output.url;
     link.textContent = output.name;
@@ -153,51 +219,126 @@ async function showResult() {
     const info = document.createElement("span");
     info.className = "muted";
     info.textContent = ` ${size(output.size)}`;
-    item.append(link, info);
-    list.append(item);
+    const one = document.createElement("span");
+    one.className = "download";
+    one.append(link, info);
+    links.append(one);
   }
   list.hidden = !list.children.length;
+}
+
+async function showResult() {
+  resultShown = true;
+  showDownloads();
   let session;
   try {
     session = await api(`/api/sessions/${job.session_id}`);
   } catch (err) {
     return; // the downloads are there; the player needs the session
   }
+  if (!resultShown) return; // a retry started meanwhile
   const player = $("player");
   player.innerHTML = "";
+  const vtts = outputs().filter((o) => o.format === "vtt");
   for (const file of session.files) {
-    const vtt = (job.outputs || []).find(
-      (o) => o.file_id === file.id && o.name.endsWith(".vtt"),
+    if (file.kind === "subtitles") continue; // nothing to play: its downloads are above
+    const burned = outputs().find((o) => o.file_id === file.id && o.name.endsWith(".burned.mp4"));
+    player.append(
+      burned ? burnedPlayer(file, burned) : playerOf(file, vtts.filter((o) => o.file_id === file.id)),
     );
-    const figure = document.createElement("figure");
-    const media = document.createElement(file.has_video ? "video" : "audio");
-    media.controls = true;
-    media.preload = "metadata";
-    media.src = file.url;
-    if (vtt) {
-      const track = document.createElement("track");
-      track.kind = "subtitles";
-      track.label = job.params.target_language || "subtitles";
-      track.srclang = job.params.target_language || "";
-      track.src = `${vtt.url}?inline=1`;
-      track.default = true;
-      media.append(track);
-      track.track.mode = "showing"; // `default` alone is not honoured for added tracks
-      keepCuesAboveControls(media, track.track);
-    }
-    const caption = document.createElement("figcaption");
-    caption.textContent = file.name;
-    figure.append(media, caption);
-    player.append(figure);
   }
-  player.hidden = false;
+  player.hidden = !player.children.length;
+}
+
+// The video with its subtitles burned in: what the job made, played as it is.
+function burnedPlayer(file, burned) {
+  const figure = document.createElement("figure");
+  const media = document.createElement("video");
+  media.controls = true;
+  media.preload = "metadata";
+  media.src = `${burned.url}?inline=1`;
+  const caption = document.createElement("figcaption");
+  caption.textContent = `${burned.name}: ${languageLabel(burned.language)} subtitles burned in`;
+  figure.append(media, caption);
+  return figure;
+}
+
+// A file's video (or audio) with a subtitle track per language, the first one showing, and
+// a switcher that goes through the browser's own text track list.
+function playerOf(file, vtts) {
+  const figure = document.createElement("figure");
+  const media = document.createElement(file.has_video ? "video" : "audio");
+  media.controls = true;
+  media.preload = "metadata";
+  media.src = file.url;
+  const tracks = vtts.map((vtt, index) => {
+    const track = document.createElement("track");
+    track.kind = "subtitles";
+    track.label = languageLabel(vtt.language);
+    track.srclang = vtt.language.split("-").pop(); // a pair's translation
+    track.src = `${vtt.url}?inline=1`;
+    track.dataset.language = vtt.language;
+    track.default = index === 0;
+    media.append(track);
+    // `default` alone is not honoured for added tracks; the others are loaded but hidden,
+    // so switching shows them at once
+    track.track.mode = index === 0 ? "showing" : "hidden";
+    keepCuesAboveControls(media, track);
+    return track;
+  });
+  figure.append(media);
+  // an audio element shows no cues: write the showing track's under it
+  if (!file.has_video && tracks.length) figure.append(cuesUnder(media, tracks));
+  const caption = document.createElement("figcaption");
+  const name = document.createElement("span");
+  name.textContent = file.name;
+  caption.append(name);
+  if (tracks.length) caption.append(trackSwitch(media, tracks));
+  figure.append(caption);
+  return figure;
+}
+
+function cuesUnder(media, tracks) {
+  const box = document.createElement("p");
+  box.className = "cue-box";
+  const update = () => {
+    const showing = tracks.find((t) => t.track.mode === "showing");
+    const active = showing ? [...(showing.track.activeCues || [])] : [];
+    box.textContent = active.map((cue) => cue.getCueAsHTML().textContent).join("\n");
+  };
+  for (const track of tracks) track.track.addEventListener("cuechange", update);
+  media.textTracks.addEventListener("change", update);
+  return box;
+}
+
+function trackSwitch(media, tracks) {
+  const label = document.createElement("label");
+  label.className = "track-switch";
+  const select = document.createElement("select");
+  select.className = "track-choice";
+  for (const track of tracks) select.add(new Option(track.label, track.dataset.language));
+  select.add(new Option("Off", ""));
+  const show = (language) => {
+    for (const track of tracks) {
+      track.track.mode = track.dataset.language === language ? "showing" : "hidden";
+    }
+  };
+  select.addEventListener("change", () => show(select.value));
+  // chosen in the browser's own captions menu: say so here too
+  media.textTracks.addEventListener("change", () => {
+    const showing = tracks.find((t) => t.track.mode === "showing");
+    select.value = showing ? showing.dataset.language : "";
+  });
+  label.append("Subtitles ", select);
+  return label;
 }
 
 // While paused (and while the pointer is over the player) the browser's controls cover the
 // bottom of the picture, where cues sit: lift the cues above them, and put them back after.
 const LINE_ABOVE_CONTROLS = -3;
 
-function keepCuesAboveControls(media, track) {
+function keepCuesAboveControls(media, element) {
+  const track = element.track;
   const place = () => {
     const lifted = media.paused;
     for (const cue of track.cues || []) cue.line = lifted ? LINE_ABOVE_CONTROLS : "auto";
@@ -206,6 +347,7 @@ function keepCuesAboveControls(media, track) {
     media.addEventListener(event, place);
   }
   track.addEventListener("cuechange", place);
+  element.addEventListener("load", place); // a track switched to after a pause
 }
 
 function hideResult() {

@@ -28,19 +28,22 @@ function item(text, href) {
 
 // --- what a job over the session's files would cost ---
 
-let fileDurations = "";
+let filesSeen = null; // the media durations and the subtitle files' sizes, as last estimated
 
 async function showEstimate() {
   const form = $("start-job");
   const line = form.querySelector(".estimate");
-  const durations = fileDurations ? fileDurations.split(",").map(Number) : [];
-  if (!durations.length) {
+  if (!filesSeen || !(filesSeen.durations.length || filesSeen.subtitles.length)) {
     line.textContent = "";
     return;
   }
   try {
-    line.textContent = await estimateLine(
-      durations, form.engine.value, form.target_language.value, form.kind.value);
+    line.textContent = await estimateLine({
+      ...filesSeen,
+      engine: form.engine.value,
+      languages: chosenLanguages(form),
+      kind: form.kind.value,
+    });
   } catch (err) {
     line.textContent = `No estimate: ${err.message}`;
   }
@@ -49,10 +52,23 @@ async function showEstimate() {
 $("start-job").addEventListener("choices", showEstimate);
 $("start-job").kind.addEventListener("change", showEstimate);
 
+const isSubtitles = (f) => f.kind === "subtitles";
+
+// "talk.mp4 — 61.2 s, 3.1 MB"; a subtitle file has cues, not a length to play
+function fileLine(f) {
+  if (!isSubtitles(f)) return `${f.name} — ${f.duration_s.toFixed(1)} s, ${size(f.size)}`;
+  const format = (f.format || f.name.split(".").pop()).toUpperCase();
+  const cues = `${f.cues} cue${f.cues === 1 ? "" : "s"}`;
+  return `${f.name} — ${format} subtitles, ${cues}, ${size(f.size)}`;
+}
+
 function showFiles(files) {
-  const durations = files.map((f) => f.duration_s).join(",");
-  if (durations !== fileDurations) {
-    fileDurations = durations; // a file was added: estimate again
+  const seen = {
+    durations: files.filter((f) => !isSubtitles(f)).map((f) => f.duration_s),
+    subtitles: files.filter(isSubtitles).map((f) => f.size),
+  };
+  if (JSON.stringify(seen) !== JSON.stringify(filesSeen)) {
+    filesSeen = seen; // a file was added: estimate again
     showEstimate();
   }
   const list = $("files");
@@ -62,7 +78,9 @@ function showFiles(files) {
   list.innerHTML = "";
   if (!files.length) list.append(item("No files yet."));
   for (const f of files) {
-    list.append(item(`${f.name} — ${f.duration_s.toFixed(1)} s, ${size(f.size)}`, f.url));
+    const li = item(fileLine(f), f.url);
+    li.dataset.kind = f.kind || "media";
+    list.append(li);
   }
 }
 
@@ -175,6 +193,7 @@ async function load() {
   }
   showFiles(session.files);
   showJobs(session.jobs);
+  if (!glossaryShown) showGlossary(session.glossary || []); // later loads keep the edits
   const healthy = session.jobs.filter((j) => isActive(j.status)).every((j) => {
     const source = streams.get(j.id);
     return source && source.readyState === EventSource.OPEN;
@@ -202,7 +221,12 @@ $("add-files").addEventListener("submit", async (event) => {
 $("start-job").addEventListener("submit", async (event) => {
   event.preventDefault();
   showError("");
-  const form = Object.fromEntries(new FormData(event.target));
+  const data = new FormData(event.target);
+  const form = {
+    ...Object.fromEntries(data),
+    target_languages: data.getAll("target_languages"),
+    bilingual: data.get("bilingual") === "true",
+  };
   try {
     await api(`/api/sessions/${sessionId}/jobs`, {
       method: "POST",
@@ -213,6 +237,120 @@ $("start-job").addEventListener("submit", async (event) => {
     showError(err.message);
   }
   load();
+});
+
+// --- the glossary: a row per term, saved all at once (PUT replaces it) ---
+
+const GLOSSARY_FIELDS = { term: 100, translation: 100, note: 200 }; // most characters each
+const GLOSSARY_WORDS = { term: "Term", translation: "Translation", note: "Note" };
+const GLOSSARY_ENTRIES = 200;
+let glossaryShown = false;
+
+function glossaryStatus(text, className = "") {
+  $("glossary-status").textContent = text;
+  $("glossary-status").className = className;
+}
+
+function glossaryRow(entry = {}) {
+  const tr = document.createElement("tr");
+  const number = document.createElement("td");
+  number.className = "number muted";
+  tr.append(number);
+  for (const [field, limit] of Object.entries(GLOSSARY_FIELDS)) {
+    const cell = document.createElement("td");
+    const input = document.createElement("input");
+    input.type = "text";
+    input.name = field;
+    input.maxLength = limit;
+    input.value = entry[field] || "";
+    if (field === "note") input.placeholder = "optional";
+    cell.append(input);
+    tr.append(cell);
+  }
+  const cell = document.createElement("td");
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "small secondary remove";
+  remove.textContent = "Remove";
+  remove.addEventListener("click", () => {
+    tr.remove();
+    glossaryChanged();
+  });
+  cell.append(remove);
+  tr.append(cell);
+  return tr;
+}
+
+// Rows are numbered as the API numbers entries in its messages ("entry 3 has no term").
+function renumberGlossary() {
+  const rowsShown = [...$("glossary").tBodies[0].rows];
+  rowsShown.forEach((tr, index) => {
+    tr.cells[0].textContent = String(index + 1);
+    for (const input of tr.querySelectorAll("input")) {
+      input.setAttribute("aria-label", `${GLOSSARY_WORDS[input.name]} ${index + 1}`);
+    }
+  });
+  $("glossary").hidden = !rowsShown.length;
+  $("glossary-empty").hidden = rowsShown.length > 0;
+  $("glossary-add").disabled = rowsShown.length >= GLOSSARY_ENTRIES;
+}
+
+function glossaryChanged() {
+  renumberGlossary();
+  glossaryStatus("Not saved yet.", "muted");
+}
+
+function showGlossary(entries) {
+  glossaryShown = true;
+  const body = $("glossary").tBodies[0];
+  body.innerHTML = "";
+  for (const entry of entries) body.append(glossaryRow(entry));
+  renumberGlossary();
+}
+
+$("glossary-add").addEventListener("click", () => {
+  const tr = glossaryRow();
+  $("glossary").tBodies[0].append(tr);
+  glossaryChanged();
+  tr.querySelector("input").focus();
+});
+
+$("glossary").addEventListener("input", (event) => {
+  event.target.closest("tr").classList.remove("invalid");
+  glossaryStatus("Not saved yet.", "muted");
+});
+
+$("glossary-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = $("glossary").tBodies[0];
+  for (const tr of [...body.rows]) {
+    if ([...tr.querySelectorAll("input")].every((i) => !i.value.trim())) tr.remove(); // blank
+  }
+  renumberGlossary();
+  const glossary = [...body.rows].map((tr) =>
+    Object.fromEntries([...tr.querySelectorAll("input")].map((i) => [i.name, i.value.trim()])),
+  );
+  $("glossary-save").disabled = true;
+  for (const tr of body.rows) tr.classList.remove("invalid");
+  glossaryStatus("Saving…", "muted");
+  try {
+    const saved = await api(`/api/sessions/${sessionId}/glossary`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ glossary }),
+    });
+    showGlossary(saved.glossary);
+    const n = saved.glossary.length;
+    glossaryStatus(`Saved: ${n} term${n === 1 ? "" : "s"}.`, "finished");
+  } catch (err) {
+    glossaryStatus(err.message, "error");
+    // "Glossary entry 3 has no term.": mark that row (the rows are numbered as the API counts)
+    const found = /entry (\d+)/.exec(err.message);
+    const wrong = found && body.rows[Number(found[1]) - 1];
+    if (wrong) wrong.classList.add("invalid");
+  } finally {
+    $("glossary-save").disabled = false;
+  }
 });
 
 $("delete-session").addEventListener("click", async () => {

@@ -1,0 +1,167 @@
+"""Video out: the subtitles muxed into the video as language tracks (Matroska, every stream
+copied), or burned into the picture (H.264 + AAC MP4) for platforms that show no tracks.
+
+ffmpeg runs as a child of the work horse, in its process group: a cancel or delete that kills
+the horse kills ffmpeg with it. While it burns, the job's flag is read between progress lines
+(`-progress`), so a cancel noticed by the horse itself stops ffmpeg too. What it writes goes to
+the job's temp directory and is stored only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import pysubs2
+
+from .cues import Cue, Style
+from .languages import name_of
+
+MODES = ("none", "mux", "burn")
+"""What a job may do with a video input (`video`)."""
+
+ISO_639_2 = {
+    "en": "eng", "fa": "per", "ar": "ara", "es": "spa", "fr": "fre", "de": "ger", "ru": "rus",
+    "zh": "chi", "ja": "jpn", "hi": "hin", "tr": "tur", "pt": "por", "it": "ita", "nl": "dut",
+    "ko": "kor", "pl": "pol", "uk": "ukr", "sv": "swe", "id": "ind", "ur": "urd",
+}  # fmt: skip
+"""Matroska tags a track's language with ISO 639-2 (the bibliographic codes players know)."""
+
+FONTS = {
+    "fa": "Noto Sans Arabic", "ar": "Noto Sans Arabic", "ur": "Noto Sans Arabic",
+    "hi": "Noto Sans Devanagari", "zh": "WenQuanYi Zen Hei", "ja": "WenQuanYi Zen Hei",
+    "ko": "WenQuanYi Zen Hei",
+}  # fmt: skip
+"""A font that has the script's letters (fonts-noto-core, fonts-wqy-zenhei); others: Noto Sans.
+fontconfig falls back for any glyph the font lacks."""
+
+DEFAULT_FONT = "Noto Sans"
+
+FONT_SHARE = {"landscape": 0.055, "portrait": 0.075}
+"""Font size as a share of the picture's height (landscape) or width (portrait video, the
+vertical preset's size: fewer, larger characters a line)."""
+
+NO_LIBASS = (
+    "The ffmpeg this server runs ({ffmpeg}) cannot burn subtitles: it was built without "
+    "libass. Install Debian's ffmpeg (apt-get install ffmpeg), or set FFMPEG_BINARY to an "
+    "ffmpeg whose `ffmpeg -filters` lists `subtitles`. Muxing (video=mux) works without it."
+)
+
+
+@cache
+def can_burn(ffmpeg: str) -> bool:
+    """Whether `ffmpeg` has the libass `subtitles` filter."""
+    try:
+        found = subprocess.run([ffmpeg, "-hide_banner", "-filters"], capture_output=True,
+                               text=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(line.split()[1:2] == ["subtitles"] for line in found.stdout.splitlines())
+
+
+def burn_document(shaped: list[Cue], style: Style, language: str, width: int,
+                  height: int) -> pysubs2.SSAFile:  # fmt: skip
+    """The cues as an ASS document sized to the picture: a font for the script, a solid
+    outline and shadow for any background, margins inside the safe area, and on portrait
+    video the larger size of the vertical preset."""
+    portrait = height > width
+    size = (width if portrait else height) * FONT_SHARE["portrait" if portrait else "landscape"]
+    document = pysubs2.SSAFile()
+    document.info.update({"PlayResX": str(width), "PlayResY": str(height),
+                          "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})  # fmt: skip
+    document.styles["Default"] = pysubs2.SSAStyle(
+        fontname=FONTS.get(language, DEFAULT_FONT), fontsize=round(size, 1),
+        primarycolor=pysubs2.Color(255, 255, 255), outlinecolor=pysubs2.Color(0, 0, 0),
+        backcolor=pysubs2.Color(0, 0, 0, 128), bold=False, outline=max(1.0, round(size / 16, 1)),
+        shadow=max(0.5, round(size / 32, 1)), alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        marginl=round(width * 0.08), marginr=round(width * 0.08),
+        marginv=round(height * (0.12 if portrait else 0.06)),
+    )  # fmt: skip
+    for cue in shaped:
+        text = "\\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines)
+        document.events.append(pysubs2.SSAEvent(start=round(cue.start * 1000),
+                                                end=round(cue.end * 1000), text=text))  # fmt: skip
+    return document
+
+
+def mux(ffmpeg: str, media: Path, tracks: list[tuple[Path, str]], dest: Path) -> None:
+    """`media`'s streams copied (no re-encode) with one subtitle track per (SRT, language),
+    each tagged and titled with its language; the first is the default."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", os.fspath(media)]
+    for path, _ in tracks:
+        cmd += ["-i", os.fspath(path)]
+    cmd += ["-map", "0:v", "-map", "0:a?"]
+    for n in range(len(tracks)):
+        cmd += ["-map", f"{n + 1}:0"]
+    cmd += ["-c", "copy", "-c:s", "srt"]
+    for n, (_, language) in enumerate(tracks):
+        cmd += [f"-metadata:s:s:{n}", f"language={ISO_639_2.get(language, language)}",
+                f"-metadata:s:s:{n}", f"title={name_of(language)}",
+                f"-disposition:s:{n}", "default" if n == 0 else "0"]  # fmt: skip
+    cmd += [os.fspath(dest)]
+    _run(cmd)
+
+
+class Stopped(Exception):
+    """The job had to stop while ffmpeg burned; ffmpeg is gone."""
+
+
+def burn(ffmpeg: str, media: Path, subtitles: Path, dest: Path, progress: Callable[[float], None],
+         should_stop: Callable[[], bool]) -> None:  # fmt: skip
+    """Render `subtitles` (an ASS file) into `media`'s picture as an H.264 + AAC MP4 with the
+    index at the front. `progress(seconds)` hears how far ffmpeg is; when `should_stop()`
+    says so, ffmpeg is killed, the partial file removed, and Stopped raised."""
+    cmd = [
+        ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", os.fspath(media),
+        "-map", "0:v:0", "-map", "0:a:0?", "-vf", f"subtitles=filename={subtitles.name}",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-sn",
+        "-progress", "pipe:1", "-nostats", os.fspath(dest),
+    ]  # fmt: skip
+    process = subprocess.Popen(cmd, cwd=subtitles.parent, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        for line in process.stdout:
+            if line.startswith("out_time_us=") and line[12:].strip().isdigit():
+                progress(int(line[12:]) / 1e6)
+            if should_stop():
+                raise Stopped
+        error = process.stderr.read()
+        if process.wait() != 0:
+            raise RuntimeError(f"ffmpeg could not burn the subtitles: {_last(error)}")
+    except BaseException:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _run(cmd: list[str]) -> None:
+    """Run ffmpeg to the end; RuntimeError with its last line when it fails."""
+    found = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if found.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed: {_last(found.stderr)}")
+
+
+def _last(stderr: str) -> str:
+    """The last line ffmpeg wrote, where it says what went wrong."""
+    return (stderr.strip().splitlines() or ["unknown error"])[-1][:200]
+
+
+_SIZE = re.compile(r"Video: .*?(\d{2,5})x(\d{2,5})")
+
+
+def picture_size(ffmpeg: str, media: Path) -> tuple[int, int]:
+    """The first video stream's width and height."""
+    found = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", os.fspath(media)],
+                           capture_output=True, text=True, errors="replace")  # fmt: skip
+    match = _SIZE.search(found.stderr)
+    if not match:
+        raise RuntimeError(f"{media.name}: no video stream to put subtitles on")
+    return int(match.group(1)), int(match.group(2))
