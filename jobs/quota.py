@@ -41,10 +41,11 @@ def key_id(config: Config) -> str:
 class Quota:
     """The deployment's Gemini quota, as seen from one process."""
 
-    def __init__(self, config: Config, conn: redis.Redis):
+    def __init__(self, config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_S):
+        """`window_s`: the span GEMINI_RPM is counted over (a test shortens it)."""
         self.conn, self.id = conn, key_id(config)
         rpm, tpm = config.gemini_rpm, config.gemini_tpm
-        self.rpm = RateLimitItemPerSecond(rpm, RATE_WINDOW_S) if rpm else None
+        self.rpm = RateLimitItemPerSecond(rpm, window_s) if rpm else None
         self.tpm = RateLimitItemPerMinute(tpm) if tpm else None
         self.by_calls = self.by_tokens = None
         if self.rpm or self.tpm:

@@ -4,14 +4,18 @@ worker leaves behind."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import time
 
 import pytest
+import redis
 
 from jobs import audio, cost, spend
+from jobs.config import Config
+from jobs.quota import Quota
 
 from .browser import ROOT, Gunicorn
 from .helpers import (
@@ -120,42 +124,68 @@ def test_an_owner_past_the_daily_budget_may_still_run_free_jobs(base_env, stub, 
 
 
 def test_workers_share_one_rate_limit(base_env, stub, long_speech, tmp_path):
-    """GEMINI_RPM=20 over three workers: two jobs want 26 calls; at least 15 and never more
-    than 20 in any 60 s reach the stand-in. A third job that comes while the minute is used up
-    says it waits for quota, and its cancel answers at once."""
+    """GEMINI_RPM=20 over three workers: two jobs want 26 calls; 20 reach the stand-in, then
+    every job says it waits for quota and no 21st call goes. A job that comes while the minute is
+    used up says so too, and its cancel answers at once. (That the calls go again as the window
+    moves is the next test's, on a 2 s window rather than a minute.)"""
     env = gemini_env(base_env, stub.url, "subcue-spend-rpm", GEMINI_RPM="20",
                      GEMINI_CONCURRENCY="4")  # fmt: skip
     workers = [WorkerProcess(env, tmp_path / f"rpm-{n}.log") for n in range(3)]
     try:
         client = make_app(env).test_client()
-        started = time.time()
         jobs = [upload(client, long_speech, engine="gemini").get_json()["id"] for _ in range(2)]
         stub.wait_for_calls(20, timeout=60)
         late = upload(client, DATA / "speech.wav", engine="gemini").get_json()["id"]
 
-        def says_waiting() -> dict | None:
-            job = client.get(f"/api/jobs/{late}").get_json()
-            return job if job["status"] == "running" and job["waiting"] else None
+        def all_wait() -> list[dict] | None:
+            """The jobs with calls left, once each says it waits (one long job may be done)."""
+            shown = [client.get(f"/api/jobs/{j}").get_json() for j in (*jobs, late)]
+            left = [j for j in shown if j["status"] != "finished"]
+            return left if len(left) >= 2 and all(j["waiting"] for j in left) else None
 
-        waiting = wait_for(says_waiting, timeout=15, message="the job to say it waits for quota")
-        assert waiting["waiting"]["message"].startswith("waiting for Gemini quota, about ")
-        assert 1 <= waiting["waiting"]["seconds"] <= 61
+        waiting = wait_for(all_wait, timeout=20, message="every job with calls left to wait")
+        assert late in [j["id"] for j in waiting]
+        for job in waiting:
+            assert job["waiting"]["message"].startswith("waiting for Gemini quota, about ")
+            assert 1 <= job["waiting"]["seconds"] <= 61
         assert len(stub.calls_snapshot()) == 20  # the rest wait for the minute to pass
         asked = time.monotonic()
         assert client.post(f"/api/jobs/{late}/cancel").get_json()["status"] == "cancelled"
         assert time.monotonic() - asked < 1.0
-
-        for job_id in jobs:
-            job = wait_for_status(client, job_id, END, timeout=120)
-            assert job["status"] == "finished", job["error"]
-        arrivals = sorted(c["arrived"] for c in stub.calls_snapshot())
-        assert len(arrivals) > 20
-        assert sum(1 for t in arrivals if t < started + 60) >= 15
-        for t in arrivals:
-            assert sum(1 for u in arrivals if t <= u < t + 60) <= 20
+        for job in waiting:
+            assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+        assert len(stub.calls_snapshot()) == 20
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env, conn):
+    """Three workers' quotas on one key, 5 calls per 2 s window: 15 calls all go, never more
+    than 5 in any 2 s, and the held ones go as the window moves (not all at the end)."""
+    config = Config.from_env({**base_env, "GEMINI_API_KEY": "k", "GEMINI_RPM": "5"})
+    quotas = [Quota(config, redis.Redis.from_url(base_env["REDIS_URL"]), window_s=2)
+              for _ in range(3)]  # fmt: skip
+    went: list[float] = []
+    waits: list[float | None] = []
+
+    async def calls(quota: Quota) -> None:
+        for _ in range(5):
+            await quota.acquire(100, waits.append)
+            went.append(time.monotonic())
+
+    started = time.monotonic()
+
+    async def main() -> None:
+        await asyncio.gather(*(calls(q) for q in quotas))
+
+    asyncio.run(main())
+    went = [t - started for t in sorted(went)]
+    assert len(went) == 15
+    for t in went:
+        assert sum(1 for u in went if t <= u < t + 2) <= 5
+    assert went[4] < 1 and 1.9 < went[5] < 3 and 3.9 < went[10] < 5, went  # five a window
+    assert any(w is not None and 0 < w <= 2 for w in waits)  # the held ones were told how long
 
 
 def test_a_killed_worker_s_reservations_are_released_by_the_sweeper(base_env, stub, conn,

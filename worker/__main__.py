@@ -1,12 +1,13 @@
 """`python -m worker`: run one Subcue worker until SIGTERM/SIGINT."""
 
+import importlib
 import logging
 import sys
 
 from jobs import audio, media
 from jobs.config import Config
 from jobs.connection import connect
-from jobs.submit import queue
+from jobs.submit import JOB_FUNCTIONS, queue
 
 from .worker import SubcueWorker
 
@@ -17,6 +18,13 @@ MONITOR_INTERVAL = 5
 """Seconds between heartbeats while a job runs; a busy worker's key lives this + 60 s."""
 
 
+def preload_job_functions() -> None:
+    """Import what jobs run (the pipeline, google-genai: about a second of CPU here) once, in
+    the worker: every work horse is forked from it, so a job starts without paying for it."""
+    for path in JOB_FUNCTIONS.values():
+        importlib.import_module(path.rsplit(".", 1)[0])
+
+
 def main() -> int:
     """Start a forking worker on the Subcue queue."""
     logging.basicConfig(
@@ -24,6 +32,7 @@ def main() -> int:
     )
     config = Config.from_env()
     audio.use_ffmpeg(media.ffmpeg_binary(config.ffmpeg_binary))
+    preload_job_functions()
     conn = connect(config)
     worker = SubcueWorker(
         [queue(conn, config)],

@@ -19,6 +19,7 @@ import socket
 import threading
 
 import redis
+from rq import worker_registration
 from rq.job import Job
 from rq.worker import Worker
 
@@ -57,10 +58,22 @@ def worker_runs(conn: redis.Redis, worker_name: str, job_id: str) -> bool:
         try:
             os.kill(worker.pid, 0)  # same machine: no need to wait for its key to expire
         except ProcessLookupError:
+            _forget_dead(worker)
             return False
         except PermissionError:
             pass
     return worker.get_current_job_id() == job_id
+
+
+def _forget_dead(worker: Worker) -> None:
+    """Unregister a worker whose process is gone, rather than let its key live out its TTL
+    (up to a minute): until then a retry of its job would wait for it to let go of the job,
+    and rq-dashboard would list it as alive."""
+    with worker.connection.pipeline() as pipe:
+        worker_registration.unregister(worker, pipe)
+        pipe.delete(worker.key)
+        pipe.execute()
+    log.info("event=dead_worker_unregistered worker=%s pid=%s", worker.name, worker.pid)
 
 
 def interval(config: Config) -> float:
