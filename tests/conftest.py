@@ -81,6 +81,25 @@ def module_gemini_worker(module_gemini_env, tmp_path_factory):
     worker.stop()
 
 
+@pytest.fixture(scope="module")
+def server(env, tmp_path_factory):
+    """gunicorn serving the app, with a worker on the same queue, for a browser test module:
+    its settings are the module's `env` fixture."""
+    from .browser import served
+
+    with served(env, tmp_path_factory.mktemp("web-logs")) as web:
+        yield web
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright's driver (it never launches a browser of its own here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
 @pytest.fixture
 def start_worker(tmp_path):
     """Start extra workers with their own settings; all are stopped after the test."""

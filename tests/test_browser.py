@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from jobs import record
 from jobs.cancel import cancel
 from jobs.config import Config
 from jobs.status import ACTIVE
 
-from .browser import Chromium, elapsed_since, iso_seconds, served
+from .browser import Chromium, elapsed_since, iso_seconds
 from .gemini_stub import GeminiStub
 from .helpers import DATA, temp_dir_of
 
@@ -77,21 +77,6 @@ def env(base_env, stub) -> dict:
 def config(env) -> Config:
     """The same settings as a Config."""
     return Config.from_env(env)
-
-
-@pytest.fixture(scope="module")
-def server(env, tmp_path_factory):
-    """gunicorn serving the app, with a worker on the same queue."""
-    logs = tmp_path_factory.mktemp("browser-logs")
-    with served(env, logs) as web:
-        yield web
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    """Playwright's driver (it never launches a browser of its own here)."""
-    with sync_playwright() as driver:
-        yield driver
 
 
 @pytest.fixture

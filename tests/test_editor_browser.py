@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import srt
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from .browser import Chromium, served
+from .browser import Chromium
 from .gemini_stub import GeminiStub
 from .helpers import DATA, GEMINI_KEY, gemini_env
 
@@ -43,21 +43,6 @@ def stub():
 def env(base_env, stub) -> dict:
     """Settings shared by gunicorn and the worker: own queue, the stand-in."""
     return gemini_env(base_env, stub.url, "subcue-editor-browser")
-
-
-@pytest.fixture(scope="module")
-def server(env, tmp_path_factory):
-    """gunicorn serving the app, with a worker on the same queue."""
-    logs = tmp_path_factory.mktemp("editor-logs")
-    with served(env, logs) as web:
-        yield web
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    """Playwright's driver (it never launches a browser of its own here)."""
-    with sync_playwright() as driver:
-        yield driver
 
 
 @pytest.fixture
