@@ -233,24 +233,32 @@ def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
 
 
 def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path):
-    """`scripts/translate --estimate`: the cost of the file before anything is uploaded."""
+    """`scripts/translate --estimate`: the cost of the file before anything is uploaded, a
+    second language and a subtitle file included."""
     env = gemini_env(base_env, stub.url, "subcue-spend-cli")
     server = Gunicorn(env, tmp_path / "cli-web.log")
+    subtitles = tmp_path / "talk.srt"
+    subtitles.write_text("".join(f"{n}\n00:00:{n:02},000 --> 00:00:{n:02},900\nLine {n} of the "
+                                 f"talk.\n\n" for n in range(1, 40)))  # fmt: skip
     try:
 
-        def run(*extra: str) -> str:
+        def run(media, *extra: str) -> str:
             found = subprocess.run([sys.executable, str(ROOT / "scripts" / "translate"),
-                                    str(DATA / "speech.mp4"), "--server", server.url,
-                                    "--estimate", *extra],
+                                    str(media), "--server", server.url, "--estimate", *extra],
                                    capture_output=True, text=True, timeout=60)  # fmt: skip
             assert found.returncode == 0, found.stderr
             return found.stdout
 
-        paid = run("--engine", "gemini", "--to", "fr")
+        def usd(line: str) -> float:
+            return float(re.match(r"About \$(\d+\.\d+)", line).group(1))
+
+        paid = run(DATA / "speech.mp4", "--engine", "gemini", "--to", "fr")
         pattern = r"About \$0\.\d{4}, at most \$0\.\d{4}: \d+ gemini-2\.5-flash calls?,"
         assert re.match(pattern, paid)
         assert "as of " + cost.PRICES_AS_OF in paid
-        assert run("--engine", "local").startswith("Free: the local engine")
+        assert usd(run(DATA / "speech.mp4", "--engine", "gemini", "--to", "fr,de")) > usd(paid)
+        assert re.match(pattern, run(subtitles, "--engine", "gemini", "--to", "de"))
+        assert run(DATA / "speech.mp4", "--engine", "local").startswith("Free: the local engine")
         assert not stub.calls_snapshot()
     finally:
         server.stop()

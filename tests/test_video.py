@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from .browser import ROOT, Gunicorn
 from .helpers import (
     DATA,
     make_app,
@@ -116,13 +118,38 @@ def test_cancel_during_a_burn_stops_ffmpeg_at_once_and_leaves_nothing(
 
     shown = wait_for(burning, timeout=120, message="the burn to show progress")
     assert shown["progress"]["total"] == 60 and shown["status"] == "running"
-    assert processes_mentioning("burned.mp4")
+    temp = temp_dir_of(module_gemini_env, job["id"])
+    assert processes_mentioning(str(temp))  # this job's ffmpeg, not another test's
     answer = client.post(f"/api/jobs/{job['id']}/cancel").get_json()
     assert answer["status"] == "cancelled"
-    assert not processes_mentioning("burned.mp4")  # ffmpeg died with the horse
-    assert not temp_dir_of(module_gemini_env, job["id"]).exists()
+    assert not processes_mentioning(str(temp))  # ffmpeg died with the horse
+    assert not temp.exists()
     storage = Path(module_gemini_env["STORAGE_URL"].removeprefix("file://")) / "jobs" / job["id"]
     assert not list(storage.rglob("*.mp4"))
+
+
+def test_the_cli_writes_the_muxed_video_beside_the_subtitles(module_gemini_env, stub, tmp_path):
+    """`scripts/translate FILE --to de,fr --video mux`: the outputs land next to FILE, the
+    MKV with a German and a French track."""
+    media = tmp_path / "clip.mp4"
+    media.write_bytes((DATA / "speech.mp4").read_bytes())
+    server = Gunicorn(module_gemini_env, tmp_path / "web.log")
+    try:
+        run = subprocess.run([sys.executable, str(ROOT / "scripts" / "translate"), str(media),
+                              "--server", server.url, "--engine", "gemini", "--to", "de,fr",
+                              "--video", "mux"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    written = [Path(line) for line in run.stdout.split()]
+    assert tmp_path / "clip.subtitled.mkv" in written and tmp_path / "clip.fr.srt" in written
+    tracks = [s["tags"]["language"] for s in streams(tmp_path / "clip.subtitled.mkv")
+              if s["codec_type"] == "subtitle"]  # fmt: skip
+    assert tracks == ["ger", "fre"]
+    refused = subprocess.run([sys.executable, str(ROOT / "scripts" / "translate"), str(media),
+                              "--video", "sideways"], capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 2 and "invalid choice: 'sideways'" in refused.stderr
 
 
 def test_burn_is_refused_when_the_ffmpeg_has_no_libass(
