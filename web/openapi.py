@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs.cues import STYLES
 from jobs.languages import LANGUAGES
 from jobs.status import Status
+from jobs.video import MODES
 
 STATUSES = [s.value for s in Status]
 
@@ -34,6 +35,9 @@ _SID = {"name": "session_id", "in": "path", "required": True,
 _CAP = {"type": "number", "minimum": 0, "exclusiveMinimum": True,
         "description": "The most the job may spend, in USD (paid engines); it stops with "
                        "budget_exhausted before a call that could pass it."}  # fmt: skip
+_VIDEO = {"type": "string", "enum": list(MODES),
+          "description": "translate jobs: none, mux (<stem>.subtitled.mkv, a track per "
+                         "language) or burn (<stem>.burned.mp4)"}  # fmt: skip
 _CUE_QUERY = [
     {"name": "file", "in": "query", "schema": {"type": "string"},
      "description": "the file's id (default: the job's first file)"},
@@ -57,6 +61,7 @@ _UPLOAD = {
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
             "max_cost_usd": _CAP,
+            "video": _VIDEO,
         },
     }}},
 }  # fmt: skip
@@ -76,6 +81,7 @@ _JOB_REQUEST = {
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
             "max_cost_usd": _CAP,
+            "video": _VIDEO,
         },
     }}},
 }  # fmt: skip
