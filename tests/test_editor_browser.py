@@ -375,7 +375,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
       .filter((t) => t.mode === 'showing').map((t) => t.language)"""
     assert page.evaluate(showing) == ["fr"]
     expect(page.locator("#editor-not-remade")).to_contain_text(
-        "these keep the engine’s text: the bilingual files."
+        "Not written again (they keep the engine’s text): the bilingual files."
     )
 
     page.set_viewport_size({"width": 600, "height": 900})

@@ -202,8 +202,8 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     const note = $("editor-not-remade");
     const names = [...kept];
     note.textContent = names.length
-      ? `Saving writes the SRT, VTT and JSON again; these keep the engine’s text: ` +
-        `${names.join(", ")}.`
+      ? `Saving writes the SRT, VTT and JSON again. Not written again (they keep the ` +
+        `engine’s text): ${names.join(", ")}.`
       : "";
     note.hidden = !names.length;
   }
