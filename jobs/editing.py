@@ -26,7 +26,7 @@ from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
 from .status import Status
 from .storage import Storage
-from .subtitles import write_outputs
+from .subtitles import bilingual, write_outputs
 
 MAX_CUE_CHARS = 200
 """More text than any subtitle should carry (four full lines of the widest style and more)."""
@@ -84,6 +84,18 @@ class Target:
         """Where a revision's JSON is kept."""
         where = f"revisions/{self.file_id}/{self.language}/{revision}.json"
         return storage.job_prefix(job_id) + where
+
+
+def bilingual_stems(rec: dict, where: Target) -> list[tuple[str, str]]:
+    """The job's bilingual outputs made from these cues (`talk.en-de` for `talk.de`), with
+    their source language: a save writes them again too."""
+    found = {}
+    for output in rec.get("outputs") or []:
+        pair = output.get("language") or ""
+        source_language, _, language = pair.partition("-")
+        if output.get("file_id") == where.file_id and language == where.language:
+            found[output["name"].rsplit(".", 1)[0]] = source_language
+    return sorted(found.items())
 
 
 def check_editable(rec: dict) -> None:
@@ -222,9 +234,14 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
             duration = current["duration_s"]
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
                                             shaped, style, unsure)  # fmt: skip
+            document = written[-1]  # the JSON: the revision kept
+            for stem, source_language in bilingual_stems(rec, where):
+                pairs = bilingual(shaped, style, source_language)
+                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style)
+                written += [p for p in both if p.suffix != ".json"]
             sizes = {path.name: store.put_file(storage.output_key(job_id, path.name), path)
                      for path in written}  # fmt: skip
-            store.put_file(where.revision_key(job_id, revision), written[-1])
+            store.put_file(where.revision_key(job_id, revision), document)
         outputs = [o | ({"size": sizes[o["name"]]} if o["name"] in sizes else {})
                    for o in rec["outputs"]]  # fmt: skip
         quality = [q | ({**report, "summary": cues.summary(report, style)}

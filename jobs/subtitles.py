@@ -57,6 +57,13 @@ def shape(placed: list[dict], style: Style, language: str, media_duration: float
     return cues.shape_segments(placed, style, language, media_duration)
 
 
+def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue]:
+    """Each cue's source line(s) above its translation, each wrapped to the style."""
+    return [Cue(c.start, c.end,
+                (*(cues.wrap(c.source_text, style, source_language) or ()), *c.lines),
+                c.source_text) for c in shaped]  # fmt: skip
+
+
 def write_outputs(directory: Path, stem: str, language: str, duration: float,
                   shaped: list[Cue], style: Style,
                   unsure: set[int] = frozenset()) -> tuple[list[Path], dict]:  # fmt: skip

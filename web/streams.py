@@ -96,18 +96,25 @@ class Hub:
                 self._thread.start()
 
     def _listen(self) -> None:
-        """Forever: subscribe, then wake the watchers of every job announced."""
+        """Forever: subscribe, then wake the watchers of every job announced. An outage is
+        logged when it starts and when it ends, not at every attempt in between."""
+        lost = False
         while True:
             pubsub = self.conn.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(keys.changes())
                 self._listening.set()
+                if lost:
+                    log.info("event=changes_subscription_restored")
+                    lost = False
                 self._wake_all()  # anything that changed while we were not listening
                 for message in pubsub.listen():
                     if message["type"] == "message":
                         self._wake(message["data"].decode())
             except redis.RedisError as exc:
-                log.warning("event=changes_subscription_lost error=%s", exc)
+                if not lost:
+                    log.warning("event=changes_subscription_lost error=%s", exc)
+                lost = True
             finally:
                 self._listening.clear()
                 try:

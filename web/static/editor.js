@@ -189,14 +189,15 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     adoptPlayer();
   }
 
-  // A save writes the language's SRT, VTT and JSON again; say which outputs it leaves as the
-  // engine made them (bilingual files, videos with subtitles, a subtitle file's own format).
+  // A save writes the language's SRT, VTT and JSON again (and its bilingual files); say which
+  // outputs it leaves as the engine made them (videos with subtitles, a subtitle file's own
+  // format).
   function noteWhatIsNotRemade(job) {
     const kept = new Set();
     for (const output of job.outputs || []) {
       const format = output.format || output.name.split(".").pop();
-      if ((output.language || "").includes("-")) kept.add("the bilingual files");
-      else if (VIDEO_FORMATS.includes(format)) kept.add("the video with subtitles");
+      if ((output.language || "").includes("-")) continue; // written again with its language
+      if (VIDEO_FORMATS.includes(format)) kept.add("the video with subtitles");
       else if (!REMADE_FORMATS.includes(format)) kept.add(output.name);
     }
     const note = $("editor-not-remade");
