@@ -246,3 +246,31 @@ def test_cancel_and_delete_during_a_subtitle_translation(client, stub, module_ge
     stays(lambda: all(c["arrived"] < answered for c in stub.calls_snapshot()), 1.0,
           message="no call after the delete answered")  # fmt: skip
     assert job_of(client, job["id"]).get("error", {}).get("code") == "not_found"
+
+
+def test_a_video_and_its_srt_in_one_upload_are_each_handled_by_kind(client, stub):
+    """speech.mp4 with speech.en.srt, into German: the video is heard (one audio call), the
+    subtitle file translated as text at its own times, and neither output overwrites the other."""
+    srt_text = "".join(f"{n}\n00:00:0{n},000 --> 00:00:0{n},800\nLine {n}.\n\n"
+                       for n in range(1, 5))  # fmt: skip
+    with open(DATA / "speech.mp4", "rb") as video:
+        data = {"file": [(video, "speech.mp4"), (io.BytesIO(srt_text.encode()), "speech.en.srt")],
+                "target_language": "de", "engine": "gemini"}  # fmt: skip
+        response = client.post("/api/jobs", data=data, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_status(client, response.get_json()["id"], END, timeout=60)
+    assert job["status"] == "finished", job["error"]
+    kinds = sorted(c.get("kind", "audio") for c in stub.calls_snapshot())
+    assert kinds.count("audio") == 1 and "text" in kinds, kinds
+    names = [o["name"] for o in job["outputs"]]
+    assert len(names) == len(set(names)), names  # speech.de.srt and speech-2.de.srt
+    files = client.get(f"/api/sessions/{job['session_id']}").get_json()["files"]
+    assert sorted(f["kind"] for f in files) == ["media", "subtitles"]
+    subtitles_id = next(f["id"] for f in files if f["kind"] == "subtitles")
+    name = next(o["name"] for o in job["outputs"]
+                if o["file_id"] == subtitles_id and o["format"] == "srt")  # fmt: skip
+    translated = pysubs2.SSAFile.from_string(output(client, job, name))
+    assert [(e.start, e.end) for e in translated.events] == [(n * 1000, n * 1000 + 800)
+                                                             for n in range(1, 5)]  # fmt: skip
+    assert all(e.text.startswith("[de] Line ") for e in translated.events)
+    assert len({o["file_id"] for o in job["outputs"] if o["format"] == "srt"}) == 2
