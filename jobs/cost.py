@@ -178,13 +178,14 @@ class Setup:
 
 def estimate(engine: str, kind: str, durations: list[float], prices: Prices | None,
              setup: Setup, local_model: str = "tiny.en", languages: int = 1,
-             text_chars: list[int] = ()) -> dict:  # fmt: skip
+             text_chars: list[int] = (), glossary: str = "") -> dict:  # fmt: skip
     """The expected and worst-case cost, calls and wall time of a job over media files of
     `durations` seconds and subtitle files of `text_chars` characters, into `languages`
     languages. Media is heard once, for the first language; the other languages, and every
-    language of a subtitle file, are text calls. `max_cost_usd` is every call (at most one
-    per chunk or batch) answered at its maxOutputTokens; retries of failed answers come on
-    top, and a job's cap bounds them too."""
+    language of a subtitle file, are text calls; every call carries the session's `glossary`
+    (its prompt lines). `max_cost_usd` is every call (at most one per chunk or batch) answered
+    at its maxOutputTokens; retries of failed answers come on top, and a job's cap bounds them
+    too."""
     total = sum(durations)
     if kind == "analyze":
         counts = [(1, 1) for d in durations]
@@ -214,6 +215,9 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
         worst_in += 3 * text_total + overhead + text_calls
         worst_out += text_calls * TEXT_OUTPUT_BASE + 2 * 3 * text_total
         calls += text_calls
+        most += text_calls
+    expected_in += math.ceil(len(glossary) / CHARS_PER_TOKEN) * calls
+    worst_in += len(glossary.encode()) * most
     seconds = math.ceil(calls / max(1, setup.concurrency)) * CALL_SECONDS
     if setup.rpm and calls > setup.rpm:
         seconds = max(seconds, (calls - setup.rpm) / setup.rpm * RATE_WINDOW_S)

@@ -130,3 +130,16 @@ def set_glossary(conn: redis.Redis, session_id: str, entries: list[dict]) -> Non
 def glossary(conn: redis.Redis, session_id: str) -> list[dict]:
     """The session's glossary (empty when it has none)."""
     return json.loads(conn.hget(keys.session(session_id), "glossary") or "[]")
+
+
+def glossary_lines(glossary: list[dict]) -> list[str]:
+    """A session's glossary as the lines every call's instruction carries (empty when there is
+    none); also what the estimate counts."""
+    if not glossary:
+        return []
+    lines = ["Glossary: always use these translations, so that names and terms are spelled "
+             "the same way everywhere:"]  # fmt: skip
+    for entry in glossary:
+        note = f" ({entry['note']})" if entry.get("note") else ""
+        lines.append(f"- {entry['term']} → {entry.get('translation') or entry['term']}{note}")
+    return lines

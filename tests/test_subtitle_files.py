@@ -198,6 +198,34 @@ def test_the_glossary_goes_with_every_call_of_the_session_s_jobs(client, stub):
     assert client.get(f"/api/sessions/{sid}").get_json()["glossary"] == glossary
 
 
+def test_the_session_s_estimate_counts_its_glossary(client, module_gemini_env):
+    """GET /api/estimate?session_id=: every call carries the session's glossary, so a long one
+    costs more; another owner's session is not found."""
+    files = {"file": [(io.BytesIO(forty_cues().encode()), "film.srt")]}
+    sid = client.post("/api/sessions", data=files, content_type="multipart/form-data")
+    sid = sid.get_json()["id"]
+    query = "/api/estimate?engine=gemini&duration_s=600&target_languages=de,fr"
+
+    def estimate(extra: str = "") -> dict:
+        answer = client.get(query + extra)
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
+
+    assert estimate(f"&session_id={sid}") == estimate()  # no glossary yet
+    glossary = [{"term": f"Term {n}", "translation": f"Begriff {n}", "note": "a name"}
+                for n in range(150)]  # fmt: skip
+    assert (
+        client.put(f"/api/sessions/{sid}/glossary", json={"glossary": glossary}).status_code == 200
+    )
+    plain, with_it = estimate(), estimate(f"&session_id={sid}")
+    assert with_it["calls"] == plain["calls"]
+    assert (
+        with_it["cost_usd"] > plain["cost_usd"] and with_it["max_cost_usd"] > plain["max_cost_usd"]
+    )
+    stranger = make_app(module_gemini_env).test_client()
+    assert stranger.get(query + f"&session_id={sid}").status_code == 404
+
+
 def test_a_broken_srt_is_refused_with_its_line_and_nothing_is_kept(client, base_env):
     """No valid timing line: 400 naming the line; no session, no stored file."""
     before = client.get("/api/jobs").get_json()

@@ -11,6 +11,7 @@ from google.genai import errors
 
 from ..errors import JobFailed
 from ..languages import name_of
+from ..session import glossary_lines
 
 MAX_SERVER_DELAY_S = 300.0
 """A 429 asking for a longer wait than this is treated as an exhausted quota."""
@@ -246,18 +247,6 @@ def batches(cues: list[tuple[int, str]], max_chars: int = BATCH_CHARS,
         found[-1].append(cue)
         size += len(cue[1])
     return [batch for batch in found if batch]
-
-
-def glossary_lines(glossary: list[dict]) -> list[str]:
-    """A session's glossary as prompt lines (empty when there is none)."""
-    if not glossary:
-        return []
-    lines = ["Glossary: always use these translations, so that names and terms are spelled "
-             "the same way everywhere:"]  # fmt: skip
-    for entry in glossary:
-        note = f" ({entry['note']})" if entry.get("note") else ""
-        lines.append(f"- {entry['term']} → {entry.get('translation') or entry['term']}{note}")
-    return lines
 
 
 def cues_prompt(target_language: str, count: int, glossary: list[dict] | None = None,

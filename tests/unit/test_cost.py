@@ -141,3 +141,22 @@ def test_a_text_call_s_own_text_fits_what_the_estimate_counts():
     context = context_part([(i, "A line of about forty characters, said.") for i in range(3)])
     own = cost.request_text(cues_prompt("fa", 100), CUES_INSTRUCTION, CUES_SCHEMA, context)
     assert len(own) <= cost.TEXT_CALL_CHARS
+
+
+def test_a_glossary_is_paid_with_every_call():
+    """A session's glossary goes with every call, audio and text: the estimate grows by its
+    tokens times the calls, and the worst case by its bytes times the most calls there may be
+    (chunks cut early make a few more)."""
+    flash = cost.prices_for("gemini-2.5-flash")
+    glossary = "\n".join(["Glossary: always use these translations:"]
+                         + [f"- Term number {n} → Begriff {n}" for n in range(200)])  # fmt: skip
+    plain = cost.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2)
+    with_it = cost.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2,
+                            glossary=glossary)  # fmt: skip
+    assert with_it["calls"] == plain["calls"] == 24
+    tokens = -(-len(glossary) // cost.CHARS_PER_TOKEN) * 24
+    assert with_it["cost_usd"] - plain["cost_usd"] == pytest.approx(
+        flash.usd(tokens, 0), abs=2e-6)  # fmt: skip
+    per_call = flash.usd(len(glossary.encode()), 0)
+    extra_worst = with_it["max_cost_usd"] - plain["max_cost_usd"]
+    assert 24 * per_call - 2e-6 <= extra_worst <= 30 * per_call

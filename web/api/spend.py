@@ -6,7 +6,7 @@ import math
 
 from flask import jsonify, request
 
-from jobs import cost, spend
+from jobs import cost, session, spend
 from jobs.engines import check_request
 from jobs.errors import BadRequest, EngineUnsupported
 
@@ -25,7 +25,8 @@ MAX_TEXT_CHARS = 50_000_000
 def estimate():
     """The expected and worst-case cost, engine calls and wall time of a job over media of the
     given duration(s) (`duration_s` once per media file) and subtitle files of the given size
-    (`text_chars` once per subtitle file), in `target_languages` (or `target_language`)."""
+    (`text_chars` once per subtitle file), in `target_languages` (or `target_language`); with
+    `session_id`, every call carries that session's glossary."""
     config = context.config()
     codes = target_languages(request.args) or [""]
     for code in codes:
@@ -45,9 +46,14 @@ def estimate():
     prices = cost.prices_for(config.gemini_model, config.gemini_prices)
     setup = cost.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
     paid = prices if engine == "gemini" else None
+    glossary = ""
+    if sid := request.args.get("session_id"):
+        entries = session.get(context.conn(), sid, owner.current())["glossary"]
+        glossary = "\n".join(session.glossary_lines(entries))
     return jsonify(cost.estimate(engine, kind, durations, paid, setup,
                                  local_model=config.whisper_model or "tiny.en",
-                                 languages=len(codes), text_chars=texts))  # fmt: skip
+                                 languages=len(codes), text_chars=texts,
+                                 glossary=glossary))  # fmt: skip
 
 
 def _chars(value: str) -> int:

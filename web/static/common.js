@@ -171,9 +171,16 @@ const SUBTITLE_FILE = /\.(srt|vtt|ass|ssa)$/i;
 const isSubtitleFile = (name) => SUBTITLE_FILE.test(name);
 
 // One line saying what a job would cost: the server's estimate (GET /api/estimate) of hearing
-// media of `durations` seconds in the first language. Languages after the first, and subtitle
-// files, are translated as text, which that estimate leaves out: the line says so.
-async function estimateLine({ durations, engine, languages, kind = "translate", subtitles = [] }) {
+// media of `durations` seconds in the first language and translating the rest, and the
+// subtitle files, as text; with `sessionId`, every call carrying that session's glossary.
+async function estimateLine({
+  durations,
+  engine,
+  languages,
+  kind = "translate",
+  subtitles = [],
+  sessionId = null,
+}) {
   // subtitles: the subtitle files' sizes, as characters of text (bytes: near enough)
   if (kind === "analyze" && subtitles.length) {
     if (!durations.length) return "A subtitle file has no audio to analyse.";
@@ -186,6 +193,7 @@ async function estimateLine({ durations, engine, languages, kind = "translate", 
   const query = new URLSearchParams({ engine, target_languages: wanted.join(","), kind });
   for (const d of durations) query.append("duration_s", d.toFixed(2));
   for (const chars of subtitles) query.append("text_chars", String(Math.max(1, chars)));
+  if (sessionId) query.set("session_id", sessionId);
   const e = await api(`/api/estimate?${query}`);
   const time = `about ${duration(e.seconds)}`;
   if (e.free) return `Estimate: free (runs on this server), ${time}.`;

@@ -43,6 +43,7 @@ async function showEstimate() {
       engine: form.engine.value,
       languages: chosenLanguages(form),
       kind: form.kind.value,
+      sessionId, // its glossary goes with every call
     });
   } catch (err) {
     line.textContent = `No estimate: ${err.message}`;
@@ -342,6 +343,7 @@ $("glossary-form").addEventListener("submit", async (event) => {
     showGlossary(saved.glossary);
     const n = saved.glossary.length;
     glossaryStatus(`Saved: ${n} term${n === 1 ? "" : "s"}.`, "finished");
+    showEstimate(); // every call carries the glossary: the estimate changes with it
   } catch (err) {
     glossaryStatus(err.message, "error");
     // "Glossary entry 3 has no term.": mark that row (the rows are numbered as the API counts)
