@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,11 +155,12 @@ def translation(job: JobRun, batch: TextBatch,
 
 
 def collected(work: list[TextBatch], results: dict[int, dict]) -> dict[tuple[int, str], dict]:
-    """The translated texts by (file index, language): cue index -> text."""
-    texts: dict[tuple[int, str], dict[int, str]] = {}
+    """The translated texts by (file index, language): cue index -> text. A file with nothing
+    to translate (silence, a subtitle file of drawings only) had no batch: it reads as empty."""
+    texts: defaultdict[tuple[int, str], dict[int, str]] = defaultdict(dict)
     for batch in work:
         found = results[batch.number]["texts"]
-        texts.setdefault((batch.file_index, batch.language), {}).update(
+        texts[(batch.file_index, batch.language)].update(
             {int(i): t for i, t in found.items()}
         )
     return texts

@@ -163,6 +163,18 @@ def test_one_chunk_of_audio_in_two_languages_is_heard_once(client, stub):
     assert {o["language"] for o in job["outputs"]} == {"de", "fr", "en-de", "en-fr"}
 
 
+def test_speech_nobody_hears_in_two_languages_finishes_with_empty_subtitles(client, stub):
+    """The audio call hears nothing (an empty answer), so nothing is translated: both
+    languages' files exist, empty, and no text call is made."""
+    stub.always = "empty"
+    job = upload(client, DATA / "silence.wav", engine="gemini", target_languages="de,fr")
+    job = wait_for_status(client, job.get_json()["id"], END, timeout=60)
+    assert job["status"] == "finished", job["error"]
+    assert {"silence.de.srt", "silence.fr.srt"} <= {o["name"] for o in job["outputs"]}
+    assert output(client, job, "silence.fr.srt").strip() == ""
+    assert all(c.get("kind") != "text" for c in stub.calls_snapshot())
+
+
 def test_the_glossary_goes_with_every_call_of_the_session_s_jobs(client, stub):
     """A session's glossary is in the request of every call, audio and text."""
     with open(DATA / "speech.wav", "rb") as wav:
