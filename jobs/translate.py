@@ -160,9 +160,7 @@ def collected(work: list[TextBatch], results: dict[int, dict]) -> dict[tuple[int
     texts: defaultdict[tuple[int, str], dict[int, str]] = defaultdict(dict)
     for batch in work:
         found = results[batch.number]["texts"]
-        texts[(batch.file_index, batch.language)].update(
-            {int(i): t for i, t in found.items()}
-        )
+        texts[(batch.file_index, batch.language)].update({int(i): t for i, t in found.items()})
     return texts
 
 
