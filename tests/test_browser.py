@@ -687,7 +687,7 @@ def test_two_languages_give_two_tracks_and_the_switcher_shows_either(
     assert [t["mode"] for t in page.evaluate(TRACKS, media)] == ["hidden", "hidden"]
 
 
-def test_the_glossary_is_saved_and_there_after_a_reload(chromium, server, tmp_path):
+def test_the_glossary_is_saved_and_there_after_a_reload(chromium, server):
     """Two terms added and saved are there after a reload; a row without a term is refused
     with the API's message, and what was saved stays."""
     page = chromium.first_page()
@@ -771,9 +771,9 @@ def test_a_subtitle_file_is_listed_by_its_cues_and_translated_without_a_player(
 
 
 def test_a_burned_video_plays_on_the_finished_page(chromium, server, stub, started):
-    """video=burn from the form: the page shows the burn's progress in seconds, then plays
-    the burned .mp4 (the subtitles are in the picture, so no track), the mkv-free downloads
-    list it under Video."""
+    """video=burn from the form: the finished page plays the burned .mp4 (the subtitles are in
+    the picture, so no track) and the downloads list it under Video. (The burn's progress in
+    seconds is the API's, checked in test_video.)"""
     stub.reset()
     page = chromium.first_page()
     page.goto(server.url + "/")
@@ -793,4 +793,7 @@ def test_a_burned_video_plays_on_the_finished_page(chromium, server, stub, start
     assert page.evaluate("() => document.querySelector('#player video').textTracks.length") == 0
     expect(page.locator("#player figcaption")).to_contain_text("German (de) subtitles burned in")
     expect(page.locator("#downloads")).to_contain_text("speech.burned.mp4")
+    expect(page.locator("#editor .cue").first).to_be_visible()  # the editor plays the burn
+    expect(page.locator("#player figure")).to_be_visible()
+    expect(page.locator("#editor")).not_to_have_class(re.compile(r"\bno-media\b"))
     shot(page, "job-burned.png")

@@ -117,15 +117,18 @@ The time: the player’s when it is inside this cue, else in proportion to the t
 
   // --- waiting for the job ---
 
-  // A change of job.js's status badge (a retry, say): cheaper than polling a job that ended.
-  function statusChange() {
+  // A change of job.js's status badge (it follows the job's events): cheaper than polling.
+  // `seen` is the status last read from the API; while the badge shows another (not drawn
+  // yet, or already past it), look again after the polling interval.
+  function statusChange(seen) {
     const badge = document.getElementById("status");
     return new Promise((resolve) => {
-      if (!badge) {
-        setTimeout(resolve, 15 * POLL_MS);
+      if (!badge || !badge.classList.contains(seen)) {
+        setTimeout(resolve, POLL_MS);
         return;
       }
       const watch = new MutationObserver(() => {
+        if (badge.classList.contains(seen)) return; // redrawn, same status
         watch.disconnect();
         resolve();
       });
@@ -149,7 +152,7 @@ The time: the player’s when it is inside this cue, else in proportion to the t
         // offline for a moment: try again
       }
       if (job && job.status === "finished") return job;
-      if (job && isTerminal(job.status)) await statusChange();
+      if (job) await statusChange(job.status);
       else await sleep(POLL_MS);
     }
   }
@@ -817,14 +820,11 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     showFigures();
   }
 
-  // The figure of the file being edited (its media's src is the file's download URL).
+  // The figure of the file being edited (its own media, or the video it was burned into).
   function figure() {
     const player = document.getElementById("player");
     if (!player || !state.target) return null;
-    for (const m of player.querySelectorAll("video, audio")) {
-      if (m.src.includes(`/files/${state.target.file_id}`)) return m.closest("figure");
-    }
-    return null;
+    return player.querySelector(`:scope > figure[data-file-id="${state.target.file_id}"]`);
   }
 
   function media() {
@@ -934,13 +934,19 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     const chosen = state.targets.find((t) => t.file_id === fileId && t.language === language) ||
       state.targets.find((t) => t.file_id === fileId);
     if (!chosen || dirty()) return;
+    const before = state.target;
     state.target = chosen;
     state.current = Math.max(0, state.speaking);
     status("");
-    renderPickers();
+    if (!(await load())) {
+      // the cues shown are still the other file's or language's: so must be where a save goes
+      state.target = before;
+      renderPickers();
+      return;
+    }
+    renderPickers(); // the list opens where the player is
     showFigures();
     showTrack();
-    await load(); // the list opens where the player is
   }
 
   // --- keys and clicks ---

@@ -253,6 +253,7 @@ async function showResult() {
 // The video with its subtitles burned in: what the job made, played as it is.
 function burnedPlayer(file, burned) {
   const figure = document.createElement("figure");
+  figure.dataset.fileId = file.id; // the editor plays the file it edits
   const media = document.createElement("video");
   media.controls = true;
   media.preload = "metadata";
@@ -267,6 +268,7 @@ function burnedPlayer(file, burned) {
 // a switcher that goes through the browser's own text track list.
 function playerOf(file, vtts) {
   const figure = document.createElement("figure");
+  figure.dataset.fileId = file.id;
   const media = document.createElement(file.has_video ? "video" : "audio");
   media.controls = true;
   media.preload = "metadata";
