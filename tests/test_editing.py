@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import srt
 
-from .helpers import DATA, make_app, upload, wait_for_status
+from .helpers import DATA, job_of, make_app, upload, wait_for_status
 
 END = {"finished", "failed", "cancelled"}
 
@@ -138,9 +138,11 @@ def test_only_the_owner_s_finished_jobs_are_edited_and_delete_removes_every_revi
     assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
     assert not storage.exists()
 
-    stub.latency = 30.0  # a running job cannot be edited
+    stub.reset()  # a running job (its call held by the stand-in) cannot be edited
+    stub.latency = 30.0
     running = upload(client, DATA / "speech.wav", engine="gemini").get_json()
     stub.wait_for_calls(1, timeout=20)
+    assert job_of(client, running["id"])["status"] == "running"
     refused = client.put(f"/api/jobs/{running['id']}/cues",
                          json={"base_revision": 0, "cues": cues})  # fmt: skip
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "not_editable"

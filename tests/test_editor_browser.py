@@ -15,8 +15,7 @@ import srt
 from playwright.sync_api import expect
 
 from .browser import Chromium
-from .gemini_stub import GeminiStub
-from .helpers import DATA, GEMINI_KEY, gemini_env
+from .helpers import DATA, gemini_env
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +29,6 @@ LONG = (
 
 
 # --- fixtures ---
-
-
-@pytest.fixture(scope="module")
-def stub():
-    """The Gemini stand-in the worker calls."""
-    with GeminiStub(api_key=GEMINI_KEY) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -37,9 +37,11 @@ def test_sigkill_of_a_whole_worker_fails_the_job_and_retry_resumes(base_env, sta
     doomed = start_worker(env)
     client = make_app(env).test_client()
     job = upload(client, DATA / "speech.wav", engine="local").get_json()
+    wait_for(lambda: job_of(client, job["id"])["status"] == "running", timeout=30,
+             message="the doomed worker to take the job")  # fmt: skip
+    survivor = start_worker(env)  # on this machine: its sweeper sees the dead worker's pid
     wait_for(lambda: job_of(client, job["id"])["progress"]["done"] >= 2, timeout=60,
              message="two chunks")  # fmt: skip
-    survivor = start_worker(env)  # on this machine: its sweeper sees the dead worker's pid
 
     doomed.proc.send_signal(signal.SIGKILL)
     doomed.proc.wait(5)  # reap it, as init or honcho would

@@ -160,7 +160,7 @@ def test_workers_share_one_rate_limit(base_env, stub, long_speech, tmp_path):
             worker.stop()
 
 
-def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env, conn):
+def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env):
     """Three workers' quotas on one key, 5 calls per 2 s window: 15 calls all go, never more
     than 5 in any 2 s, and the held ones go as the window moves (not all at the end)."""
     config = Config.from_env({**base_env, "GEMINI_API_KEY": "k", "GEMINI_RPM": "5"})

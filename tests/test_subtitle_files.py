@@ -238,7 +238,7 @@ def test_the_session_s_estimate_counts_its_glossary(client, module_gemini_env):
     assert stranger.get(query + f"&session_id={sid}").status_code == 404
 
 
-def test_a_broken_srt_is_refused_with_its_line_and_nothing_is_kept(client, base_env):
+def test_a_broken_srt_is_refused_with_its_line_and_nothing_is_kept(client):
     """No valid timing line: 400 naming the line; no session, no stored file."""
     before = client.get("/api/jobs").get_json()
     broken = "1\n00:00:01,000 --> 00:00:02,000\nFine.\n\n2\n00:00:03 --> 00:00:04\nBroken.\n"

@@ -128,7 +128,9 @@ def test_cancel_during_a_burn_stops_ffmpeg_at_once_and_leaves_nothing(
     assert not list(storage.rglob("*.mp4"))
 
 
-def test_the_cli_writes_the_muxed_video_beside_the_subtitles(module_gemini_env, stub, tmp_path):
+def test_the_cli_writes_the_muxed_video_beside_the_subtitles(
+    module_gemini_env, module_gemini_worker, tmp_path
+):
     """`scripts/translate FILE --to de,fr --video mux`: the outputs land next to FILE, the
     MKV with a German and a French track."""
     media = tmp_path / "clip.mp4"
