@@ -25,6 +25,8 @@ class Probe:
     duration_s: float
     has_audio: bool
     has_video: bool
+    picture: tuple[int, int] | None = None
+    """The first video stream's width and height (cover art is not a video)."""
 
 
 @cache
@@ -42,6 +44,12 @@ def ffmpeg_binary(configured: str = "") -> str:
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\S+.*?: (Audio|Video): (.*)")
+_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})\b")
+
+
+def last_line(stderr: str) -> str:
+    """The last line ffmpeg wrote, where it says what went wrong."""
+    return (stderr.strip().splitlines() or ["unknown error"])[-1][:200]
 
 
 def probe(path: str | os.PathLike, ffmpeg: str) -> Probe:
@@ -62,7 +70,9 @@ def probe(path: str | os.PathLike, ffmpeg: str) -> Probe:
     info = result.stderr
     streams = _STREAM.findall(info)
     has_audio = any(kind == "Audio" for kind, _ in streams)
-    has_video = any(kind == "Video" and "attached pic" not in rest for kind, rest in streams)
+    pictures = [rest for kind, rest in streams if kind == "Video" and "attached pic" not in rest]
+    has_video = bool(pictures)
+    size = _SIZE.search(pictures[0]) if pictures else None
     match = _DURATION.search(info)
     duration = 0.0
     if match:
@@ -74,7 +84,8 @@ def probe(path: str | os.PathLike, ffmpeg: str) -> Probe:
         raise NotMedia("The file is not audio or video that Subcue can read.")
     if duration <= 0:
         raise NotMedia("The media has no duration; it may be truncated or corrupt.")
-    return Probe(duration_s=duration, has_audio=has_audio, has_video=has_video)
+    return Probe(duration_s=duration, has_audio=has_audio, has_video=has_video,
+                 picture=(int(size[1]), int(size[2])) if size else None)  # fmt: skip
 
 
 class ExtractError(Exception):
@@ -95,7 +106,5 @@ def extract_audio(src: str | os.PathLike, dest: str | os.PathLike, ffmpeg: str) 
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise ExtractError(
-            f"the audio could not be decoded (the file may be truncated or corrupt): {last[:200]}"
-        )
+        raise ExtractError("the audio could not be decoded (the file may be truncated or "
+                           f"corrupt): {last_line(result.stderr)}")  # fmt: skip

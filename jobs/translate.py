@@ -288,7 +288,10 @@ BURN_REPORT_S = 0.5
 def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style: Style,
              language: str, dest: Path) -> None:  # fmt: skip
     """Burn one file's cues into its picture, its progress shown on the job like chunks."""
-    width, height = video.picture_size(ffmpeg, source.media)
+    picture = media.probe(source.media, ffmpeg).picture
+    if picture is None:
+        raise RuntimeError(f"{source.name}: no video stream to put subtitles on")
+    width, height = picture
     place = job.tmp / f"burn-{source.file_id}"
     place.mkdir(exist_ok=True)
     subtitles = place / "subtitles.ass"

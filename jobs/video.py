@@ -10,7 +10,6 @@ the job's temp directory and is stored only when complete.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import pysubs2
 
 from .cues import Cue, Style
 from .languages import name_of
+from .media import last_line
 
 MODES = ("none", "mux", "burn")
 """What a job may do with a video input (`video`)."""
@@ -123,17 +123,19 @@ def burn(ffmpeg: str, media: Path, subtitles: Path, dest: Path, progress: Callab
         "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-sn",
         "-progress", "pipe:1", "-nostats", os.fspath(dest),
     ]  # fmt: skip
-    process = subprocess.Popen(cmd, cwd=subtitles.parent, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    log = subtitles.parent / "ffmpeg.log"  # a file, not a pipe nobody reads while it burns
+    with log.open("w+", errors="replace") as errors:
+        process = subprocess.Popen(cmd, cwd=subtitles.parent, stdout=subprocess.PIPE,
+                                   stderr=errors, text=True)  # fmt: skip
     try:
         for line in process.stdout:
             if line.startswith("out_time_us=") and line[12:].strip().isdigit():
                 progress(int(line[12:]) / 1e6)
             if should_stop():
                 raise Stopped
-        error = process.stderr.read()
         if process.wait() != 0:
-            raise RuntimeError(f"ffmpeg could not burn the subtitles: {_last(error)}")
+            error = log.read_text(errors="replace")
+            raise RuntimeError(f"ffmpeg could not burn the subtitles: {last_line(error)}")
     except BaseException:
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -146,22 +148,4 @@ def _run(cmd: list[str]) -> None:
     """Run ffmpeg to the end; RuntimeError with its last line when it fails."""
     found = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if found.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed: {_last(found.stderr)}")
-
-
-def _last(stderr: str) -> str:
-    """The last line ffmpeg wrote, where it says what went wrong."""
-    return (stderr.strip().splitlines() or ["unknown error"])[-1][:200]
-
-
-_SIZE = re.compile(r"Video: .*?(\d{2,5})x(\d{2,5})")
-
-
-def picture_size(ffmpeg: str, media: Path) -> tuple[int, int]:
-    """The first video stream's width and height."""
-    found = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", os.fspath(media)],
-                           capture_output=True, text=True, errors="replace")  # fmt: skip
-    match = _SIZE.search(found.stderr)
-    if not match:
-        raise RuntimeError(f"{media.name}: no video stream to put subtitles on")
-    return int(match.group(1)), int(match.group(2))
+        raise RuntimeError(f"ffmpeg failed: {last_line(found.stderr)}")
