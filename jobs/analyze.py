@@ -70,13 +70,14 @@ async def _gemini(job: JobRun, sources: list[Source]) -> list[dict]:
     done = record.checkpoints(job.conn, job.job_id)  # a retry pays only for files not done
     job.set_total(len(sources), len(done))
     files = []
+    glossary = session.glossary(job.conn, job.record["session_id"])
     try:
         for index, source in enumerate(sources):
             if index not in done:
                 job.check()  # before every paid call
                 found = await watched(job, engine.analyze(
                     source.wav, duration=source.duration, calls=job,
-                    glossary=session.glossary(job.conn, job.record["session_id"])))  # fmt: skip
+                    glossary=glossary))  # fmt: skip
                 done[index] = {"name": source.name, "duration_s": round(source.duration, 3),
                                **found}  # fmt: skip
                 job.chunk_done(index, done[index], len(sources))

@@ -59,7 +59,9 @@ TEXT_CALL_CHARS = 1200
 """Characters of a text call besides its cues (instruction, system text, schema, context)."""
 
 TEXT_BATCH_CHARS = 6000
-"""Characters of cues in one text call at most (gemini_protocol.BATCH_CHARS)."""
+"""Source characters in one text call at most (about 1,500 tokens): an answer that goes wrong
+costs little to ask again, and the answer stays far below any output limit. The batching in
+engines/gemini_protocol uses it; the estimate counts with it."""
 
 CALL_SECONDS = 4.0
 """Wall time of one Gemini call on a 30 s chunk, typical, for the estimate."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from . import cues, keys, record, storage
+from . import cues, keys, record, storage, subfile
 from .config import Config
 from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
@@ -34,8 +34,8 @@ MAX_CUE_CHARS = 200
 MAX_CUE_LINES = 4
 """More lines than any subtitle should have."""
 
-MAX_CUES = 20_000
-"""Cues one save may hold (a film has about 1,500)."""
+MAX_CUES = subfile.MAX_CUES
+"""Cues one save may hold: as many as a subtitle file may bring (a film has about 1,500)."""
 
 UNSURE_PROBABILITY = 0.5
 """A word the local engine heard with less confidence than this makes its cue worth a look."""
@@ -254,8 +254,7 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
             store.delete_prefix(storage.job_prefix(job_id))
             raise NotFound("No such job.")
     finally:
-        if conn.get(lock) == token.encode():
-            conn.delete(lock)
+        record.script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
             "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
 

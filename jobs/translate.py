@@ -235,8 +235,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 report = cues.check(shaped, style, language, source.duration)
                 written.append(write_json(directory / f"{stem}.json", language,
                                           source.duration, style, shaped, report,
-                                          {i for i, c in enumerate(source.subtitles.cues)
-                                           if c.index in doubts}))  # fmt: skip
+                                          doubts))  # a cue's index is its place  # fmt: skip
             store(written, source, language)
             quality.append({"file_id": source.file_id, "name": source.name,
                             "language": language, **report,

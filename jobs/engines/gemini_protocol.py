@@ -9,6 +9,7 @@ import math
 
 from google.genai import errors
 
+from ..cost import TEXT_BATCH_CHARS
 from ..errors import JobFailed
 from ..languages import name_of
 from ..session import glossary_lines
@@ -222,9 +223,7 @@ CUES_INSTRUCTION = (
     "translation. Answer only with JSON that follows the response schema."
 )
 
-BATCH_CHARS = 6000
-"""Source characters in one text call at most (about 1,500 tokens): an answer that goes wrong
-costs little to ask again, and the answer stays far below any output limit."""
+BATCH_CHARS = TEXT_BATCH_CHARS
 
 MERGE_RATIO = 1.8
 """A cue whose translation is this many times longer (relative to its source) than the
