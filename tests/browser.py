@@ -176,3 +176,39 @@ def iso_seconds(text: str) -> float:
 def elapsed_since(start: float) -> float:
     """Seconds on the monotonic clock since `start`."""
     return time.monotonic() - start
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+"""Where browser tests keep the screenshots a person looks at (ignored by git)."""
+
+SUBTITLES = """1
+00:00:00,500 --> 00:00:02,000
+Subtitles make every video
+
+2
+00:00:02,500 --> 00:00:04,000
+easier to follow.
+"""
+"""A two-cue SRT to upload."""
+
+
+def shot(page, name: str, full_page: bool = True) -> None:
+    """Keep a screenshot (the whole page, or the window) among the test artifacts."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+class Dialogs:
+    """Every dialog a page shows, by type; each is accepted (leave) or dismissed (stay)."""
+
+    def __init__(self, page, accept: bool = True):
+        self.seen: list[str] = []
+        self.accept = accept
+        page.on("dialog", self._handle)
+
+    def _handle(self, dialog) -> None:
+        self.seen.append(dialog.type)
+        if self.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()

@@ -20,7 +20,7 @@ from jobs.cancel import cancel
 from jobs.config import Config
 from jobs.status import ACTIVE
 
-from .browser import Chromium, elapsed_since, iso_seconds
+from .browser import SUBTITLES, Chromium, Dialogs, elapsed_since, iso_seconds, shot
 from .gemini_stub import GeminiStub
 from .helpers import DATA, temp_dir_of
 
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.browser
 LEASE_SECONDS = 4
 """Short, so lapses happen within a test; the worker sweeps every LEASE_SECONDS / 3."""
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 RECORD_EVENTS = """
 (() => {
@@ -138,22 +137,6 @@ def running_job(chromium, server, conn, stub, started, media: Path, latency: flo
     job_id = start_job(page, server, started, media, keep_running=keep_running)
     wait_running(chromium, conn, job_id, done=done)
     return page, job_id
-
-
-class Dialogs:
-    """Every dialog a page shows, by type; each is accepted (leave) or dismissed (stay)."""
-
-    def __init__(self, page, accept: bool):
-        self.seen: list[str] = []
-        self.accept = accept
-        page.on("dialog", self._handle)
-
-    def _handle(self, dialog) -> None:
-        self.seen.append(dialog.type)
-        if self.accept:
-            dialog.accept()
-        else:
-            dialog.dismiss()
 
 
 def touch(page) -> None:
@@ -286,8 +269,7 @@ def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
     lines_of = "() => Array.from(document.querySelector('#player video').textTracks[0].cues)" \
                ".map((c) => c.line)"  # fmt: skip
     assert set(page.evaluate(lines_of)) == {-3}
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "finished-job.png"), full_page=True)
+    shot(page, "finished-job.png")
     page.evaluate("document.querySelector('#player video').muted = true")
     page.evaluate("document.querySelector('#player video').play()")
     page.wait_for_function(lines_of + ".every((line) => line === 'auto')")
@@ -515,9 +497,8 @@ def test_pages_answer_pages_and_no_request_is_404(chromium, server):
         expect(page.locator("h1")).to_have_text("Not found")
         page.click("text=Back to the home page")
         page.wait_for_url(server.url + "/")
-    ARTIFACTS.mkdir(exist_ok=True)
     page.goto(server.url + "/jobs/00000000-0000-4000-8000-000000000000")
-    page.screenshot(path=str(ARTIFACTS / "not-found.png"))
+    shot(page, "not-found.png", full_page=False)
 
 
 def test_the_form_says_what_each_engine_can_do_before_start(chromium, server):
@@ -531,8 +512,7 @@ def test_the_form_says_what_each_engine_can_do_before_start(chromium, server):
     expect(page.locator("#target_language")).to_be_disabled()
     expect(page.locator("#target_language")).to_have_value("en")
     expect(page.locator(".engine-note")).to_contain_text("English subtitles of English speech")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "form-local-engine.png"))
+    shot(page, "form-local-engine.png", full_page=False)
     page.select_option("#engine", "gemini")
     expect(page.locator("#target_language")).to_be_enabled()
 
@@ -551,8 +531,7 @@ def test_choosing_a_file_shows_what_it_will_cost_before_start(chromium, server):
     expect(estimate).to_contain_text(re.compile(r"Estimate: about \$0\.\d{4}, at most \$0\.\d{4} "
                                                 r"· \d+ Gemini calls? · about \d+ s"))  # fmt: skip
     expect(page.locator("#max_cost_usd")).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "form-estimate.png"))
+    shot(page, "form-estimate.png", full_page=False)
     paid = estimate.text_content()
     page.select_option("#engine", "local")
     expect(estimate).to_contain_text("Estimate: free (runs on this server)")
@@ -583,8 +562,7 @@ def test_the_session_page_follows_its_jobs_without_replacing_their_buttons(chrom
     assert page.evaluate("(b) => b === document.querySelector('#session-jobs button')", button)
     assert page.evaluate("window.__sse.opened") >= 1, "the page never followed the job's events"
     expect(page.locator("#session-jobs a")).to_contain_text("transcribe speech.wav (local)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "session.png"), full_page=True)
+    shot(page, "session.png")
     button.click()
     expect(page.locator("#session-jobs li")).to_have_count(0)
     expect(page.locator("#no-jobs")).to_be_visible()
@@ -597,12 +575,6 @@ def new_session(page, server, path: Path) -> str:
     made = page.request.post(server.url + "/api/sessions", multipart={"file": upload})
     assert made.status == 201, made.text()
     return made.json()["id"]
-
-
-def shot(page, name: str) -> None:
-    """Keep a full-page screenshot among the test artifacts."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 TRACKS = """(media) => Array.from(document.querySelector(media).textTracks)
@@ -726,16 +698,6 @@ def test_the_glossary_is_saved_and_there_after_a_reload(chromium, server):
     expect(page.locator("#glossary-status")).to_have_class("error")
     saved = page.request.get(f"{server.url}/api/sessions/{session_id}").json()["glossary"]
     assert saved == entries
-
-
-SUBTITLES = """1
-00:00:00,500 --> 00:00:02,000
-Subtitles make every video
-
-2
-00:00:02,500 --> 00:00:04,000
-easier to follow.
-"""
 
 
 def test_a_subtitle_file_is_listed_by_its_cues_and_translated_without_a_player(

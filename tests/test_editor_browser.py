@@ -14,12 +14,11 @@ import pytest
 import srt
 from playwright.sync_api import expect
 
-from .browser import Chromium
+from .browser import SUBTITLES, Chromium, Dialogs, shot
 from .helpers import DATA, gemini_env
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 LONG = (
     "This sentence is far too long to be read in the three seconds it stays on the screen, "
@@ -121,24 +120,6 @@ def shows(page, revision: str, state: str) -> None:
     """The editor shows that revision, and says whether its edits are saved."""
     expect(page.locator("#editor-revision")).to_have_value(revision)
     expect(page.locator("#editor-state")).to_have_text(state)
-
-
-class Dialogs:
-    """Every dialog a page shows, by type, each accepted."""
-
-    def __init__(self, page):
-        self.seen: list[str] = []
-        page.on("dialog", self._handle)
-
-    def _handle(self, dialog) -> None:
-        self.seen.append(dialog.type)
-        dialog.accept()
-
-
-def shot(page, name: str) -> None:
-    """Keep a screenshot of the window among the test artifacts."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
 
 
 PLAYER_TIME = "() => document.querySelector('#editor-media video, #editor-media audio').currentTime"
@@ -251,7 +232,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
     job_id = finished_job(chromium, page, server, two_minute_clip, target_languages="de,fr",
                           bilingual="true")  # fmt: skip
     rows = open_editor(page, server, job_id)
-    shot(page, "editor-page.png")
+    shot(page, "editor-page.png", full_page=False)
     assert rows.count() >= 30
     page.wait_for_function("() => document.querySelector('#editor-media video').readyState >= 1")
     marked = page.locator("#editor-cues .cue.marked")
@@ -259,7 +240,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
     expect(page.locator("#editor-to-check")).to_have_text(f"{marked.count()} to check")
     page.locator("#editor").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, document.querySelector('#editor').offsetTop - 8)")
-    shot(page, "editor-1280.png")
+    shot(page, "editor-1280.png", full_page=False)
 
     # Next to check, from the first cue: the marked ones in turn, focused, the player there.
     marked_numbers = [int(n) for n in marked.locator(".cue-number").all_inner_texts()]
@@ -284,7 +265,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
           return !v.seeking && v.readyState >= 2 && v.textTracks[0].activeCues.length;
         }"""
     )
-    shot(page, "editor-marked.png")
+    shot(page, "editor-marked.png", full_page=False)
 
     # Split at the caret (at the line break), then merge back: the text as it was.
     count = rows.count()
@@ -316,7 +297,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
     )
     expect(rows.nth(20)).to_have_class(re.compile(r"\bbad\b"))
     expect(rows.nth(20).locator(".cue-text")).to_be_focused()
-    shot(page, "editor-refused.png")
+    shot(page, "editor-refused.png", full_page=False)
     rows.nth(20).locator(".delete").click()
     expect(rows).to_have_count(count - 1)
     page.keyboard.press("Control+s")
@@ -336,7 +317,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
       const list = row.parentElement.getBoundingClientRect(), box = row.getBoundingClientRect();
       return box.top >= list.top && box.bottom <= list.bottom;
     }""")
-    shot(page, "editor-midway.png")
+    shot(page, "editor-midway.png", full_page=False)
 
     # Play and pause by keys, and from a cue's start time.
     video = "document.querySelector('#editor-media video')"
@@ -371,17 +352,7 @@ def test_a_two_minute_clip_is_worked_through_by_keys_and_what_to_check_first(
     page.set_viewport_size({"width": 600, "height": 900})
     page.locator("#editor").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, document.querySelector('#editor').offsetTop - 8)")
-    shot(page, "editor-narrow.png")
-
-
-SUBTITLES = """1
-00:00:00,500 --> 00:00:02,000
-Subtitles make every video
-
-2
-00:00:02,500 --> 00:00:04,000
-easier to follow.
-"""
+    shot(page, "editor-narrow.png", full_page=False)
 
 
 def test_a_translated_subtitle_file_is_edited_without_a_player(chromium, server, stub, tmp_path):
@@ -406,4 +377,4 @@ def test_a_translated_subtitle_file_is_edited_without_a_player(chromium, server,
     page.click("#editor-save")
     expect(page.locator("#editor-status")).to_contain_text("Saved as revision 1: 2 cues")
     assert list(srt.parse(srt_of(page, server, job_id)))[1].content == "leichter zu folgen."
-    shot(page, "editor-subtitle-file.png")
+    shot(page, "editor-subtitle-file.png", full_page=False)
