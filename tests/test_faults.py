@@ -115,6 +115,7 @@ def test_api_answers_503_while_redis_is_down_and_everything_recovers(
         after = upload(client, DATA / "silence.wav", engine="local").get_json()
         done = wait_for_status(client, after["id"], {"finished", "failed"})
         assert done["status"] == "finished", (done["error"], outage_worker.output()[-4000:])
+        assert outage_worker.proc.poll() is None  # the same worker: the outage did not end it
     finally:
         server.terminate()
         server.wait(10)

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import redis
 from rq.command import parse_payload
@@ -27,6 +28,9 @@ from jobs.status import Status
 from .sweeper import Sweeper
 
 log = logging.getLogger("subcue.worker")
+
+REDIS_RETRY_S = 1.0
+"""Seconds between looks for Redis when it went away in the middle of a job's bookkeeping."""
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent dies (Linux)."""
@@ -143,6 +147,22 @@ class SubcueWorker(Worker):
             # `cancelled`: a delete waiting for that purges the list right after.
             self._uploads_at_stop[job_id] = engines.UploadLog(self.connection, job_id).names()
             confirm_stopped(self.connection, self.subcue_config, job_id)
+
+    def execute_job(self, job: Job, queue):
+        """RQ's, except that Redis going away in the middle of its bookkeeping (after the horse
+        is done) does not end the worker: RQ's loop quits on any error there, leaving the
+        deployment without this worker once Redis is back. Wait for Redis instead; the job's
+        own record says how it ended, and the sweeper settles anything the horse left."""
+        try:
+            super().execute_job(job, queue)
+        except redis.ConnectionError as exc:
+            log.warning("job=%s event=bookkeeping_interrupted reason=%s", job.id, exc)
+            while not self._stop_requested:
+                try:
+                    self.connection.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(REDIS_RETRY_S)
 
     def monitor_work_horse(self, job: Job, queue, execution):
         """RQ's, then drop the execution hash if a heartbeat re-created it after the horse had
