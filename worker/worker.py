@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import redis
@@ -31,6 +32,11 @@ log = logging.getLogger("subcue.worker")
 
 REDIS_RETRY_S = 1.0
 """Seconds between looks for Redis when it went away in the middle of a job's bookkeeping."""
+
+WARM_SHUTDOWN_S = 20.0
+"""Seconds a worker may take, after SIGTERM, to put its job back on the queue and unregister.
+Heroku kills a dyno 30 s after SIGTERM anyway; past this bound the worker exits by itself rather
+than hang (its job is requeued first in every normal case; otherwise the next sweep settles it)."""
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent dies (Linux)."""
@@ -56,6 +62,7 @@ class SubcueWorker(Worker):
         self.sweeper: Sweeper | None = None
         self._requeue_current = False
         self._uploads_at_stop: dict[str, list[str]] = {}
+        self._shutdown_bound: threading.Timer | None = None
 
     def request_stop(self, signum, frame):
         """SIGTERM/SIGINT (a dyno restart): stop the current job now and queue it again.
@@ -66,7 +73,17 @@ class SubcueWorker(Worker):
         if self.horse_pid and not self._requeue_current:
             self._requeue_current = True
             self.kill_horse()
+        if self._shutdown_bound is None:
+            self._shutdown_bound = threading.Timer(WARM_SHUTDOWN_S, self._exit_now)
+            self._shutdown_bound.daemon = True
+            self._shutdown_bound.start()
         super().request_stop(signum, frame)
+
+    def _exit_now(self) -> None:
+        """The warm shutdown ran past WARM_SHUTDOWN_S: leave now (the horse dies with us)."""
+        log.warning("event=warm_shutdown_timeout worker=%s after_s=%s", self.name,
+                    WARM_SHUTDOWN_S)  # fmt: skip
+        os._exit(1)
 
     def setup_work_horse_signals(self):
         """The horse dies with this worker, even when the worker is SIGKILLed."""
