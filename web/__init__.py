@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `test_config` (variable names)."""
     app = Flask(__name__)
     config = Config.from_env({**os.environ, **(test_config or {})})
+    config.check_secret()  # before anything listens: a public key would let anyone be any owner
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD,
