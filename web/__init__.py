@@ -39,12 +39,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, dashboard, errors, health, owner, pages
+    from . import api, dashboard, errors, headers, health, owner, pages
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
+    headers.init_app(app, app.extensions["subcue"]["storage"])
     owner.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
