@@ -30,10 +30,21 @@ def env(base_env) -> dict:
     return {**base_env, "QUEUE_NAME": "subcue-security-browser", "DASHBOARD_PASSWORD": PASSWORD}
 
 
+RECORD_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  // What the page's Content-Security-Policy blocked, kept for the test to read.
+  const seen = JSON.parse(sessionStorage.getItem("csp") || "[]");
+  seen.push(`${location.pathname}: ${e.violatedDirective} ${e.blockedURI}`);
+  sessionStorage.setItem("csp", JSON.stringify(seen));
+});
+"""
+
+
 @pytest.fixture
 def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner."""
+    """A fresh browser: its own profile, so its own owner; every policy violation kept."""
     browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
+    browser.context.add_init_script(RECORD_VIOLATIONS)
     yield browser
     browser.close()
 
@@ -51,6 +62,11 @@ def failed_job(chromium, server, tmp_path) -> str:
     page.click("#submit")
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
     return page.url.rsplit("/", 1)[1]
+
+
+def blocked(page) -> list[str]:
+    """What the policy blocked on this tab so far (its pages share sessionStorage)."""
+    return page.evaluate("JSON.parse(sessionStorage.getItem('csp') || '[]')")
 
 
 def dashboard_auth() -> dict:
@@ -72,6 +88,7 @@ def test_a_file_name_of_markup_runs_nothing_on_our_pages_or_in_the_dashboard(
     assert HOSTILE in message.text_content()
     assert page.locator("main img").count() == 0
     shot(page, "security-job-page.png")
+    assert blocked(page) == []  # the pages need nothing their policy refuses
 
     page.set_extra_http_headers(dashboard_auth())
     page.goto(f"{server.url}/rq/0/view/job/{failed_job}")
@@ -84,6 +101,7 @@ def test_a_file_name_of_markup_runs_nothing_on_our_pages_or_in_the_dashboard(
     assert failed_job in page.locator("#job-data .description-scroll").text_content()
     chromium.holds(lambda: not dialogs.seen, seconds=1, message="a dialog opened")
     shot(page, "security-dashboard-job.png")
+    assert blocked(page) == []  # nor does the dashboard (its scripts ran: the page is filled)
 
     page.click("#delete-job-btn")
     page.click("#confirmation-modal-yes")

@@ -34,8 +34,9 @@ def policy(directives: dict[str, str]) -> str:
 
 def page_policy(store: Storage) -> str:
     """The pages' policy: our own origin for everything; media also from the storage's direct
-    URLs (https: covers a bucket's virtual-hosted names; a custom endpoint is named)."""
-    media = " ".join(filter(None, ["'self'", "https:", store.direct_origin()]))
+    URLs (https: covers a bucket's virtual-hosted names; a custom endpoint is named), and from
+    blob: (the upload form reads a chosen file's length from the file itself)."""
+    media = " ".join(filter(None, ["'self'", "blob:", "https:", store.direct_origin()]))
     return policy({
         "default-src": "'self'", "media-src": media, "object-src": "'none'",
         "base-uri": "'self'", "form-action": "'self'", "frame-ancestors": "'self'",
