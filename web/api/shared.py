@@ -183,9 +183,10 @@ def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
 
 
 def upload_type(file: dict) -> str:
-    """The type a session's file is served with, from what it holds (see web/filetypes.py)."""
-    if file.get("kind") == "subtitles":
-        return filetypes.of_upload(file, b"")
+    """The type a session's file is served with, from what it holds (see web/filetypes.py):
+    found when it was uploaded, or (a file uploaded before Subcue kept it) from its bytes now."""
+    if file.get("mimetype") or file.get("kind") == "subtitles":
+        return file.get("mimetype") or filetypes.of_upload(file, b"")
     store = context.storage()
     try:
         path = store.local_path(file["key"])
