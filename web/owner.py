@@ -65,7 +65,9 @@ def _api_token() -> str | None:
         return None
     token = header[7:].strip()
     known = context.config().api_tokens
-    return token if any(hmac.compare_digest(token, k) for k in known) else None
+    # bytes: compare_digest refuses str with non-ASCII characters (a header can hold them)
+    given = token.encode()
+    return token if any(hmac.compare_digest(given, k.encode()) for k in known) else None
 
 
 def _identify() -> None:
