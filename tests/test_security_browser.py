@@ -103,11 +103,25 @@ def test_a_file_name_of_markup_runs_nothing_on_our_pages_or_in_the_dashboard(
     shot(page, "security-dashboard-job.png")
     assert blocked(page) == []  # nor does the dashboard (its scripts ran: the page is filled)
 
+    page.goto(f"{server.url}/rq/0/view/jobs/subcue-security-browser/failed/8/asc/1")
+    row = page.locator(f"[data-job-id='{failed_job}']")
+    chromium.wait_until(lambda: row.count() == 1, timeout=15, message="the failed jobs list")
+    assert "\u2039img" in row.locator(".exc_info").text_content()
+    page.goto(f"{server.url}/rq/0/view/workers")
+    chromium.wait_until(lambda: page.locator("#workers tr, table tbody tr").count() > 0,
+                        timeout=15, message="the workers list")  # fmt: skip
+    assert page.locator(".container img").count() == 0 and not dialogs.seen
+    assert blocked(page) == []
+
+    page.goto(f"{server.url}/rq/0/view/job/{failed_job}")  # its own Delete works
+    chromium.wait_until(lambda: "decod" in (exc_info.text_content() or ""), timeout=15,
+                        message="the dashboard to show the job again")  # fmt: skip
     page.click("#delete-job-btn")
     page.click("#confirmation-modal-yes")
-    page.wait_for_url(re.compile(r"/rq/0/view"))
-    assert not conn.exists(Job.key_for(failed_job))
-    assert not dialogs.seen
+    chromium.wait_until(lambda: not conn.exists(Job.key_for(failed_job)), timeout=15,
+                        message="the dashboard to delete the job")  # fmt: skip
+    page.wait_for_url(lambda url: "/view/job/" not in url)  # it goes back to the queues
+    assert not dialogs.seen and blocked(page) == []
 
 
 @pytest.fixture
