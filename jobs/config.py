@@ -12,6 +12,19 @@ ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root; default storage lives under its `var/`."""
 
 
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+"""The SECRET_KEY used when none is set: public, so only a development server may run with it."""
+
+
+class InsecureSecret(ValueError):
+    """SECRET_KEY is unset (or the public default) outside development."""
+
+
+def _truthy(value: str | None) -> bool:
+    """A yes/no variable: 1, true, yes or on (any case) is yes."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _int(env: dict, name: str, default: int) -> int:
     """Read an integer variable, falling back to `default` when unset or empty."""
     value = env.get(name, "")
@@ -39,7 +52,8 @@ def _budget(env: dict, name: str) -> float | None:
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
 
-    secret_key: str = "dev-only-not-secret"
+    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    development: bool = False
     redis_url: str = "redis://localhost:6379/0"
     storage_url: str = f"file://{ROOT / 'var' / 'storage'}"
     temp_dir: str = str(ROOT / "var" / "tmp")
@@ -82,6 +96,7 @@ class Config:
         tokens = tuple(t.strip() for t in env.get("API_TOKENS", "").split(",") if t.strip())
         config = cls(
             secret_key=env.get("SECRET_KEY") or base.secret_key,
+            development=_truthy(env.get("FLASK_DEBUG")) or env.get("FLASK_ENV") == "development",
             redis_url=env.get("REDIS_URL") or base.redis_url,
             storage_url=env.get("STORAGE_URL") or base.storage_url,
             temp_dir=env.get("TEMP_DIR") or base.temp_dir,
@@ -121,6 +136,17 @@ class Config:
             parse_override(config.gemini_prices)  # a bad value stops the process at start
         known = {f.name for f in fields(cls)}
         return replace(config, **{k: v for k, v in overrides.items() if k in known})
+
+    def check_secret(self) -> None:
+        """InsecureSecret when the cookie-signing key is the public default outside development
+        (FLASK_DEBUG=1 or FLASK_ENV=development): anyone could forge any owner's cookie."""
+        if self.secret_key == DEFAULT_SECRET_KEY and not self.development:
+            raise InsecureSecret(
+                "SECRET_KEY is not set, and the built-in one is public: anyone could sign an "
+                "owner cookie with it. Set SECRET_KEY to a long random value, e.g. "
+                "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                "(scripts/run makes one in var/secret_key), or FLASK_DEBUG=1 for development."
+            )
 
     @property
     def gemini_configured(self) -> bool:

@@ -40,7 +40,8 @@ def submit(
     params: dict,
     description: str,
 ) -> str:
-    """Create a queued job for the session and enqueue it; returns the job id."""
+    """Create a queued job for the session and enqueue it; returns the job id. `description`
+    is the record's line for Subcue's own pages (which show it as text); RQ gets its own."""
     check_limit(conn, config, owner)
     job_id = record.new_id()
     record.create(
@@ -51,7 +52,7 @@ def submit(
     if not params.get("keep_running", True):
         renew_lease(conn, config, job_id)
     try:
-        _enqueue(conn, config, kind, job_id, description)
+        _enqueue(conn, config, kind, job_id)
     except BaseException:
         conn.delete(keys.job(job_id))
         conn.zrem(keys.owner_jobs(owner), job_id)
@@ -123,14 +124,21 @@ def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move,
         Job.fetch(job_id, connection=conn).delete()  # out of RQ's failed/canceled registries
     except NoSuchJobError:
         pass
-    _enqueue(conn, config, rec["kind"], job_id, rec.get("description") or "")
+    _enqueue(conn, config, rec["kind"], job_id)
     return True
 
 
-def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str, description: str) -> None:
+def rq_description(kind: str, job_id: str) -> str:
+    """The RQ job's description, as rq-dashboard shows it: the kind and the id, never a file
+    name or anything else a user chose (rq-dashboard puts a job's description into its page
+    as HTML, so a file name could run script in the administrator's browser)."""
+    return f"{kind} {job_id}"
+
+
+def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str) -> None:
     """The RQ job: same id as our record, only the id as argument (never a secret)."""
     queue(conn, config).enqueue(
         JOB_FUNCTIONS[kind], job_id,
-        job_id=job_id, description=description, job_timeout=JOB_TIMEOUT,
+        job_id=job_id, description=rq_description(kind, job_id), job_timeout=JOB_TIMEOUT,
         result_ttl=keys.RECORD_TTL, failure_ttl=keys.RECORD_TTL,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from jobs import media, record, session, subfile
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.storage import upload_key
 
-from . import context
+from . import context, filetypes
 
 MAX_NAME_CHARS = 120
 """Longer names are cut (keeping the extension), so keys and headers stay sane."""
@@ -105,6 +105,8 @@ def store(staged: Staged, session_id: str) -> list[dict]:
         key = upload_key(session_id, file["id"], file["name"])
         context.storage().put_file(key, file["path"])
         entry = {k: v for k, v in file.items() if k != "path"} | {"key": key}
+        # typed now, from the bytes on local disk: served by that, never by the name
+        entry["mimetype"] = filetypes.of_upload(file, filetypes.read_head(file["path"]))
         session.add_file(context.conn(), session_id, entry)
         stored.append(entry)
     return stored

@@ -5,7 +5,7 @@ import logging
 import sys
 
 from jobs import audio, media
-from jobs.config import Config
+from jobs.config import Config, InsecureSecret
 from jobs.connection import connect
 from jobs.submit import JOB_FUNCTIONS, queue
 
@@ -31,6 +31,11 @@ def main() -> int:
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
     )
     config = Config.from_env()
+    try:
+        config.check_secret()
+    except InsecureSecret as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
     audio.use_ffmpeg(media.ffmpeg_binary(config.ffmpeg_binary))
     preload_job_functions()
     conn = connect(config)

@@ -38,6 +38,21 @@ WARM_SHUTDOWN_S = 20.0
 Heroku kills a dyno 30 s after SIGTERM anyway; past this bound the worker exits by itself rather
 than hang (its job is requeued first in every normal case; otherwise the next sweep settles it)."""
 
+MARKUP_STAND_INS = str.maketrans({"<": "\u2039", ">": "\u203a"})
+"""Angle brackets in a failure's text become look-alikes (‹ ›): see `markup_free`."""
+
+
+def markup_free(text: str) -> str:
+    """A job's traceback as RQ stores it, with no way to open an HTML tag.
+
+    rq-dashboard (0.8/0.9) puts a job's `exc_info` into its job page as HTML, and Subcue's
+    failure messages name the user's files: a file called `<img src=x onerror=...>.wav` would
+    run its script in the administrator's browser. Without `<` no tag can start (an entity
+    such as `&lt;` only ever decodes to text), and the look-alikes read the same in the job
+    page and in the jobs list (which escapes, so `&lt;` would show as such)."""
+    return text.translate(MARKUP_STAND_INS)
+
+
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent dies (Linux)."""
 
@@ -111,7 +126,8 @@ class SubcueWorker(Worker):
         """Clean up after a job that raised or whose horse died, let RQ file it, then record why.
 
         Runs in the horse when the job raised (e.g. it saw its cancel flag), and in this parent
-        process when the horse was killed (stop-job) or died. Our record changes last: once a
+        process when the horse was killed (stop-job) or died. What RQ stores of the failure
+        holds no markup (see `markup_free`). Our record changes last: once a
         cancel, delete or retry sees `cancelled` or `failed`, the temp dir is gone and RQ has
         nothing more to write for this execution. Last, what the killed horse had uploaded to
         the engine's provider is deleted there.
@@ -137,7 +153,8 @@ class SubcueWorker(Worker):
                     pipe.execute()
                 return
             super().handle_job_failure(
-                job, queue, started_job_registry=started_job_registry, exc_string=exc_string,
+                job, queue, started_job_registry=started_job_registry,
+                exc_string=markup_free(exc_string),
                 execution=execution,
             )  # fmt: skip
         finally:

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -95,7 +96,7 @@ def environment(**settings) -> Iterator[tuple[dict, Stub]]:
             stub = Stub()
             try:
                 env = {
-                    **os.environ, "REDIS_URL": url,
+                    "SECRET_KEY": secrets.token_hex(16), **os.environ, "REDIS_URL": url,
                     "STORAGE_URL": f"file://{tmp_path / 'storage'}",
                     "TEMP_DIR": str(tmp_path / "temp"),
                     "QUEUE_NAME": "subcue-bench", "GEMINI_API_KEY": STUB_KEY,

@@ -1,6 +1,8 @@
 """jobs/config.py: one Config, read from the environment."""
 
-from jobs.config import Config
+import pytest
+
+from jobs.config import DEFAULT_SECRET_KEY, Config, InsecureSecret
 
 
 def test_defaults_need_no_environment():
@@ -39,3 +41,16 @@ def test_overrides_win_and_unknown_ones_are_ignored():
     """Tests and scripts may override fields by name."""
     config = Config.from_env({}, queue_name="q", no_such_field=1)
     assert config.queue_name == "q"
+
+
+def test_the_public_default_secret_is_refused_outside_development():
+    """No SECRET_KEY: refused with a message saying how to set one, unless in development."""
+    with pytest.raises(InsecureSecret, match="SECRET_KEY=") as refused:
+        Config.from_env({}).check_secret()
+    assert "scripts/run" in str(refused.value)
+    with pytest.raises(InsecureSecret):
+        Config.from_env({"SECRET_KEY": DEFAULT_SECRET_KEY, "FLASK_DEBUG": "0"}).check_secret()
+    Config.from_env({"SECRET_KEY": "long-and-random"}).check_secret()
+    Config.from_env({"FLASK_DEBUG": "1"}).check_secret()
+    Config.from_env({"FLASK_ENV": "development"}).check_secret()
+    assert DEFAULT_SECRET_KEY not in repr(Config.from_env({}))

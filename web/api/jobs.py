@@ -8,7 +8,7 @@ from jobs import cancel, delete, record, storage
 from jobs.errors import BadRequest, NotFound
 from jobs.submit import retry
 
-from .. import context, owner, serialize, uploads
+from .. import context, filetypes, owner, serialize, uploads
 from . import bp
 from .shared import admit, check_files, job_params, max_cost, new_session, send_stored, start
 
@@ -88,5 +88,5 @@ def download_output(job_id: str, name: str):
     if name not in {o["name"] for o in rec.get("outputs") or []}:
         raise NotFound("No such output.")
     inline = request.args.get("inline") == "1"  # the player's <track>, or a burned video
-    return send_stored(storage.output_key(job_id, name), name, as_attachment=not inline,
-                       direct=inline and name.endswith(".mp4"))  # fmt: skip
+    return send_stored(storage.output_key(job_id, name), name, filetypes.of_output(name),
+                       inline=inline, direct=inline and name.endswith(".mp4"))  # fmt: skip

@@ -10,7 +10,7 @@ from jobs.errors import BadRequest, NotFound
 from .. import context, owner, serialize, uploads
 from . import bp
 from .jobs import accepted
-from .shared import admit, check_files, job_params, new_session, send_stored, start
+from .shared import admit, check_files, job_params, new_session, send_stored, start, upload_type
 
 
 def _session_response(session_id: str, status: int):
@@ -59,7 +59,7 @@ def download_file(session_id: str, file_id: str):
     file = next((f for f in found["files"] if f["id"] == file_id), None)
     if file is None:
         raise NotFound("No such file.")
-    return send_stored(file["key"], file["name"], as_attachment=False, direct=True)
+    return send_stored(file["key"], file["name"], upload_type(file), inline=True, direct=True)
 
 
 @bp.post("/sessions/<session_id>/jobs")
