@@ -63,7 +63,8 @@ class Staged:
             raise TooLarge(f"{name} is larger than {limit} MB.")
         fmt = subfile.format_of(name)
         if fmt is not None:  # translated as text: read it now, so a broken one is refused
-            parsed = subfile.read(subfile.decode(path.read_bytes()), fmt, name)
+            subfile.check_size(size, name)  # before reading: parsing is CPU the process shares
+            parsed = subfile.read(subfile.decode(path.read_bytes(), name), fmt, name)
             self.files.append({"id": record.new_id(), "name": name, "size": size,
                                "duration_s": round(parsed.duration_s, 3), "has_video": False,
                                "kind": "subtitles", "format": fmt, "cues": len(parsed.cues),
