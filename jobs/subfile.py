@@ -237,7 +237,7 @@ def plain(text: str) -> str:
 def restore(cue: SubCue, translation: str, fmt: str) -> str:
     """A translation back in the event text of `fmt`: the kept-aside lead in front, line
     breaks as \\N, and for ASS the simple tags as override blocks again."""
-    text = translation.strip().replace("\r\n", "\n")
+    text = translation.strip().replace("\r\n", "\n").replace("-->", "->")  # not a timing line
     if fmt in ("ass", "ssa"):
         text = HTML_TAG.sub(lambda m: "{\\" + m.group(2) + ("0" if m.group(1) else "1") + "}",
                             text)  # fmt: skip

@@ -38,7 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, dashboard, errors, health, owner, pages
+    from . import api, body, dashboard, errors, health, owner, pages
+
+    body.init_app(app)
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
