@@ -94,6 +94,7 @@ class Config:
     max_revisions: int = 50
     new_owners_per_address: str = "60 per hour"
     jobs_per_address: str = "60 per hour"
+    # How often one worker looks for stored files whose records are gone.
     orphan_sweep_seconds: float = 3600.0
 
     @classmethod
@@ -142,8 +143,11 @@ class Config:
             max_revisions=max(1, _int(env, "MAX_REVISIONS", base.max_revisions)),
             new_owners_per_address=_rate(
                 env, "NEW_OWNERS_PER_ADDRESS", base.new_owners_per_address
-            ),  # fmt: skip
+            ),
             jobs_per_address=_rate(env, "JOBS_PER_ADDRESS", base.jobs_per_address),
+            orphan_sweep_seconds=max(
+                60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
+            ),
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start

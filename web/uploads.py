@@ -11,11 +11,11 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs import media, record, session, subfile
+from jobs import footprint, media, record, session, subfile
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.storage import upload_key
 
-from . import context
+from . import context, owner
 
 MAX_NAME_CHARS = 120
 """Longer names are cut (keeping the extension), so keys and headers stay sane."""
@@ -100,7 +100,11 @@ def stage(uploads: list[FileStorage]) -> Staged:
 
 
 def store(staged: Staged, session_id: str) -> list[dict]:
-    """Move staged files into storage and record them on the session."""
+    """Move staged files into storage and record them on the session; 413 `storage_quota`,
+    before any is stored, when they would take the owner over OWNER_STORAGE_MB."""
+    size = sum(file["size"] for file in staged.files)
+    footprint.reserve(context.conn(), owner.current(), session_id, size,
+                      context.config().owner_storage_mb)  # fmt: skip
     stored = []
     for file in staged.files:
         key = upload_key(session_id, file["id"], file["name"])
