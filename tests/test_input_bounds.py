@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
+import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jobs import keys, storage
@@ -300,3 +303,58 @@ def test_a_json_body_over_32_mb_is_413_before_it_is_parsed(finished):
                           content_type="application/json")  # fmt: skip
     assert response.status_code == 413
     assert json.loads(response.data)["error"]["code"] == "too_large"
+
+
+def many_cues(path: Path, count: int, text: str = "Hi") -> Path:
+    """An SRT of `count` one-second cues."""
+    with open(path, "w") as out:
+        for n in range(1, count + 1):
+            out.write(f"{n}\n00:00:01,000 --> 00:00:02,000\n{text}\n\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(base_env, tmp_path_factory):
+    """The app under gunicorn, one gevent process (as a small deployment runs it)."""
+    from .browser import Gunicorn
+
+    env = {**base_env, "WEB_CONCURRENCY": "1"}
+    web = Gunicorn(env, tmp_path_factory.mktemp("bounds-logs") / "gunicorn.log")
+    yield web
+    web.stop()
+
+
+@pytest.mark.parametrize(
+    ("cues", "status", "code"),
+    [(1_000_000, 413, "too_large"),  # 40 MB: refused on its size
+     (100_000, 400, "too_many_cues")],  # 3.9 MB: refused by the scan at cue 20,001
+)  # fmt: skip
+def test_a_huge_subtitle_file_is_refused_quickly_while_the_process_answers_others(
+    served, tmp_path, cues, status, code
+):
+    """The issue's file (a million cues) held its web process 10.8 s before its 400. Now the
+    refusal comes within seconds, and the same process answers another client meanwhile."""
+    path = many_cues(tmp_path / "many.srt", cues)
+    result: dict = {}
+
+    def send():
+        with httpx.Client(base_url=served.url, timeout=60) as client, open(path, "rb") as f:
+            began = time.monotonic()
+            result["response"] = client.post("/api/sessions", files={"file": ("many.srt", f)})
+            result["seconds"] = time.monotonic() - began
+
+    sender = threading.Thread(target=send)
+    waits = []
+    with httpx.Client(base_url=served.url, timeout=30) as other:
+        other.get("/api/me")
+        sender.start()
+        while sender.is_alive():
+            began = time.monotonic()
+            assert other.get("/api/me").status_code == 200
+            waits.append(time.monotonic() - began)
+        sender.join()
+    response = result["response"]
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert result["seconds"] < 5, result["seconds"]
+    assert waits and max(waits) < 2, max(waits)
