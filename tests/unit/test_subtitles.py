@@ -52,3 +52,16 @@ def test_malformed_words_are_skipped_but_the_segment_kept():
     ]
     (segment,) = place(raw, offset=0.0, chunk_duration=5.0, media_duration=5.0)
     assert [w.text for w in segment["words"]] == [" Hi"]
+
+
+def test_a_timing_arrow_in_a_cue_is_written_as_a_plain_arrow(tmp_path):
+    """WebVTT refuses `-->` in a cue and SRT would read it as a timing line."""
+    from jobs import cues
+    from jobs.cues import Cue
+    from jobs.subtitles import write_outputs
+
+    shaped = [Cue(1.0, 2.5, ("A --> B",), "a --> b"), Cue(3.0, 4.0, ("Plain",))]
+    paths, _ = write_outputs(tmp_path, "x.de", "de", 5.0, shaped, cues.STYLES["netflix"])
+    srt_text, vtt_text, json_text = (p.read_text() for p in paths)
+    assert srt_text.count("-->") == vtt_text.count("-->") == 2  # the timing lines only
+    assert "A -> B" in srt_text and "A -> B" in vtt_text and '"a -> b"' in json_text
