@@ -21,7 +21,7 @@ from jobs.s3storage import S3Storage
 from jobs.storage import open_storage
 from worker.sweeper import sweep_orphans
 
-from .helpers import DATA, make_app, upload, wait_for_status
+from .helpers import DATA, make_app, upload, wait_for, wait_for_status
 
 DEEP = "[" * 100_000 + "]" * 100_000
 """JSON nested so deep that Python's parser raises RecursionError."""
@@ -207,9 +207,21 @@ def _orphans_are_swept(conn, store) -> None:
             store.delete_prefix(key)
 
 
-def test_stored_files_whose_records_expired_are_swept(base_env, conn):
-    """After the records expire the API answers 404; the sweeper then removes the files."""
-    _orphans_are_swept(conn, open_storage(base_env["STORAGE_URL"]))
+def test_stored_files_whose_records_expired_are_swept(client, base_env, conn):
+    """After the records expire the API answers 404 and the upload stayed on disk for ever;
+    the sweeper now removes it (and any other file without its record)."""
+    files = {"file": (open(DATA / "silence.wav", "rb"), "old.wav")}
+    sid = client.post("/api/sessions", data=files, content_type="multipart/form-data")
+    sid = sid.get_json()["id"]
+    assert stored_under(base_env, storage.session_prefix(sid))
+    for key in (keys.session(sid), keys.session_files(sid), keys.session_jobs(sid)):
+        conn.pexpire(key, 1)  # as RECORD_TTL would, a week later
+    wait_for(lambda: not conn.exists(keys.session(sid)), timeout=5, message="the expiry")
+    assert client.get(f"/api/sessions/{sid}").status_code == 404
+    store = open_storage(base_env["STORAGE_URL"])
+    assert sweep_orphans(conn, store) >= 1
+    assert stored_under(base_env, storage.session_prefix(sid)) == []
+    _orphans_are_swept(conn, store)
 
 
 def test_stored_files_whose_records_expired_are_swept_from_a_bucket(conn, bucket):
