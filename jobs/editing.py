@@ -158,17 +158,19 @@ def checked(raw, media_end: float) -> list[Cue]:
         if "-->" in text:  # SRT would read it as a timing line; WebVTT forbids it
             raise BadCue(f"Cue {number}: a subtitle's text cannot hold \"-->\"; write \"->\" "
                          "or \"→\".", number)  # fmt: skip
-        source = item.get("source_text")
-        if source is not None and not isinstance(source, str):
+        said = item.get("source_text")
+        if said is not None and not isinstance(said, str):
             raise BadCue(f"Cue {number}: source_text must be text.", number)
-        if len(source or "") > MAX_SOURCE_CHARS:
+        if len(said or "") > MAX_SOURCE_CHARS:
             raise BadCue(f"Cue {number}: source_text is longer than {MAX_SOURCE_CHARS} "
                          "characters.", number)  # fmt: skip
         if found and start < found[-1].end - 0.0005:
             raise BadCue(f"Cue {number - 1} overlaps the next one: it ends at "
                          f"{found[-1].end:.3f} s, after cue {number} starts.",
                          number - 1)  # fmt: skip
-        found.append(Cue(round(float(start), 3), round(float(end), 3), lines, source or ""))
+        source = item.get("source_text")
+        found.append(Cue(round(float(start), 3), round(float(end), 3), lines,
+                         source if isinstance(source, str) else ""))  # fmt: skip
     return found
 
 
