@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from limits import parse_many
+
 from .cost import parse_override
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,17 @@ def _budget(env: dict, name: str) -> float | None:
     return amount
 
 
+def _rate(env: dict, name: str, default: str) -> str:
+    """A rate limit such as "60 per hour" or "10/minute; 100/day" (the `limits` library's
+    notation); ValueError at start for one it cannot read."""
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a rate such as '60 per hour', not {value!r}") from exc
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
@@ -87,6 +100,16 @@ class Config:
     cancel_wait_seconds: float = 2.0
     delete_wait_seconds: float = 5.0
     sweep_interval_seconds: float = 10.0
+    # Storage and abuse bounds (README "Security"): uploads an owner may keep at once, cue
+    # editor revisions kept per file and language, and per client address (a client without
+    # the owner cookie is a new owner) new owners and jobs sent without an API token, as
+    # Flask-Limiter strings ("30 per minute; 200 per day").
+    owner_storage_mb: int = 2000
+    max_revisions: int = 50
+    new_owners_per_address: str = "60 per hour"
+    jobs_per_address: str = "60 per hour"
+    # How often one worker looks for stored files whose records are gone.
+    orphan_sweep_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Config:
@@ -131,6 +154,15 @@ class Config:
             dashboard_password=env.get("DASHBOARD_PASSWORD", ""),
             dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,
             ffmpeg_binary=env.get("FFMPEG_BINARY", ""),
+            owner_storage_mb=max(1, _int(env, "OWNER_STORAGE_MB", base.owner_storage_mb)),
+            max_revisions=max(1, _int(env, "MAX_REVISIONS", base.max_revisions)),
+            new_owners_per_address=_rate(
+                env, "NEW_OWNERS_PER_ADDRESS", base.new_owners_per_address
+            ),
+            jobs_per_address=_rate(env, "JOBS_PER_ADDRESS", base.jobs_per_address),
+            orphan_sweep_seconds=max(
+                60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
+            ),
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start

@@ -11,6 +11,9 @@
   keep_running=false jobs; expires after LEASE_SECONDS without renewal.
 - `subcue:owner:<owner>:jobs` (zset): the owner's job ids by creation time; expires
   RECORD_TTL after its last write.
+- `subcue:owner:<owner>:stored` (hash): session id -> bytes of the owner's uploads in it, for
+  OWNER_STORAGE_MB (jobs/footprint.py); entries of sessions that are gone are dropped at the
+  owner's next upload; expires footprint.TTL after its last write.
 - `subcue:session:<id>` (hash): the session record (see jobs/session.py); RECORD_TTL after
   its last write.
 - `subcue:session:<id>:files` (hash): file id -> file JSON (name, size, duration, storage
@@ -28,6 +31,8 @@
 - `subcue:uploads:pending` (set): ids of jobs whose uploads at the provider a process could
   not delete (it had no GEMINI_API_KEY, or the provider failed); any worker with the key
   deletes them at its next sweep.
+- `subcue:sweep:orphans` (string): set by the worker whose sweeper looks for stored files
+  without records; expires after ORPHAN_SWEEP_SECONDS, when another pass is due.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
 
@@ -96,6 +101,11 @@ def owner_jobs(owner: str) -> str:
     return f"{PREFIX}owner:{owner}:jobs"
 
 
+def owner_stored(owner: str) -> str:
+    """Bytes of uploads the owner keeps, per session."""
+    return f"{PREFIX}owner:{owner}:stored"
+
+
 def session(session_id: str) -> str:
     """The session record hash."""
     return f"{PREFIX}session:{session_id}"
@@ -119,6 +129,11 @@ def uploads_pending() -> str:
 def changes() -> str:
     """The pub/sub channel that carries the id of every job whose record changed."""
     return f"{PREFIX}changes"
+
+
+def orphan_sweep() -> str:
+    """Present while the last search for stored files without records is recent."""
+    return f"{PREFIX}sweep:orphans"
 
 
 def active() -> str:

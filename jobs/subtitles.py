@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,8 +69,11 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float,
                   shaped: list[Cue], style: Style,
                   unsure: set[int] = frozenset()) -> tuple[list[Path], dict]:  # fmt: skip
     """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json`; return their paths and the quality
-    report (which the JSON carries too). `unsure`: the cues the engine doubted."""
+    report (which the JSON carries too). `unsure`: the cues the engine doubted. A `-->` in a
+    cue's text (a model may write one) becomes `->`: it would read as a timing line in SRT, and
+    WebVTT forbids it."""
     directory.mkdir(parents=True, exist_ok=True)
+    shaped = [_without_arrow(c) for c in shaped]
     srt_path, vtt_path, json_path = (
         directory / f"{stem}{ext}" for ext in (".srt", ".vtt", ".json")
     )
@@ -104,6 +108,18 @@ def write_json(path: Path, language: str, duration: float, style: Style, shaped:
     }  # fmt: skip
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+TIMING_ARROW = "-->"
+"""What separates a cue's times in SRT and WebVTT; never written inside a cue's text."""
+
+
+def _without_arrow(cue: Cue) -> Cue:
+    """The cue with every `-->` in its lines and source text written `->`."""
+    if TIMING_ARROW not in cue.text and TIMING_ARROW not in cue.source_text:
+        return cue
+    return replace(cue, lines=tuple(line.replace(TIMING_ARROW, "->") for line in cue.lines),
+                   source_text=cue.source_text.replace(TIMING_ARROW, "->"))  # fmt: skip
 
 
 def _segment(cue: Cue) -> dict:

@@ -46,6 +46,9 @@ def base_env(redis_url, tmp_path_factory) -> dict:
         "CHUNK_SECONDS": "6",
         "SECRET_KEY": "test-secret",
         "MAX_ACTIVE_JOBS_PER_OWNER": "50",
+        # the whole suite's owners and jobs come from 127.0.0.1 (test_input_bounds.py lowers them)
+        "NEW_OWNERS_PER_ADDRESS": "100000 per minute",
+        "JOBS_PER_ADDRESS": "100000 per minute",
         "GEMINI_API_KEY": "",
     }
 

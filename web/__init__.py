@@ -39,7 +39,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, dashboard, errors, headers, health, owner, pages
+    from . import api, body, dashboard, errors, headers, health, owner, pages, ratelimit
+
+    body.init_app(app)
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
@@ -51,4 +53,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    ratelimit.init_app(app, config)  # after owner: it counts the owners that made
     return app

@@ -122,7 +122,7 @@ def spec() -> dict:
                            "checkpoints), optionally with a new max_cost_usd",
                 "parameters": [_ID], "requestBody": _RETRY,
                 "responses": {"202": _json("Job", "the requeued job"),
-                              **_error_responses(400, 404, 429)}}},
+                              **_error_responses(400, 404, 413, 429)}}},
             "/api/jobs/{job_id}/lease": {"post": {
                 "summary": "The job page is still open", "parameters": [_ID],
                 "responses": {"204": {"description": "renewed"}, **_error_responses(404)}}},
@@ -138,7 +138,7 @@ def spec() -> dict:
             "/api/sessions": {"post": {
                 "summary": "A new session with files", "requestBody": _UPLOAD,
                 "responses": {"201": _json("Session", "the session"),
-                              **_error_responses(400, 413, 415, 503)}}},
+                              **_error_responses(400, 413, 415, 429, 503)}}},
             "/api/sessions/{session_id}": {
                 "get": {"summary": "One session", "parameters": [_SID],
                         "responses": {"200": _json("Session", "the session"),
@@ -150,7 +150,7 @@ def spec() -> dict:
             "/api/sessions/{session_id}/files": {"post": {
                 "summary": "Add files", "parameters": [_SID], "requestBody": _UPLOAD,
                 "responses": {"201": _json("Session", "the session"),
-                              **_error_responses(400, 404, 413, 415)}}},
+                              **_error_responses(400, 404, 413, 415, 429)}}},
             "/api/sessions/{session_id}/files/{file_id}": {"get": {
                 "summary": "An uploaded media file (ranges work; S3 answers a redirect)",
                 "parameters": [_SID, {"name": "file_id", "in": "path", "required": True,
@@ -203,7 +203,7 @@ def spec() -> dict:
                                        "properties": {"base_revision": {"type": "integer"},
                                                       "cues": {"type": "array"}}}}}},
                         "responses": {"200": {"description": "the new revision"},
-                                      **_error_responses(400, 404, 409)}},
+                                      **_error_responses(400, 404, 409, 413)}},
             },
             "/api/sessions/{session_id}/glossary": {
                 "get": {"summary": "The session's glossary", "parameters": [_SID],
@@ -214,13 +214,13 @@ def spec() -> dict:
                             "application/json": {"schema": {
                                 "$ref": "#/components/schemas/Glossary"}}}},
                         "responses": {"200": _json("Glossary", "the glossary as kept"),
-                                      **_error_responses(400, 404)}},
+                                      **_error_responses(400, 404, 413)}},
             },
             "/api/sessions/{session_id}/jobs": {"post": {
                 "summary": "Start a job over the session", "parameters": [_SID],
                 "requestBody": _JOB_REQUEST,
                 "responses": {"202": _json("Job", "the job"),
-                              **_error_responses(400, 404, 422, 429)}}},
+                              **_error_responses(400, 404, 413, 422, 429)}}},
         },
         "components": {"schemas": _schemas()},
     }  # fmt: skip

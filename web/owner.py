@@ -82,6 +82,7 @@ def _identify() -> None:
     if "owner" not in session:
         session["owner"] = uuid.uuid4().hex
         session.permanent = True
+        g.new_owner = True  # counted per address (web/ratelimit.py)
     g.owner = session["owner"]
 
 

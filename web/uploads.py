@@ -11,11 +11,11 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs import media, record, session, subfile
+from jobs import footprint, media, record, session, subfile
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.storage import upload_key
 
-from . import context, filetypes
+from . import context, filetypes, owner
 
 MAX_NAME_CHARS = 120
 """Longer names are cut (keeping the extension), so keys and headers stay sane."""
@@ -63,7 +63,8 @@ class Staged:
             raise TooLarge(f"{name} is larger than {limit} MB.")
         fmt = subfile.format_of(name)
         if fmt is not None:  # translated as text: read it now, so a broken one is refused
-            parsed = subfile.read(subfile.decode(path.read_bytes()), fmt, name)
+            subfile.check_size(size, name)  # before reading: parsing is CPU the process shares
+            parsed = subfile.read(subfile.decode(path.read_bytes(), name), fmt, name)
             self.files.append({"id": record.new_id(), "name": name, "size": size,
                                "duration_s": round(parsed.duration_s, 3), "has_video": False,
                                "kind": "subtitles", "format": fmt, "cues": len(parsed.cues),
@@ -99,7 +100,11 @@ def stage(uploads: list[FileStorage]) -> Staged:
 
 
 def store(staged: Staged, session_id: str) -> list[dict]:
-    """Move staged files into storage and record them on the session."""
+    """Move staged files into storage and record them on the session; 413 `storage_quota`,
+    before any is stored, when they would take the owner over OWNER_STORAGE_MB."""
+    size = sum(file["size"] for file in staged.files)
+    footprint.reserve(context.conn(), owner.current(), session_id, size,
+                      context.config().owner_storage_mb)  # fmt: skip
     stored = []
     for file in staged.files:
         key = upload_key(session_id, file["id"], file["name"])

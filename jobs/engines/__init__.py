@@ -192,7 +192,15 @@ def offered(config: Config) -> list[dict]:
 
 
 def check_request(config: Config, engine: str | None, target_language: str | None) -> tuple:
-    """Validate an engine/language pair at submission; return the (engine, language) to use."""
+    """Validate an engine/language pair at submission; return the (engine, language) to use.
+    Either may come from a JSON body, so anything but text is refused as unknown."""
+    for value, what, example, code in (
+        (engine, "engine", '"local"', "unknown_engine"),
+        (target_language, "target language", '"de"', "unknown_language"),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"The {what} must be text such as {example}, not {value!r:.40}.",
+                             code=code)  # fmt: skip
     engine = (engine or config.default_engine).strip().lower()
     language = (target_language or "en").strip().lower()
     if engine not in ENGINES:

@@ -101,6 +101,8 @@ def environment(**settings) -> Iterator[tuple[dict, Stub]]:
                     "TEMP_DIR": str(tmp_path / "temp"),
                     "QUEUE_NAME": "subcue-bench", "GEMINI_API_KEY": STUB_KEY,
                     "GEMINI_BASE_URL": stub.url, "MAX_ACTIVE_JOBS_PER_OWNER": "100000",
+                    "NEW_OWNERS_PER_ADDRESS": "100000 per minute",
+                    "JOBS_PER_ADDRESS": "100000 per minute", "OWNER_STORAGE_MB": "100000",
                     "PYTHONUNBUFFERED": "1", "LOGS": str(tmp_path),
                     **{k: str(v) for k, v in settings.items()},
                 }  # fmt: skip

@@ -24,6 +24,19 @@ def test_variables_are_read_and_empty_ones_mean_the_default():
     assert config.api_tokens == ("a", "b") and config.lease_seconds == 4
 
 
+def test_input_and_storage_limits_are_read_and_a_bad_rate_stops_the_start():
+    import pytest
+
+    config = Config.from_env({"OWNER_STORAGE_MB": "10", "MAX_REVISIONS": "0",
+                              "NEW_OWNERS_PER_ADDRESS": "5/minute; 50/day",
+                              "ORPHAN_SWEEP_SECONDS": "1"})  # fmt: skip
+    assert config.owner_storage_mb == 10 and config.max_revisions == 1
+    assert config.new_owners_per_address == "5/minute; 50/day"
+    assert config.jobs_per_address == "60 per hour" and config.orphan_sweep_seconds == 60
+    with pytest.raises(ValueError, match="JOBS_PER_ADDRESS"):
+        Config.from_env({"JOBS_PER_ADDRESS": "plenty"})
+
+
 def test_silly_values_are_bounded():
     """Concurrency at least 1, chunks at least 2 s."""
     config = Config.from_env({"GEMINI_CONCURRENCY": "0", "CHUNK_SECONDS": "0.5"})

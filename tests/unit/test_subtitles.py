@@ -21,6 +21,19 @@ def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
     assert segment["words"] == [Word(31.0, 32.4, " Hello.", 0.9)]
 
 
+def test_a_timing_arrow_in_a_cue_is_written_as_a_plain_arrow(tmp_path):
+    """WebVTT refuses `-->` in a cue and SRT would read it as a timing line."""
+    from jobs import cues
+    from jobs.cues import Cue
+    from jobs.subtitles import write_outputs
+
+    shaped = [Cue(1.0, 2.5, ("A --> B",), "a --> b"), Cue(3.0, 4.0, ("Plain",))]
+    paths, _ = write_outputs(tmp_path, "x.de", "de", 5.0, shaped, cues.STYLES["netflix"])
+    srt_text, vtt_text, json_text = (p.read_text() for p in paths)
+    assert srt_text.count("-->") == vtt_text.count("-->") == 2  # the timing lines only
+    assert "A -> B" in srt_text and "A -> B" in vtt_text and '"a -> b"' in json_text
+
+
 def test_times_are_clamped_to_the_chunk_and_the_media():
     """An answer claiming times outside its chunk, or past the media's end, is pulled in."""
     raw = [{"start": -2.0, "end": 14.0, "text": "Too wide."}]

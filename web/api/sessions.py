@@ -8,6 +8,7 @@ from jobs import delete, record, session, storage
 from jobs.errors import BadRequest, NotFound
 
 from .. import context, owner, serialize, uploads
+from ..body import json_body
 from . import bp
 from .jobs import accepted
 from .shared import admit, check_files, job_params, new_session, send_stored, start, upload_type
@@ -66,7 +67,7 @@ def download_file(session_id: str, file_id: str):
 def create_session_job(session_id: str):
     """Start a translate or analyze job over every file of the session."""
     found = session.get(context.conn(), session_id, owner.current())
-    values = request.get_json(silent=True)
+    values = json_body()
     if not isinstance(values, dict):
         raise BadRequest("Send a JSON object such as {\"kind\": \"translate\"}.",
                          code="bad_json")  # fmt: skip
@@ -89,7 +90,7 @@ def get_glossary(session_id: str):
 def put_glossary(session_id: str):
     """Replace the session's glossary ({"glossary": [{term, translation, note}]})."""
     session.get(context.conn(), session_id, owner.current())
-    entries = session.checked_glossary(request.get_json(silent=True))
+    entries = session.checked_glossary(json_body())
     session.set_glossary(context.conn(), session_id, entries)
     return jsonify({"glossary": entries})
 
