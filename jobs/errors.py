@@ -2,13 +2,13 @@
 
 import re
 
-_PATH = re.compile(r"(?:file:)?(?<![\w.:/])/(?:[^\s'\":,/]+/)+([^\s'\":,]*)")
+_PATH = re.compile(r"(?:file:|(?<![\w.:/]))/(?:[^\s'\":,/]+/)+([^\s'\":,]*)")
 
 
 def without_paths(text: str) -> str:
     """`text` with every absolute path cut to its last part: messages users see never show
     where the server keeps its files."""
-    return _PATH.sub(lambda m: m[1] or "file", text)
+    return _PATH.sub(lambda m: m[1] or "…", text)
 
 
 class SubcueError(Exception):

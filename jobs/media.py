@@ -41,6 +41,10 @@ wmv and wma. Playlists (hls, dash, concat), image sequences (image2) and the lik
 mov could follow a data reference to another file (`dref`); ffmpeg does not unless told to,
 and `input_args` says so explicitly."""
 
+NAMING_DEMUXERS = ("hls", "applehttp", "dash", "concat", "image2", "webm_dash_manifest")
+"""Demuxers that read other files a file names: refused as `unsupported_media` rather than
+`not_media`, so the answer says why (any demuxer not accepted is refused either way)."""
+
 DECODE_SLACK = (1.5, 60.0)
 """Extracted audio may run to this factor of the probed duration plus these seconds (a
 container's duration is sometimes an estimate); audio running longer than that is a file whose
@@ -124,9 +128,10 @@ def parse_probe(stderr: str) -> Probe:
     is not audio or video Subcue reads, or has no audio to use."""
     demuxer = demuxer_of(stderr)
     if not demuxer:
-        if refused := refused_demuxer(stderr):
-            raise UnsupportedMedia(f"ffmpeg reads this file as {refused!r}, which is not one of "
-                                   "the audio or video containers Subcue accepts.")  # fmt: skip
+        if (refused := refused_demuxer(stderr)) in NAMING_DEMUXERS:
+            raise UnsupportedMedia(f"The file is a list of other files (ffmpeg reads it as "
+                                   f"{refused!r}), not audio or video; upload the media "
+                                   "itself.")  # fmt: skip
         raise NotMedia("The file is not audio or video that Subcue can read.")
     if demuxer not in ACCEPTED_DEMUXERS:  # an ffmpeg that ignored the whitelist
         raise UnsupportedMedia(f"Subcue does not read media of the kind {demuxer!r}.")

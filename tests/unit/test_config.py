@@ -39,3 +39,10 @@ def test_overrides_win_and_unknown_ones_are_ignored():
     """Tests and scripts may override fields by name."""
     config = Config.from_env({}, queue_name="q", no_such_field=1)
     assert config.queue_name == "q"
+
+
+def test_media_and_temp_limits_have_defaults_and_a_floor():
+    """MAX_MEDIA_MINUTES 240 and JOB_TEMP_MB 4096 by default; never below 1."""
+    assert (Config.from_env({}).max_media_minutes, Config.from_env({}).job_temp_mb) == (240, 4096)
+    config = Config.from_env({"MAX_MEDIA_MINUTES": "0", "JOB_TEMP_MB": "-5"})
+    assert (config.max_media_minutes, config.job_temp_mb) == (1, 1)
