@@ -157,7 +157,7 @@ def _within(dest: Path, max_bytes: int) -> None:
     """TooBig (and `dest` removed) if ffmpeg stopped writing `dest` at its `-fs` limit."""
     if dest.stat().st_size >= max_bytes:
         dest.unlink()
-        raise TooBig(f"the video would take more than the {max_bytes // 2**20} MB left")
+        raise TooBig(f"the video would take more than the {max_bytes / 2**20:.1f} MB left")
 
 
 def _run(cmd: list[str]) -> None:

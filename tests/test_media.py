@@ -153,6 +153,23 @@ def test_extraction_stops_at_its_limit_and_keeps_nothing(tmp_path):
     assert not wav.exists()
 
 
+def test_a_video_that_would_pass_the_room_left_is_cut_off_and_not_kept(tmp_path):
+    """Mux and burn write with ffmpeg's `-fs` at the job's room left: past it, TooBig and no
+    partial video."""
+    mkv, mp4 = tmp_path / "out.mkv", tmp_path / "out.mp4"
+    with pytest.raises(video.TooBig):
+        video.mux(FFMPEG, DATA / "speech.mp4", "mov", [], mkv, 20_000)
+    assert not mkv.exists()
+    subtitles = tmp_path / "s.ass"
+    subtitles.write_text("[Script Info]\nScriptType: v4.00+\n")
+    with pytest.raises(video.TooBig):
+        video.burn(FFMPEG, DATA / "speech.mp4", "mov", subtitles, mp4, 20_000,
+                   lambda _: None, lambda: False)  # fmt: skip
+    assert not mp4.exists()
+    video.mux(FFMPEG, DATA / "speech.mp4", "mov", [], mkv, 10**7)
+    assert mkv.stat().st_size > 20_000
+
+
 def one_hertz_wav() -> bytes:
     """The issue's decode bomb: 64 KB of samples whose header says 1 sample a second (9 h)."""
     data = bytes(64 * 1024)
