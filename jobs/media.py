@@ -33,7 +33,7 @@ PROBE_TIMEOUT = 30
 
 ACCEPTED_DEMUXERS = (
     "mov", "matroska", "mp3", "wav", "w64", "flac", "ogg", "aac", "avi", "mpegts", "mpeg",
-    "asf", "flv", "aiff", "caf", "ac3", "eac3", "amr", "wv",
+    "asf", "flv", "aiff", "caf", "au", "ac3", "eac3", "dts", "amr", "wv", "ape",
 )  # fmt: skip
 """The demuxers (ffmpeg's names) an upload may be read with: containers of audio and video
 that never open another file. `mov` reads mp4, m4a and 3gp, `matroska` webm, `ogg` opus, `asf`
