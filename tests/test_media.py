@@ -10,11 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import redis
+from rq.worker import Worker
 
 from jobs import media, video
 from jobs.errors import UnsupportedMedia
 
-from .helpers import DATA, make_app, temp_dir_of, upload, wait_for_status
+from .helpers import DATA, WorkerProcess, make_app, temp_dir_of, upload, wait_for, wait_for_status
 
 SEGMENTS = ("mp3", "ts", "mkv", "flac", "ogg")
 """Kinds of media file a playlist can name (the issue read each of them from the disk)."""
@@ -205,7 +207,7 @@ def test_a_job_past_its_temp_budget_fails_naming_the_limit(base_env, start_worke
     """JOB_TEMP_MB=1: the clip's audio would not fit, so the job fails clearly, decodes
     nothing, and leaves no temp dir."""
     env = {**base_env, "QUEUE_NAME": "subcue-tight", "JOB_TEMP_MB": "1"}
-    start_worker(env)
+    tight = start_worker(env)
     client = make_app(env).test_client()
     job = upload(client, DATA / "speech.wav", engine="local").get_json()
     job = wait_for_status(client, job["id"], {"finished", "failed"}, timeout=60)
@@ -214,6 +216,15 @@ def test_a_job_past_its_temp_budget_fails_naming_the_limit(base_env, start_worke
     assert "1 MB" in job["error"]["message"] and "JOB_TEMP_MB" in job["error"]["message"]
     assert env["TEMP_DIR"] not in job["error"]["message"]
     assert not temp_dir_of(env, job["id"]).exists()
+    wait_for(lambda: idle(tight, env), timeout=30, message="the worker to finish the job")
+
+
+def idle(proc: WorkerProcess, env: dict) -> bool:
+    """True once the worker has done with its job (RQ's bookkeeping included), so stopping it
+    interrupts nothing."""
+    conn = redis.Redis.from_url(env["REDIS_URL"])
+    return any(w.pid == proc.proc.pid and w.get_state() == "idle"
+               for w in Worker.all(connection=conn))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
