@@ -183,7 +183,7 @@ def probe(path: str | os.PathLike, ffmpeg: str, demuxer: str = "") -> Probe:
 def check_length(duration_s: float, max_minutes: int) -> None:
     """MediaTooLong if `duration_s` is over MAX_MEDIA_MINUTES."""
     if duration_s > max_minutes * 60:
-        raise MediaTooLong(f"The media lasts {duration_s / 60:.0f} minutes; this server takes "
+        raise MediaTooLong(f"The media lasts {duration_s / 60:.1f} minutes; this server takes "
                            f"at most {max_minutes} minutes (MAX_MEDIA_MINUTES).")  # fmt: skip
 
 
