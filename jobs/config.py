@@ -90,6 +90,8 @@ class Config:
     whisper_model: str = ""
     chunk_seconds: float = 30.0
     max_upload_mb: int = 500
+    max_media_minutes: int = 240
+    job_temp_mb: int = 4096
     max_active_jobs_per_owner: int = 3
     lease_seconds: int = 60
     max_streams_per_owner: int = 20
@@ -143,6 +145,8 @@ class Config:
             whisper_model=env.get("WHISPER_MODEL", ""),
             chunk_seconds=max(2.0, _float(env, "CHUNK_SECONDS", base.chunk_seconds)),
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", base.max_upload_mb),
+            max_media_minutes=max(1, _int(env, "MAX_MEDIA_MINUTES", base.max_media_minutes)),
+            job_temp_mb=max(1, _int(env, "JOB_TEMP_MB", base.job_temp_mb)),
             max_active_jobs_per_owner=_int(
                 env, "MAX_ACTIVE_JOBS_PER_OWNER", base.max_active_jobs_per_owner
             ),

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, session, storage, subfile, video
+from . import cues, engines, media, record, session, storage, subfile, video, workspace
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
+from .languages import name_of
 from .lifecycle import JobRun, job_run, watched
 from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, run_calls, transcribe_all
 from .subtitles import bilingual, place, shape, write_json, write_outputs
@@ -63,7 +64,7 @@ def run(job_id: str) -> None:
         asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
         texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
         outputs, quality = write_all(job, sources, heard, texts, style, unsure)
-        outputs += videos(job, sources, heard, style)
+        outputs += videos(job, sources, heard, style, warnings)
         finish(job, outputs, quality=quality, warnings=warnings)
 
 
@@ -249,10 +250,11 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
     return outputs, quality
 
 
-def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
-           style: Style) -> list[dict]:  # fmt: skip
-    """With `video=mux`, `<stem>.subtitled.mkv` (streams copied, a track per language); with
-    `video=burn`, `<stem>.burned.mp4` (the first language in the picture)."""
+def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]], style: Style,
+           notes: list[dict]) -> list[dict]:  # fmt: skip
+    """With `video=mux`, `<stem>.subtitled.mkv` (streams copied, a track per language that
+    has cues; `notes` hears of those left out); with `video=burn`, `<stem>.burned.mp4` (the
+    first language in the picture)."""
     mode, outputs = job.params.get("video", "none"), []
     if mode == "none":
         return outputs
@@ -262,14 +264,24 @@ def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
         if source.media is None:
             continue
         job.check()
+        room = workspace.room(job.tmp, job.config.job_temp_mb)
         try:
             if mode == "mux":
                 dest = directory / f"{source.stem}.subtitled.mkv"
                 tracks = [(directory / f"{source.stem}.{lang}.srt", lang) for lang in languages]
-                video.mux(ffmpeg, source.media, tracks, dest)
+                if silent := [lang for path, lang in tracks if not path.read_text().strip()]:
+                    notes.append(no_track_note(source, silent, len(silent) == len(tracks)))
+                tracks = [(path, lang) for path, lang in tracks if lang not in silent]
+                video.mux(ffmpeg, source.media, source.demuxer, tracks, dest, room)
             else:
                 dest = directory / f"{source.stem}.burned.mp4"
-                burn_one(job, ffmpeg, source, heard[file_index], style, languages[0], dest)
+                burn_one(job, ffmpeg, source, heard[file_index], style, languages[0], dest, room)
+        except video.TooBig as exc:
+            raise JobFailed(
+                f"{source.name}: {exc} of this job's {job.config.job_temp_mb} MB of "
+                "temporary space (JOB_TEMP_MB).",
+                code="temp_budget",
+            ) from exc
         except RuntimeError as exc:
             raise JobFailed(f"{source.name}: {exc}", code="video_failed") from exc
         size = guarded_put(job, storage.output_key(job.job_id, dest.name), dest)
@@ -280,14 +292,25 @@ def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
     return outputs
 
 
+def no_track_note(source: Source, languages: list[str], none_left: bool) -> dict:
+    """The job's note that `source`'s video got no subtitle track for `languages` (their
+    subtitles have no cue: nothing was said, or nothing the engine heard)."""
+    named = ", ".join(name_of(lang) for lang in languages)
+    what = "no subtitle track" if none_left else f"no {named} subtitle track"
+    return {"code": "no_subtitle_track", "file_id": source.file_id,
+            "message": f"{source.name}: no speech was heard, so the {named} subtitles are "
+                       f"empty and its video has {what}."}  # fmt: skip
+
+
 BURN_REPORT_S = 0.5
 """How often a burn's progress is written to the record (and the cancel flag read)."""
 
 
 def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style: Style,
-             language: str, dest: Path) -> None:  # fmt: skip
-    """Burn one file's cues into its picture, its progress shown on the job like chunks."""
-    picture = media.probe(source.media, ffmpeg).picture
+             language: str, dest: Path, room: int) -> None:  # fmt: skip
+    """Burn one file's cues into its picture, its progress shown on the job like chunks;
+    the video may take `room` bytes."""
+    picture = media.probe(source.media, ffmpeg, source.demuxer).picture
     if picture is None:
         raise RuntimeError(f"{source.name}: no video stream to put subtitles on")
     width, height = picture
@@ -315,7 +338,8 @@ def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style:
         return stop
 
     try:
-        video.burn(ffmpeg, source.media, subtitles, dest, progress, should_stop)
+        video.burn(ffmpeg, source.media, source.demuxer, subtitles, dest, room, progress,
+                   should_stop)  # fmt: skip
     except video.Stopped:
         raise JobCancelled(job.job_id) from None
     job.set_total(chunks, chunks)

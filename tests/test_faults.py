@@ -146,6 +146,7 @@ def test_media_ffmpeg_cannot_decode_fails_the_job_clearly(client, worker, base_e
     assert "cut-short.mp4" in job["error"]["message"]
     assert "truncated or corrupt" in job["error"]["message"]
     assert "Traceback" not in job["error"]["message"]
+    assert base_env["TEMP_DIR"] not in job["error"]["message"]  # ffmpeg's line, no path in it
     assert job["outputs"] == [] and not temp_dir_of(base_env, job["id"]).exists()
 
 

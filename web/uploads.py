@@ -12,7 +12,7 @@ from pathlib import Path
 from werkzeug.datastructures import FileStorage
 
 from jobs import footprint, media, record, session, subfile
-from jobs.errors import BadRequest, NotMedia, TooLarge
+from jobs.errors import BadRequest, MediaTooLong, NotMedia, TooLarge
 from jobs.storage import upload_key
 
 from . import context, filetypes, owner
@@ -72,12 +72,13 @@ class Staged:
             return
         try:
             found = media.probe(path, media.ffmpeg_binary(context.config().ffmpeg_binary))
-        except NotMedia as exc:
-            raise NotMedia(f"{name}: {exc.message}") from exc
+            media.check_length(found.duration_s, context.config().max_media_minutes)
+        except (NotMedia, MediaTooLong) as exc:
+            raise type(exc)(f"{name}: {exc.message}") from exc
         self.files.append(
             {"id": record.new_id(), "name": name, "size": size,
              "duration_s": round(found.duration_s, 3), "has_video": found.has_video,
-             "path": str(path)}
+             "demuxer": found.demuxer, "path": str(path)}
         )  # fmt: skip
 
 

@@ -67,3 +67,10 @@ def test_the_public_default_secret_is_refused_outside_development():
     Config.from_env({"FLASK_DEBUG": "1"}).check_secret()
     Config.from_env({"FLASK_ENV": "development"}).check_secret()
     assert DEFAULT_SECRET_KEY not in repr(Config.from_env({}))
+
+
+def test_media_and_temp_limits_have_defaults_and_a_floor():
+    """MAX_MEDIA_MINUTES 240 and JOB_TEMP_MB 4096 by default; never below 1."""
+    assert (Config.from_env({}).max_media_minutes, Config.from_env({}).job_temp_mb) == (240, 4096)
+    config = Config.from_env({"MAX_MEDIA_MINUTES": "0", "JOB_TEMP_MB": "-5"})
+    assert (config.max_media_minutes, config.job_temp_mb) == (1, 1)
