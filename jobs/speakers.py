@@ -36,6 +36,10 @@ MAX_NAME_CHARS = 40
 BORDER_S = 1.5
 """Speech this close to a chunk's cut on both sides is taken to run across it."""
 
+PROMPT_SPEAKERS = 6
+"""The most speakers a chunk's prompt names (the latest to speak): the request's size stays
+bounded (jobs/cost.py counts it) however many people a recording has."""
+
 LABEL = re.compile(r"^(?:S|SPEAKER[ _-]?)?(\d{1,3}|[A-Z])$", re.IGNORECASE)
 """A generic label ("S2", "Speaker B", "A", "SPEAKER_01"): the engine could not tell a name.
 Generic labels are numbered again (S1, S2…); only names are kept as the engine said them."""
@@ -169,7 +173,9 @@ def relabelled(segments: list[dict], mapping: dict[str, str]) -> list[dict]:
 def prompt_lines(segments: list[dict] | None) -> tuple[list[str], tuple[str, ...]]:
     """What a chunk's prompt says about the previous chunk's speakers (its answer's
     `segments`, None when it is not done yet), and the labels it lists (`given`)."""
-    labels = list(dict.fromkeys(s["speaker"] for s in segments or () if s.get("speaker")))
+    said = [s["speaker"] for s in segments or () if s.get("speaker")]
+    kept = list(dict.fromkeys(reversed(said)))[:PROMPT_SPEAKERS]  # the latest to speak
+    labels = [label for label in dict.fromkeys(said) if label in kept]
     if not labels:
         return [], ()
     last = next(s["speaker"] for s in reversed(segments) if s.get("speaker"))

@@ -45,7 +45,8 @@ def place(raw: list[dict], offset: float, chunk_duration: float,
             except (KeyError, TypeError, ValueError):
                 continue
         placed.append({"start": start, "end": max(start, end), "source_text": source,
-                       "text": text or source, "words": words})  # fmt: skip
+                       "text": text or source, "words": words}
+                      | ({"speaker": item["speaker"]} if item.get("speaker") else {}))  # fmt: skip
     return placed
 
 

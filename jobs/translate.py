@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, session, storage, subfile, video
+from . import cues, engines, media, record, session, speakers, storage, subfile, video
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
@@ -111,8 +111,12 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
             continue
         mine = [results[p.number] | {"chunk": p.chunk} for p in pieces
                 if p.file_index == file_index]  # fmt: skip
-        placed = [segment for r in mine for segment in place(
-            r["segments"], r["chunk"].start, r["chunk"].duration, source.duration)]  # fmt: skip
+        labels = speakers.reconcile([speakers.ChunkSpeakers(
+            tuple((s["start"], s["end"], s.get("speaker") or "") for s in r["segments"]),
+            r["chunk"].duration, tuple(r.get("speakers_given") or ())) for r in mine])  # fmt: skip
+        placed = [segment for r, found in zip(mine, labels, strict=True) for segment in place(
+            speakers.relabelled(r["segments"], found), r["chunk"].start, r["chunk"].duration,
+            source.duration)]  # fmt: skip
         heard[file_index] = shape(placed, style, language, source.duration)
     return heard
 

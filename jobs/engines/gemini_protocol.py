@@ -13,6 +13,7 @@ from ..cost import TEXT_BATCH_CHARS
 from ..errors import JobFailed
 from ..languages import name_of
 from ..session import glossary_lines
+from ..speakers import clean_name
 
 MAX_SERVER_DELAY_S = 300.0
 """A 429 asking for a longer wait than this is treated as an exhausted quota."""
@@ -21,7 +22,8 @@ CONTEXT_CHARS = 600
 """How much of the previous chunk's text is sent as context (its end matters most)."""
 
 FIELDS = ("start", "end", "source_text", "text")
-_SEGMENT = {f: {"type": "NUMBER" if f in FIELDS[:2] else "STRING"} for f in FIELDS}
+_ORDER = ("start", "end", "speaker", "source_text", "text")
+_SEGMENT = {f: {"type": "NUMBER" if f in FIELDS[:2] else "STRING"} for f in _ORDER}
 RESPONSE_SCHEMA = {
     "type": "OBJECT",
     "required": ["segments"],
@@ -29,11 +31,19 @@ RESPONSE_SCHEMA = {
         "segments": {
             "type": "ARRAY",
             "items": {"type": "OBJECT", "properties": _SEGMENT, "required": list(FIELDS),
-                      "propertyOrdering": list(FIELDS)},
+                      "propertyOrdering": list(_ORDER)},
         }
     },
 }  # fmt: skip
-"""The structured answer of API.md: segments with seconds relative to the chunk start."""
+"""The structured answer of API.md: segments with seconds relative to the chunk start, each
+with who speaks it (`speaker`, optional: an answer without speakers is still valid)."""
+
+SPEAKERS_LINE = (
+    "speaker: who says the segment. Use S1, S2, S3… for the people in order of first speech, "
+    "or a person's name when the speech itself says it (someone is addressed or introduces "
+    "themselves). A segment holds one speaker's words only: when someone else starts "
+    "talking, start a new segment."
+)
 
 SYSTEM_INSTRUCTION = (
     "You make subtitles. You hear one clip cut from a longer recording; you transcribe its "
@@ -43,8 +53,9 @@ SYSTEM_INSTRUCTION = (
 
 
 def prompt(target_language: str, duration: float, context: str = "",
-           glossary: list[dict] | None = None) -> str:  # fmt: skip
-    """The request text (the stand-in reads `Target language: Name (code).` and the context)."""
+           glossary: list[dict] | None = None, speakers: list[str] = ()) -> str:  # fmt: skip
+    """The request text (the stand-in reads `Target language: Name (code).` and the context);
+    `speakers`: what to say of the previous chunk's speakers (speakers.prompt_lines)."""
     name = name_of(target_language)
     lines = [
         "Transcribe the speech in this audio clip and translate it.",
@@ -55,7 +66,9 @@ def prompt(target_language: str, duration: float, context: str = "",
         f"0 and {duration:.2f}, where the words are actually spoken.",
         f"source_text: the words as spoken, in their own language. text: the same words in "
         f"{name}; if they are already in {name}, repeat them.",
+        SPEAKERS_LINE,
         'Leave out music, noises and silence. If nobody speaks, answer {"segments": []}.',
+        *speakers,
     ]
     if context:
         lines += [
@@ -82,8 +95,11 @@ def parse_segments(text: str | None, duration: float) -> list[dict] | None:
         source = item.get("source_text")
         source = source.strip() if isinstance(source, str) else ""
         if end > start and item["text"].strip():
-            found.append({"start": start, "end": end, "source_text": source,
-                          "text": item["text"].strip()})  # fmt: skip
+            segment = {"start": start, "end": end, "source_text": source,
+                       "text": item["text"].strip()}  # fmt: skip
+            if who := clean_name(item.get("speaker")):  # a model's words: cleaned, never trusted
+                segment["speaker"] = who
+            found.append(segment)
     segments: list[dict] = []
     for segment in sorted(found, key=lambda s: (s["start"], s["end"])):
         if segments and segment["start"] < segments[-1]["end"]:

@@ -100,3 +100,24 @@ def test_an_analysis_answer_is_validated():
     assert found["summary"] == "Fine." and found["topics"] == ["a"]
     assert [m["time"] for m in found["moments"]] == [1, 10.0]
     assert parse_analysis('{"topics": []}', 10.0) is None
+
+
+def test_speakers_are_kept_cleaned_and_optional():
+    """A segment's speaker is kept, its markup stripped and its length cut; a segment without
+    one (or with an empty one) is still valid and carries none."""
+    text = answer(
+        {"start": 0.0, "end": 1.0, "speaker": "<b>Anna</b>", "source_text": "", "text": "Hi."},
+        {"start": 1.0, "end": 2.0, "speaker": "S" + "9" * 80, "source_text": "", "text": "Yo."},
+        {"start": 2.0, "end": 3.0, "source_text": "", "text": "Hm."},
+        {"start": 3.0, "end": 4.0, "speaker": 7, "source_text": "", "text": "Ok."},
+    )
+    found = parse_segments(text, 6.0)
+    assert [s.get("speaker") for s in found] == ["Anna", "S" + "9" * 39, None, None]
+
+
+def test_the_prompt_asks_for_speakers_and_names_the_previous_ones():
+    """Every chunk is asked who speaks; one after a finished chunk is told its speakers."""
+    plain = prompt("de", 30.0)
+    assert "speaker:" in plain and "S1, S2" in plain
+    told = prompt("de", 30.0, speakers=["Speakers heard in the previous clip: S1, Anna."])
+    assert "previous clip: S1, Anna." in told
