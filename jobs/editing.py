@@ -232,12 +232,16 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         revision = newest + 1
         with tempfile.TemporaryDirectory(dir=_scratch(config)) as tmp:
             duration = current["duration_s"]
+            names = bool((rec.get("params") or {}).get("speaker_names"))
+            listed = {o["name"] for o in rec.get("outputs") or []}
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
-                                            shaped, style, unsure)  # fmt: skip
+                                            shaped, style, unsure, names,
+                                            f"{where.stem}.ass" in listed)  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)
-                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style)
+                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style,
+                                        ass=False)  # fmt: skip
                 written += [p for p in both if p.suffix != ".json"]
             sizes = {path.name: store.put_file(storage.output_key(job_id, path.name), path)
                      for path in written}  # fmt: skip

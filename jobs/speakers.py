@@ -15,7 +15,8 @@ first that applies wins, and no file speaker is given to two labels of one chunk
    chunk's last speaker: if the chunk was told nothing (it ran before its previous chunk was
    done), or uses none of the labels it was told (it renamed them), or that speaker is a name;
 4. such a chunk (told nothing, or using none of what it was told) pairs its other labels
-   with the previous chunk's speakers, the latest to speak first;
+   with the previous chunk's speakers, the latest to speak first; any chunk does so with a
+   name not known yet (the model learnt the name of someone it had labelled);
 5. anything else is a new speaker (a chunk that kept the labels it was told and adds one has
    heard someone new).
 
@@ -124,12 +125,12 @@ def reconcile(chunks: list[ChunkSpeakers]) -> list[dict[str, str]]:
             last = previous.get(before.last() or "")
             if (renamed or not is_label(labels[0])) and free(labels[0], last):
                 mapping[labels[0]] = last
-        if renamed and before is not None:  # 4: the previous chunk's speakers, latest first
+        if before is not None:  # 4: the previous chunk's speakers, latest first
             recent = list(dict.fromkeys(previous[s] for _, _, s in reversed(before.segments)
                                         if s in previous))  # fmt: skip
             for label in labels:
                 pool = [i for i in recent if i not in mapping.values()]
-                if label not in mapping and pool:
+                if label not in mapping and pool and (renamed or not is_label(label)):
                     mapping[label] = pool[0]
         for label in labels:  # 5: someone new
             if label not in mapping:

@@ -56,6 +56,8 @@ _UPLOAD = {
             "target_languages": {"type": "string", "description": "comma-separated codes, the "
                                  "first heard from the audio (a repeated field works too)"},
             "bilingual": {"type": "boolean"},
+            "speaker_names": {"type": "boolean", "description": "speakers' names before their "
+                              "lines in SRT and WebVTT (\"ANNA: \"), where the engine tells"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
@@ -76,6 +78,7 @@ _JOB_REQUEST = {
             "target_languages": {"type": "array", "maxItems": 10,
                                  "items": {"type": "string", "enum": sorted(LANGUAGES)}},
             "bilingual": {"type": "boolean"},
+            "speaker_names": {"type": "boolean"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},

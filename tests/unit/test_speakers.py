@@ -77,6 +77,9 @@ def test_a_name_renames_the_speaker_everywhere_and_is_matched_later():
     assert maps[0] == {"S1": "Anna", "S2": "S1"}
     assert maps[2] == {"Anna": "Anna", "S2": "S1"}
     assert maps[3]["Anna"] == "Anna"
+    # Told S1 and S2, a chunk answers S2 and "Marco": Marco is the S1 it no longer names.
+    maps = reconcile([chunk("S1", "S2", "S1"), chunk("S2", "Marco", given=("S1", "S2"))])
+    assert maps[0] == {"S1": "Marco", "S2": "S1"} and maps[1] == {"S2": "S1", "Marco": "Marco"}
 
 
 def test_a_new_voice_is_a_new_speaker_numbered_in_order_of_appearance():
