@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from . import cues, keys, record, storage, subfile
+from . import cues, keys, record, speakers, storage, subfile
 from .config import Config
 from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
@@ -157,8 +157,25 @@ def checked(raw, media_end: float) -> list[Cue]:
                          number - 1)  # fmt: skip
         source = item.get("source_text")
         found.append(Cue(round(float(start), 3), round(float(end), 3), lines,
-                         source if isinstance(source, str) else ""))  # fmt: skip
+                         source if isinstance(source, str) else "",
+                         speakers=_speakers(item, number, len(lines))))  # fmt: skip
     return found
+
+
+def _speakers(item: dict, number: int, lines: int) -> tuple[str, ...]:
+    """A saved cue's speakers: `speakers` (one a line, at most two) or `speaker`, each a plain
+    name of at most speakers.MAX_NAME_CHARS characters; BadCue otherwise."""
+    given = item.get("speakers")
+    if given is None:
+        given = [item["speaker"]] if item.get("speaker") not in (None, "") else []
+    if not isinstance(given, list) or len(given) > 2 or (len(given) == 2 and lines != 2):
+        raise BadCue(f"Cue {number}: speakers is one name, or two for a cue of two lines "
+                     "(one each).", number)  # fmt: skip
+    for name in given:
+        if why := speakers.problem(name):
+            raise BadCue(f"Cue {number}: {why}.", number)
+    names = tuple(name.strip() for name in given if name.strip())
+    return names if len(set(names)) == len(names) else names[:1]
 
 
 def flagged(segments: list[dict], style: Style, language: str, media_end: float) -> list[dict]:
@@ -176,7 +193,9 @@ def flagged(segments: list[dict], style: Style, language: str, media_end: float)
         found.append({"start": segment["start"], "end": segment["end"], "text": segment["text"],
                       "source_text": segment.get("source_text", ""), "unsure": unsure,
                       "check": (["unsure"] if unsure else [])
-                      + [r for r in cues.RULES if r in rules]})  # fmt: skip
+                      + [r for r in cues.RULES if r in rules]}
+                     | ({"speakers": segment.get("speakers") or [segment["speaker"]]}
+                        if segment.get("speaker") else {}))  # fmt: skip
     return found
 
 

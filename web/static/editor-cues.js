@@ -41,7 +41,24 @@ const CueEdit = (() => {
       text: c.text,
       source_text: c.source_text || "",
       unsure: Boolean(c.unsure),
+      speakers: c.speakers || [],
     }));
+
+  // A speaker field's text as names: "Anna" or, for a cue two people share, "Anna / Marco".
+  const speakersOf = (value) =>
+    [...new Set(value.split("/").map((name) => name.trim()).filter(Boolean))];
+
+  // The cues with one speaker's name changed everywhere ({cues, count}: how many cues).
+  function renamed(cues, from, to) {
+    let count = 0;
+    const found = cues.map((c) => {
+      if (!(c.speakers || []).includes(from)) return c;
+      count += 1;
+      const names = [...new Set(c.speakers.map((name) => (name === from ? to : name)))];
+      return { ...c, speakers: names, edited: true };
+    });
+    return { cues: found, count };
+  }
 
   // Where `step` nudges move a cue's start or end: never past its neighbours, the media's end
   // (`pastEnd`: why not, in words) or its other end. {value} or {refused: why}.
@@ -87,8 +104,10 @@ const CueEdit = (() => {
     return {
       at,
       cues: [
-        part({ end: at, text: first, source_text: sourceFirst }),
-        part({ start: at, text: second, source_text: sourceSecond }),
+        part({ end: at, text: first, source_text: sourceFirst,
+          speakers: (cue.speakers || []).slice(0, 1) }),
+        part({ start: at, text: second, source_text: sourceSecond,
+          speakers: (cue.speakers || []).slice(-1) }),
       ],
     };
   }
@@ -119,6 +138,8 @@ const CueEdit = (() => {
       end: second.end,
       text: [a, b].filter(Boolean).join(oneLineEach ? "\n" : " "),
       source_text: source.filter(Boolean).join(" "),
+      speakers: [...new Set([...(first.speakers || []), ...(second.speakers || [])])]
+        .slice(0, oneLineEach ? 2 : 1),
       unsure: Boolean(first.unsure || second.unsure),
       check: [...new Set([...first.check, ...second.check])]
         .filter((code) => code !== "gap" && code !== "overlap"),
@@ -148,5 +169,5 @@ const CueEdit = (() => {
     return keys[event.code] || null;
   }
 
-  return { REASONS, clock, sent, nudged, split, merged, shortcut };
+  return { REASONS, clock, sent, speakersOf, renamed, nudged, split, merged, shortcut };
 })();

@@ -45,6 +45,8 @@
       <span class="cue-length"></span>
     </div>
     <div class="cue-body">
+      <input class="cue-speaker" maxlength="85" spellcheck="false" placeholder="speaker"
+        title="Who speaks (two people: Anna / Marco)">
       <textarea class="cue-text" rows="1" spellcheck="true"></textarea>
       <p class="cue-source"></p>
       <p class="cue-reasons"></p>
@@ -288,6 +290,7 @@ The time: the player’s when it is inside this cue, else in proportion to the t
       fillRow(row, cue, index);
     });
     list.replaceChildren(rows);
+    renderSpeakers();
     state.speaking = -1;
     markSpeaking();
     setCurrent(Math.min(state.current, state.cues.length - 1));
@@ -301,6 +304,10 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     text.lang = state.target.language;
     text.readOnly = !editable();
     text.setAttribute("aria-label", `Cue ${index + 1}`);
+    const speaker = row.querySelector(".cue-speaker");
+    speaker.value = (cue.speakers || []).join(" / ");
+    speaker.readOnly = !editable();
+    speaker.setAttribute("aria-label", `Cue ${index + 1} speaker`);
     fillTimes(row, cue);
     fillNotes(row, cue);
     row.classList.toggle("bad", index === state.badCue);
@@ -994,8 +1001,45 @@ The time: the player’s when it is inside this cue, else in proportion to the t
   }
 
   list.addEventListener("input", (event) => {
+    if (event.target.classList.contains("cue-speaker")) {
+      editSpeaker(indexOf(event.target), event.target.value);
+      return;
+    }
     if (!event.target.classList.contains("cue-text")) return;
     editText(indexOf(event.target), event.target.value);
+  });
+
+  function editSpeaker(index, value) {
+    forgetUndo();
+    const cue = state.cues[index];
+    cue.speakers = CueEdit.speakersOf(value);
+    cue.edited = true;
+    renderSpeakers();
+    changed();
+  }
+
+  // The rename picker lists every speaker of the cues.
+  function renderSpeakers() {
+    const names = [...new Set(state.cues.flatMap((c) => c.speakers || []))].sort();
+    const picker = $("editor-speaker-from");
+    const chosen = picker.value;
+    picker.replaceChildren(...names.map((name) => new Option(name, name)));
+    if (names.includes(chosen)) picker.value = chosen;
+    $("editor-speakers").hidden = !names.length;
+  }
+
+  // "Rename S2 to Marco everywhere": one step, saved with the next save.
+  $("editor-speaker-rename").addEventListener("click", () => {
+    if (!editable()) return refuse();
+    const from = $("editor-speaker-from").value;
+    const to = $("editor-speaker-to").value.trim();
+    if (!from || !to || from === to) return;
+    forgetUndo();
+    const { cues, count } = CueEdit.renamed(state.cues, from, to);
+    state.cues = cues;
+    renderList();
+    changed();
+    status(`${from} is ${to} in ${count} cue${count === 1 ? "" : "s"}; save to keep it.`);
   });
 
   list.addEventListener("focusin", (event) => {
