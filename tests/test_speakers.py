@@ -132,3 +132,25 @@ def test_speaker_names_put_each_name_before_its_lines(speakers_worker, stub):
             said = line.removeprefix("- ")
             assert said.startswith(("ANNA: [en] Alpha", "S1: [en] Mike")), line
     assert "<v Anna>ANNA: " in fetch(client, job, ".vtt").replace("<v Anna>- ", "<v Anna>")
+
+
+def test_an_analysis_says_who_speaks_how_long_and_in_each_moment(speakers_worker, stub):
+    """analyze + gemini: each file's speakers with their speaking time and share, and who
+    speaks in its notable moment."""
+    stub.reset()
+    stub.segment_seconds, stub.speakers[:] = 2.0, [["Anna", "S2", "Anna"]]
+    _, client = speakers_worker
+    with open(DATA / "speech.wav", "rb") as media:
+        session = client.post("/api/sessions", data={"file": [(media, "speech.wav")]},
+                              content_type="multipart/form-data").get_json()  # fmt: skip
+    response = client.post(f"/api/sessions/{session['id']}/jobs",
+                           json={"kind": "analyze", "engine": "gemini"})  # fmt: skip
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_status(client, response.get_json()["id"], {"finished", "failed"}, 60)
+    assert job["status"] == "finished", job["error"]
+    (found,) = json.loads(client.get(job["outputs"][0]["url"]).data)["files"]
+    names = [s["speaker"] for s in found["speakers"]]
+    assert names == ["Anna", "S2"]  # Anna speaks two segments in three, the most
+    assert sum(s["seconds"] for s in found["speakers"]) == pytest.approx(17.574, abs=0.05)
+    assert found["speakers"][0]["share"] > 0.5 > found["speakers"][1]["share"]
+    assert found["moments"][0]["speakers"][0] in names

@@ -172,12 +172,23 @@ ANALYSIS_SCHEMA = {
             "type": "ARRAY",
             "items": {"type": "OBJECT", "required": ["time", "description"],
                       "properties": {"time": {"type": "NUMBER"},
-                                     "description": {"type": "STRING"}}},
+                                     "description": {"type": "STRING"},
+                                     "speakers": {"type": "ARRAY", "items": {"type": "STRING"}}}},
+        },
+        "speakers": {
+            "type": "ARRAY",
+            "items": {"type": "OBJECT", "required": ["speaker", "seconds"],
+                      "properties": {"speaker": {"type": "STRING"},
+                                     "seconds": {"type": "NUMBER"}}},
         },
     },
-    "propertyOrdering": list(ANALYSIS_FIELDS),
+    "propertyOrdering": [*ANALYSIS_FIELDS, "speakers"],
 }  # fmt: skip
-"""The analyze job's answer per file: language code, summary, topics, notable moments (s)."""
+"""The analyze job's answer per file: language code, summary, topics, notable moments (s) and
+who speaks in each, and each speaker's speaking time (`speakers`, optional)."""
+
+MAX_SPEAKERS = 20
+"""Speakers an analysis keeps at most (the most talkative)."""
 
 
 def analysis_prompt(duration: float, glossary: list[dict] | None = None) -> str:
@@ -187,8 +198,11 @@ def analysis_prompt(duration: float, glossary: list[dict] | None = None) -> str:
         f"It lasts {duration:.2f} seconds.",
         "language: the ISO 639-1 code of the main spoken language. summary: three to five "
         "sentences in English. topics: up to eight short topic names. moments: up to ten notable "
-        f"moments, each with its time in seconds from the start (0 to {duration:.2f}) and one "
-        "sentence saying what happens.",
+        f"moments, each with its time in seconds from the start (0 to {duration:.2f}), one "
+        "sentence saying what happens, and who speaks in it.",
+        "speakers: each person who speaks, by name when the recording says it, else S1, S2… in "
+        "order of first speech (the same labels as in moments), with the seconds they speak in "
+        "all.",
         "If nobody speaks, say so in the summary and leave topics and moments empty.",
         *glossary_lines(glossary or []),
     ])  # fmt: skip
@@ -205,6 +219,7 @@ def parse_analysis(text: str | None, duration: float) -> dict | None:
     moments = [
         {"time": round(min(max(float(m["time"]), 0.0), duration), 3),
          "description": m["description"].strip()}
+        | ({"speakers": who} if (who := _names(m.get("speakers"))) else {})
         for m in data.get("moments") or []
         if isinstance(m, dict) and isinstance(m.get("description"), str)
         and isinstance(m.get("time"), int | float) and math.isfinite(m["time"])
@@ -214,7 +229,30 @@ def parse_analysis(text: str | None, duration: float) -> dict | None:
         "summary": data["summary"].strip(),
         "topics": [t.strip() for t in data.get("topics") or [] if isinstance(t, str)],
         "moments": sorted(moments, key=lambda m: m["time"]),
+        "speakers": _speaking(data.get("speakers"), duration),
     }
+
+
+def _names(raw) -> list[str]:
+    """Speaker names of a moment, cleaned, each once (none when the answer gave none)."""
+    found = [clean_name(n) for n in raw] if isinstance(raw, list) else []
+    return list(dict.fromkeys(n for n in found if n))[:MAX_SPEAKERS]
+
+
+def _speaking(raw, duration: float) -> list[dict]:
+    """Each speaker's speaking time (clamped to the recording) and share of all speech, the
+    most talkative first; one entry per name (times of a name given twice are added)."""
+    seconds: dict[str, float] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name, said = clean_name(item.get("speaker")), item.get("seconds")
+        if name and isinstance(said, int | float) and math.isfinite(said):
+            seconds[name] = seconds.get(name, 0.0) + min(max(float(said), 0.0), duration)
+    total = sum(seconds.values())
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])[:MAX_SPEAKERS]
+    return [{"speaker": name, "seconds": round(t, 3),
+             "share": round(t / total, 3) if total else 0.0} for name, t in ranked]  # fmt: skip
 
 
 # --- text translation of cues (subtitle files, and every language after the first) ---------
