@@ -122,8 +122,8 @@ class Cue:
     source_text: str = ""
     words: tuple[Word, ...] = ()
     speakers: tuple[str, ...] = ()
-    """Who speaks, in order: () when the engine cannot tell, one name, or two (then each line
-    is one speaker's, starting with DASH)."""
+    """Who speaks: () when the engine cannot tell, one name, or one per line (two people
+    sharing a cue, each line starting with DASH; more only for speech too dense to part)."""
 
     @property
     def text(self) -> str:
@@ -137,7 +137,7 @@ class Cue:
 
     def line_speakers(self) -> tuple[str, ...]:
         """Each line's speaker ("" for every line when not known)."""
-        if len(self.speakers) == 2 and len(self.lines) == 2:
+        if len(self.speakers) == len(self.lines) > 1:
             return self.speakers
         return (self.speaker,) * len(self.lines)
 
@@ -395,17 +395,18 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
             first_line_end += 1
         pauses, ended, inner_sentence_end = 0.0, False, False
         opens_sentence = i == 0 or breaks[i - 1] == BREAK_SENTENCE
-        change = None  # where a second speaker starts in the cue
-        for j in range(i + 1, n + 1):
+        change, mixed = None, False  # where a second speaker starts; speakers the style
+        for j in range(i + 1, n + 1):  # cannot lay out (a third, or two where it forbids it)
             token = tokens[j - 1]
             if j - 1 > i and token.speaker != tokens[j - 2].speaker:
                 if change is not None or style.dual == "never" or style.max_lines < 2:
-                    break  # never three speakers, nor two where the style forbids it
-                change = j - 1
-            if change is not None:
-                widest = dual_width(style, width)
-                if max(chars(i, change), chars(change, j)) + len(DASH) > widest:
-                    break  # a line each, dashed, and longer cues only get longer lines
+                    mixed = True
+                change = j - 1 if change is None else change
+            widest = dual_width(style, width)
+            if change is not None and max(chars(i, change), chars(change, j)) + len(DASH) > widest:
+                mixed = True  # a line each, dashed, does not fit
+            if mixed and ended:
+                break  # longer cues only mix more; only when nothing else can end (OVERFLOW)
             if j - 1 > i and breaks[j - 2] == BREAK_SENTENCE:
                 inner_sentence_end = True
             if j - 1 > i and token.start - tokens[j - 2].end >= INNER_PAUSE_S:
@@ -415,7 +416,8 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
             span = token.end - tokens[i].start
             # Too long to show, a word wider than a line among others (it stands alone), or
             # more than two lines: such a cue is only taken when no other can end (OVERFLOW).
-            over = j - 1 > i and (span > style.max_duration or len(token.text) > width)
+            over = mixed or (j - 1 > i and (span > style.max_duration
+                                             or len(token.text) > width))  # fmt: skip
             layout = DUAL if change is not None else 0.0
             if not over and chars(i, j) > width and j - 1 > i and change is None:
                 layout = min(
@@ -602,13 +604,17 @@ def _build(tokens: list[_Token], ranges: list[tuple[int, int]], sources: list[st
     cues = []
     for k, (i, j) in enumerate(ranges):
         part = tokens[i:j]
-        who = tuple(dict.fromkeys(t.speaker for t in part if t.speaker))
-        change = next((m for m in range(1, len(part)) if part[m].speaker != part[m - 1].speaker),
-                      None)  # fmt: skip
-        if change is not None and len(who) == 2:  # a line each, dashed (see _choose_cues)
-            lines = (DASH + _line(part[:change]), DASH + _line(part[change:]))
+        turns = [[part[0]]]  # each speaker's run of tokens
+        for a, b in zip(part, part[1:], strict=False):
+            if b.speaker != a.speaker:
+                turns.append([])
+            turns[-1].append(b)
+        if len(turns) > 1:  # a line each, dashed (more than two: see OVERFLOW in _choose_cues)
+            lines = tuple(DASH + _line(turn) for turn in turns)
+            who = tuple(turn[0].speaker for turn in turns)
         else:
             lines = _layout(part, width, style.max_lines, language)
+            who = (part[0].speaker,) if part[0].speaker else ()
         words = tuple(t.word for t in part if t.word is not None)
         source = sources[k] if sources is not None else " ".join(lines)
         cues.append(Cue(part[0].start, part[-1].end, lines, source, words, who))

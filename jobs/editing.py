@@ -163,19 +163,21 @@ def checked(raw, media_end: float) -> list[Cue]:
 
 
 def _speakers(item: dict, number: int, lines: int) -> tuple[str, ...]:
-    """A saved cue's speakers: `speakers` (one a line, at most two) or `speaker`, each a plain
+    """A saved cue's speakers: `speakers` (one name, or one a line) or `speaker`, each a plain
     name of at most speakers.MAX_NAME_CHARS characters; BadCue otherwise."""
     given = item.get("speakers")
     if given is None:
         given = [item["speaker"]] if item.get("speaker") not in (None, "") else []
-    if not isinstance(given, list) or len(given) > 2 or (len(given) == 2 and lines != 2):
-        raise BadCue(f"Cue {number}: speakers is one name, or two for a cue of two lines "
-                     "(one each).", number)  # fmt: skip
+    if not isinstance(given, list) or (len(given) > 1 and len(given) != lines):
+        raise BadCue(f"Cue {number}: speakers is one name, or one a line (two for a cue of two "
+                     "lines).", number)  # fmt: skip
     for name in given:
         if why := speakers.problem(name):
             raise BadCue(f"Cue {number}: {why}.", number)
-    names = tuple(name.strip() for name in given if name.strip())
-    return names if len(set(names)) == len(names) else names[:1]
+    names = tuple(name.strip() for name in given)
+    if not all(names):
+        raise BadCue(f"Cue {number}: a speaker's name is empty.", number)
+    return names if len(set(names)) > 1 else names[:1]
 
 
 def flagged(segments: list[dict], style: Style, language: str, media_end: float) -> list[dict]:

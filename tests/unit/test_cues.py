@@ -469,3 +469,13 @@ def test_segments_without_speakers_are_shaped_as_before():
     found = shape_segments([{"start": 0.0, "end": 2.0, "text": "Hello there.", "source_text": ""}],
                            NETFLIX, "en", 5.0)  # fmt: skip
     assert found[0].speakers == () and found[0].lines == ("Hello there.",)
+
+
+def test_speakers_talking_at_once_still_give_every_word_a_cue():
+    """Three people within a tenth of a second, where no style can part them in time: every
+    word is still shown, in order, and the shaping ends (nothing left without a cue)."""
+    segments = said(("Anna", "No!", 1.0, 1.05), ("Marco", "Yes!", 1.05, 1.1),
+                    ("S3", "Stop it now, both of you.", 1.1, 1.15))  # fmt: skip
+    for style in (NETFLIX, BBC, VERTICAL):
+        found = shape_segments(segments, style, "en", 10.0)
+        assert all_text(found).replace("- ", "") == "No! Yes! Stop it now, both of you."

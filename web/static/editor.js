@@ -462,7 +462,9 @@ The time: the player’s when it is inside this cue, else in proportion to the t
   }
 
   function lockRows() {
-    for (const text of list.querySelectorAll(".cue-text")) text.readOnly = !editable();
+    for (const text of list.querySelectorAll(".cue-text, .cue-speaker")) {
+      text.readOnly = !editable();
+    }
     renderState();
   }
 
