@@ -479,3 +479,19 @@ def test_speakers_talking_at_once_still_give_every_word_a_cue():
     for style in (NETFLIX, BBC, VERTICAL):
         found = shape_segments(segments, style, "en", 10.0)
         assert all_text(found).replace("- ", "") == "No! Yes! Stop it now, both of you."
+
+
+def test_a_quick_exchange_where_the_style_forbids_sharing_does_not_swallow_what_follows():
+    """Vertical video gives every speaker their own cue, but "No!" and "Yes!" 50 ms apart
+    cannot be two cues: they share one as a last resort, and the sentences after them still
+    get cues of their own (the shaper once found no way past them and ran everything
+    together into one cue)."""
+    segments = said(("Anna", "No!", 1.0, 1.05), ("Marco", "Yes!", 1.05, 1.1),
+                    ("Anna", "Then we leave at dawn and never come back here.", 1.2, 4.0),
+                    ("Marco", "Fine by me, really.", 4.2, 6.0))  # fmt: skip
+    found = shape_segments(segments, VERTICAL, "en", 10.0)
+    assert [c.lines for c in found] == [
+        ("- No!", "- Yes!"),
+        ("Then we leave at dawn", "and never come back here."),
+        ("Fine by me, really.",),
+    ]
