@@ -110,6 +110,7 @@ def reconcile(chunks: list[ChunkSpeakers]) -> list[dict[str, str]]:
         labels = chunk.order()
 
         def free(label: str, speaker: int | None, mapping: dict = mapping) -> bool:
+            """Whether `label` may become `speaker`: neither is taken in this chunk yet."""
             return label not in mapping and speaker is not None and speaker not in mapping.values()
 
         for label in labels:  # 1: a known name

@@ -98,7 +98,7 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float,
         vtt.captions.append(caption)
     vtt.save(os.fspath(vtt_path))
     paths = [srt_path, vtt_path]
-    if ass if ass is not None else any(c.speakers for c in shaped):
+    if any(c.speakers for c in shaped) if ass is None else ass:
         video.burn_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
         paths.append(ass_path)
     report = cues.check(shaped, style, language, duration)
@@ -118,7 +118,7 @@ def named_lines(cue: Cue) -> tuple[str, ...]:
     found, before = [], None
     for line, who in zip(cue.lines, cue.line_speakers(), strict=True):
         if who != before:
-            dash = DASH if line.startswith(DASH) and len(cue.speakers) == 2 else ""
+            dash = DASH if line.startswith(DASH) and len(cue.speakers) > 1 else ""
             line = f"{dash}{who.upper()}: {line.removeprefix(dash)}"
         found.append(line)
         before = who
@@ -138,13 +138,12 @@ def vtt_text(cue: Cue, names: bool = False) -> str:
         return "\n".join(_escaped(line) for line in lines)
     found, before = [], None
     for line, who in zip(lines, cue.line_speakers(), strict=True):
-        if who != before:
-            closing = "</v>" if before is not None else ""
-            found[-1:] = [found[-1] + closing] if found else []
-            line = f"<v {_escaped(who)}>{_escaped(line)}"
-        else:
-            line = _escaped(line)
-        found.append(line)
+        text = _escaped(line)
+        if who != before:  # a new voice: close the last one's span, open this one's
+            if found:
+                found[-1] += "</v>"
+            text = f"<v {_escaped(who)}>{text}"
+        found.append(text)
         before = who
     return "\n".join(found) + "</v>"
 
