@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from . import cues, keys, record, speakers, storage, subfile
+from . import cues, keys, record, session, speakers, storage, subfile
 from .config import Config
 from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
@@ -254,10 +254,9 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         with tempfile.TemporaryDirectory(dir=_scratch(config)) as tmp:
             duration = current["duration_s"]
             names = bool((rec.get("params") or {}).get("speaker_names"))
-            listed = {o["name"] for o in rec.get("outputs") or []}
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
                                             shaped, style, unsure, names,
-                                            f"{where.stem}.ass" in listed)  # fmt: skip
+                                            speakers_ass(conn, rec, where))  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)
@@ -282,6 +281,14 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         record.script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
             "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
+
+
+def speakers_ass(conn: redis.Redis, rec: dict, where: Target) -> bool:
+    """Whether a save writes the file's `.ass` again: only the one a media file's speakers
+    made (a subtitle file's own `.ass`, styles and positions kept, is never overwritten)."""
+    kinds = {f["id"]: f.get("kind", "media") for f in session.files(conn, rec["session_id"])}
+    listed = {o["name"] for o in rec.get("outputs") or []}
+    return kinds.get(where.file_id) == "media" and f"{where.stem}.ass" in listed
 
 
 def _read(store: Storage, key: str) -> dict:
