@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pysubs2
 import pytest
 from playwright.sync_api import expect
 
@@ -32,10 +33,10 @@ def chromium(playwright, tmp_path):
     browser.close()
 
 
-def vtt_of(page, server, job_id: str) -> str:
-    """The job's WebVTT as a download gives it now."""
+def output_of(page, server, job_id: str, suffix: str) -> str:
+    """The job's output ending in `suffix` as a download gives it now."""
     outputs = page.request.get(f"{server.url}/api/jobs/{job_id}").json()["outputs"]
-    url = next(o["url"] for o in outputs if o["name"].endswith(".en.vtt"))
+    url = next(o["url"] for o in outputs if o["name"].endswith(suffix))
     return page.request.get(server.url + url).text()
 
 
@@ -78,8 +79,11 @@ def test_a_speaker_renamed_everywhere_is_saved_and_shown(chromium, server, stub)
     page.reload()
     expect(speakers.first).to_have_value(re.compile("Anna"), timeout=10_000)
     assert speakers.evaluate_all("(fields) => fields.map((f) => f.value)") == renamed
-    vtt = vtt_of(page, server, job_id)
+    vtt = output_of(page, server, job_id, ".en.vtt")
     assert "<v Marco>" in vtt and "<v S1>" not in vtt
+    names = [e.name for e in pysubs2.SSAFile.from_string(output_of(page, server, job_id, ".ass"))]
+    assert any("Marco" in n for n in names) and not any("S1" in n for n in names)
+    expect(page.locator("#editor-not-remade")).to_be_hidden()  # the .ass is written again too
 
     # The player at a cue two people share: both lines shown, each with its dash.
     dual = next(n for n, v in enumerate(renamed) if " / " in v)

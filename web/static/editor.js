@@ -187,21 +187,23 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     state.targets = targetsOf(job, files);
     if (!state.targets.length) return;
     state.target = state.targets[0];
-    noteWhatIsNotRemade(job);
+    noteWhatIsNotRemade(job, files);
     renderPickers();
     if (!(await load())) return;
     root.hidden = false;
     adoptPlayer();
   }
 
-  // A save writes the language's SRT, VTT and JSON again (and its bilingual files); say which
-  // outputs it leaves as the engine made them (videos with subtitles, a subtitle file's own
-  // format).
-  function noteWhatIsNotRemade(job) {
+  // A save writes the language's SRT, VTT and JSON again (and its bilingual files, and the
+  // .ass a media file's speakers made); say which outputs it leaves as the engine made them
+  // (videos with subtitles, a subtitle file's own format).
+  function noteWhatIsNotRemade(job, files) {
     const kept = new Set();
+    const media = new Set(files.filter((f) => (f.kind || "media") === "media").map((f) => f.id));
     for (const output of job.outputs || []) {
       const format = output.format || output.name.split(".").pop();
       if ((output.language || "").includes("-")) continue; // written again with its language
+      if (format === "ass" && media.has(output.file_id)) continue; // the speakers' .ass
       if (VIDEO_FORMATS.includes(format)) kept.add("the video with subtitles");
       else if (!REMADE_FORMATS.includes(format)) kept.add(output.name);
     }
