@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from . import cues, keys, record, storage, subfile
+from . import cues, keys, record, session, speakers, storage, subfile
 from .config import Config
 from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
@@ -170,8 +170,27 @@ def checked(raw, media_end: float) -> list[Cue]:
                          number - 1)  # fmt: skip
         source = item.get("source_text")
         found.append(Cue(round(float(start), 3), round(float(end), 3), lines,
-                         source if isinstance(source, str) else ""))  # fmt: skip
+                         source if isinstance(source, str) else "",
+                         speakers=_speakers(item, number, len(lines))))  # fmt: skip
     return found
+
+
+def _speakers(item: dict, number: int, lines: int) -> tuple[str, ...]:
+    """A saved cue's speakers: `speakers` (one name, or one a line) or `speaker`, each a plain
+    name of at most speakers.MAX_NAME_CHARS characters; BadCue otherwise."""
+    given = item.get("speakers")
+    if given is None:
+        given = [item["speaker"]] if item.get("speaker") not in (None, "") else []
+    if not isinstance(given, list) or (len(given) > 1 and len(given) != lines):
+        raise BadCue(f"Cue {number}: speakers is one name, or one a line (two for a cue of two "
+                     "lines).", number)  # fmt: skip
+    for name in given:
+        if why := speakers.problem(name):
+            raise BadCue(f"Cue {number}: {why}.", number)
+    names = tuple(name.strip() for name in given)
+    if not all(names):
+        raise BadCue(f"Cue {number}: a speaker's name is empty.", number)
+    return names if len(set(names)) > 1 else names[:1]
 
 
 def flagged(segments: list[dict], style: Style, language: str, media_end: float) -> list[dict]:
@@ -189,7 +208,9 @@ def flagged(segments: list[dict], style: Style, language: str, media_end: float)
         found.append({"start": segment["start"], "end": segment["end"], "text": segment["text"],
                       "source_text": segment.get("source_text", ""), "unsure": unsure,
                       "check": (["unsure"] if unsure else [])
-                      + [r for r in cues.RULES if r in rules]})  # fmt: skip
+                      + [r for r in cues.RULES if r in rules]}
+                     | ({"speakers": segment.get("speakers") or [segment["speaker"]]}
+                        if segment.get("speaker") else {}))  # fmt: skip
     return found
 
 
@@ -253,12 +274,15 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         with tempfile.TemporaryDirectory(dir=_scratch(config)) as tmp:
             # every file written locally first: a save that fails here stores nothing
             duration = current["duration_s"]
+            names = bool((rec.get("params") or {}).get("speaker_names"))
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
-                                            shaped, style, unsure)  # fmt: skip
+                                            shaped, style, unsure, names,
+                                            speakers_ass(conn, rec, where))  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)
-                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style)
+                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style,
+                                        ass=False)  # fmt: skip
                 written += [p for p in both if p.suffix != ".json"]
             if newest == 0:  # keep what the engine made before it is overwritten
                 engine_made = storage.output_key(job_id, f"{where.stem}.json")
@@ -283,6 +307,14 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         record.script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
             "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
+
+
+def speakers_ass(conn: redis.Redis, rec: dict, where: Target) -> bool:
+    """Whether a save writes the file's `.ass` again: only the one a media file's speakers
+    made (a subtitle file's own `.ass`, styles and positions kept, is never overwritten)."""
+    kinds = {f["id"]: f.get("kind", "media") for f in session.files(conn, rec["session_id"])}
+    listed = {o["name"] for o in rec.get("outputs") or []}
+    return kinds.get(where.file_id) == "media" and f"{where.stem}.ass" in listed
 
 
 def _read(store: Storage, key: str) -> dict:

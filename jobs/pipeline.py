@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, engines, media, record, session, status, subfile, workspace
+from . import audio, engines, media, record, session, speakers, status, subfile, workspace
 from .errors import JobCancelled, JobFailed, SubcueError
 from .lifecycle import JobRun, watched
 from .storage import job_prefix
@@ -128,9 +128,15 @@ async def transcribe_all(job: JobRun, pieces: list[Piece],
             sound = audio.read_chunk(piece.wav, piece.chunk)
             previous = results.get(piece.number - 1) if piece.chunk.index else None
             context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
+            # The previous chunk's speakers, when it is done (concurrent chunks are reconciled
+            # afterwards: jobs/speakers.py); the labels given are kept for that.
+            told, given = speakers.prompt_lines(previous["segments"] if previous else None)
             answer = await engine.transcribe(sound, target_language=language, context=context,
-                                             calls=job, glossary=glossary)  # fmt: skip
+                                             calls=job, glossary=glossary,
+                                             speakers=told)  # fmt: skip
             payload = {"segments": answer.segments, "language": answer.language}
+            if given:
+                payload["speakers_given"] = list(given)
             if answer.speech is not None:
                 payload["speech"] = answer.speech
             if answer.unsure:

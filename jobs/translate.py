@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, session, storage, subfile, video, workspace
+from . import cues, engines, media, record, session, speakers, storage, subfile, video, workspace
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
@@ -65,7 +65,7 @@ def run(job_id: str) -> None:
         texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
         outputs, quality = write_all(job, sources, heard, texts, style, unsure)
         outputs += videos(job, sources, heard, style, warnings)
-        finish(job, outputs, quality=quality, warnings=warnings)
+        finish(job, outputs, quality=quality, warnings=warnings, notes=speaker_notes(job, heard))
 
 
 def languages_of(params: dict) -> list[str]:
@@ -102,6 +102,21 @@ async def language_warnings(job: JobRun, sources: list[Source], pieces: list[Pie
     return warnings
 
 
+NO_SPEAKERS = (
+    "The {engine} engine cannot tell speakers apart: these subtitles say nobody's name "
+    "(the Gemini engine marks who speaks)."
+)
+
+
+def speaker_notes(job: JobRun, heard: dict[int, list[Cue]]) -> list[dict]:
+    """A note when the job heard media with an engine that cannot tell who speaks: its cues
+    carry no speaker, and nothing invents one."""
+    engine = job.params["engine"]
+    if not heard or engines.load(job.config, engine).tells_speakers:
+        return []
+    return [{"code": "no_speakers", "message": NO_SPEAKERS.format(engine=engine)}]
+
+
 def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
                 results: dict[int, dict], style: Style) -> dict[int, list[Cue]]:  # fmt: skip
     """Each media file's cues in the first language, by file index."""
@@ -112,8 +127,12 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
             continue
         mine = [results[p.number] | {"chunk": p.chunk} for p in pieces
                 if p.file_index == file_index]  # fmt: skip
-        placed = [segment for r in mine for segment in place(
-            r["segments"], r["chunk"].start, r["chunk"].duration, source.duration)]  # fmt: skip
+        labels = speakers.reconcile([speakers.ChunkSpeakers(
+            tuple((s["start"], s["end"], s.get("speaker") or "") for s in r["segments"]),
+            r["chunk"].duration, tuple(r.get("speakers_given") or ())) for r in mine])  # fmt: skip
+        placed = [segment for r, found in zip(mine, labels, strict=True) for segment in place(
+            speakers.relabelled(r["segments"], found), r["chunk"].start, r["chunk"].duration,
+            source.duration)]  # fmt: skip
         heard[file_index] = shape(placed, style, language, source.duration)
     return heard
 
@@ -228,7 +247,8 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                                  else language), set())  # fmt: skip
             if source.subtitles is None:
                 written, report = write_outputs(directory, stem, language, source.duration,
-                                                shaped, style, doubts)  # fmt: skip
+                                                shaped, style, doubts,
+                                                bool(job.params.get("speaker_names")))  # fmt: skip
             else:
                 formats = list(dict.fromkeys([source.subtitles.format, "srt", "vtt"]))
                 written = subfile.write(source.subtitles, texts[(file_index, language)],
@@ -245,7 +265,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 pair = f"{src}-{language}"
                 both = bilingual(shaped, style, src)
                 written, _ = write_outputs(directory, f"{source.stem}.{pair}", language,
-                                           source.duration, both, style)  # fmt: skip
+                                           source.duration, both, style, ass=False)  # fmt: skip
                 store([p for p in written if p.suffix != ".json"], source, pair)
     return outputs, quality
 
@@ -350,7 +370,8 @@ def retexted(heard: list[Cue], found: dict[int, str], style: Style, language: st
     """The first language's cues with another language's text: same times, lines wrapped for
     that language."""
     return [Cue(c.start, c.end, cues.wrap(found[k], style, language) or (found[k],),
-                c.source_text) for k, c in enumerate(heard)]  # fmt: skip
+                c.source_text, speakers=c.speakers if len(c.speakers) == 1 else ())
+            for k, c in enumerate(heard)]  # fmt: skip
 
 
 def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[Cue]:

@@ -68,7 +68,7 @@ def burn_document(shaped: list[Cue], style: Style, language: str, width: int,
                   height: int) -> pysubs2.SSAFile:  # fmt: skip
     """The cues as an ASS document sized to the picture: a font for the script, a solid
     outline and shadow for any background, margins inside the safe area, and on portrait
-    video the larger size of the vertical preset."""
+    video the larger size of the vertical preset. Each event's Name is its speaker(s)."""
     portrait = height > width
     size = (width if portrait else height) * FONT_SHARE["portrait" if portrait else "landscape"]
     document = pysubs2.SSAFile()
@@ -85,8 +85,14 @@ def burn_document(shaped: list[Cue], style: Style, language: str, width: int,
     for cue in shaped:
         text = "\\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines)
         document.events.append(pysubs2.SSAEvent(start=round(cue.start * 1000),
-                                                end=round(cue.end * 1000), text=text))  # fmt: skip
+                                                end=round(cue.end * 1000), text=text,
+                                                name=ass_name(cue.speakers)))  # fmt: skip
     return document
+
+
+def ass_name(speakers: tuple[str, ...]) -> str:
+    """An event's Name field: the cue's speakers joined by " / " (a comma ends the field)."""
+    return " / ".join(" ".join(name.replace(",", " ").split()) for name in speakers)
 
 
 def mux(ffmpeg: str, media: Path, demuxer: str, tracks: list[tuple[Path, str]], dest: Path,

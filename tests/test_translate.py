@@ -67,6 +67,9 @@ def test_spoken_clip_becomes_subtitles_with_its_words_in_order(client, worker, c
     assert document["language"] == "en"
     assert document["duration_s"] == pytest.approx(DURATION, abs=0.1)
     segments = document["segments"]
+    # No speaker model here: no cue names anyone, and the job says why.
+    assert not any("speaker" in s for s in segments)
+    assert [n["code"] for n in job["notes"]] == ["no_speakers"]
     heard = words(" ".join(s["text"] for s in segments))
     assert in_order_ratio(words(SPOKEN), heard) >= IN_ORDER_FLOOR, heard
     previous_end = 0.0

@@ -56,6 +56,8 @@ _UPLOAD = {
             "target_languages": {"type": "string", "description": "comma-separated codes, the "
                                  "first heard from the audio (a repeated field works too)"},
             "bilingual": {"type": "boolean"},
+            "speaker_names": {"type": "boolean", "description": "speakers' names before their "
+                              "lines in SRT and WebVTT (\"ANNA: \"), where the engine tells"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
@@ -76,6 +78,7 @@ _JOB_REQUEST = {
             "target_languages": {"type": "array", "maxItems": 10,
                                  "items": {"type": "string", "enum": sorted(LANGUAGES)}},
             "bilingual": {"type": "boolean"},
+            "speaker_names": {"type": "boolean"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
@@ -87,6 +90,13 @@ _JOB_REQUEST = {
 }  # fmt: skip
 _RETRY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"max_cost_usd": {**_CAP, "nullable": True}}}}}}  # fmt: skip
+_NAME = {"type": "string", "maxLength": 40, "description": "S1, S2… or a name; no tags"}
+_SPEAKERS = {
+    "type": "array",
+    "maxItems": 2,
+    "items": _NAME,
+    "description": "who speaks the cue: one name, or two (one a line, dashed)",
+}
 
 
 def spec() -> dict:
@@ -201,7 +211,10 @@ def spec() -> dict:
                         "requestBody": {"required": True, "content": {"application/json": {
                             "schema": {"type": "object", "required": ["base_revision", "cues"],
                                        "properties": {"base_revision": {"type": "integer"},
-                                                      "cues": {"type": "array"}}}}}},
+                                                      "cues": {"type": "array", "items": {
+                                                          "type": "object", "properties": {
+                                                              "speakers": _SPEAKERS,
+                                                              "speaker": _NAME}}}}}}}},
                         "responses": {"200": {"description": "the new revision"},
                                       **_error_responses(400, 404, 409, 413)}},
             },
@@ -257,6 +270,10 @@ def _schemas() -> dict:
             "waiting": {"type": "object", "nullable": True, "description":
                         "Set while the job waits for the engine's quota: reason, seconds, "
                         "until, message."},
+            "notes": {"type": "array", "description": "What the outputs lack by design, e.g. "
+                      "no_speakers (the local engine tells no speakers)",
+                      "items": {"type": "object", "properties": {
+                          "code": {"type": "string"}, "message": {"type": "string"}}}},
         }},
         "Estimate": {"type": "object", "properties": {
             "cost_usd": {"type": "number"}, "max_cost_usd": {"type": "number"},
@@ -277,6 +294,7 @@ def _schemas() -> dict:
                 "start": {"type": "number"}, "end": {"type": "number"},
                 "text": {"type": "string"}, "source_text": {"type": "string"},
                 "unsure": {"type": "boolean"},
+                "speakers": _SPEAKERS,
                 "check": {"type": "array", "items": {"type": "string"}}}}}}},
         "Glossary": {"type": "object", "required": ["glossary"], "properties": {"glossary": {
             "type": "array", "maxItems": 200, "items": {"type": "object", "required": ["term"],

@@ -144,12 +144,16 @@ class Engine(ABC):
 
     name: str = ""
     concurrency: int = 1
+    tells_speakers: bool = False
+    """Whether its segments say who speaks (`speaker`)."""
 
     @abstractmethod
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
         """Transcribe `audio` and give its text in `target_language` (using the session's
-        `glossary` where the engine can).
+        `glossary` where the engine can); an engine that can tell voices apart gives each
+        segment a `speaker` and reads `speakers`, prompt lines naming the previous chunk's.
 
         `calls.before_call()` comes before each request (an engine that retries calls it before
         each attempt) and `calls.billed()` after each; uploads are named in `calls.uploads`.

@@ -186,8 +186,10 @@ class LocalEngine(Engine):
         return ChunkResult(segments=found, language=info.language, speech=speech)
 
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
-        """Run Whisper in a thread so the event loop stays free to notice a cancel."""
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
+        """Run Whisper in a thread so the event loop stays free to notice a cancel (it has no
+        speaker model: its segments carry no `speaker`, and `speakers` is not used)."""
         calls.before_call()
         loop = asyncio.get_running_loop()
         loud_s = audio.duration_seconds if audio.dBFS > LOUD_DBFS else 0.0

@@ -128,6 +128,8 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         params["target_languages"] = languages
     if _flag(values.get("bilingual"), default=False, name="bilingual"):
         params["bilingual"] = True
+    if _flag(values.get("speaker_names"), default=False, name="speaker_names"):
+        params["speaker_names"] = True  # "ANNA: " before each speaker's lines (SRT, WebVTT)
     mode = str(values.get("video") or "none").strip().lower()
     if mode not in video.MODES:
         raise BadRequest(f"video must be one of {', '.join(video.MODES)}, not {mode!r}.",
