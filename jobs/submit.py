@@ -18,7 +18,11 @@ from .status import Move
 
 log = logging.getLogger("subcue.submit")
 
-JOB_FUNCTIONS = {"translate": "jobs.translate.run", "analyze": "jobs.analyze.run"}
+JOB_FUNCTIONS = {
+    "translate": "jobs.translate.run",
+    "analyze": "jobs.analyze.run",
+    "detect": "jobs.library.detect.run",
+}
 """Job kind -> the function a worker runs, by import path (web never imports the work)."""
 
 JOB_TIMEOUT = 6 * 3600

@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, dashboard, errors, health, owner, pages
+    from . import api, dashboard, errors, health, library, owner, pages
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
@@ -49,4 +49,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    library.init_app(app)
     return app

@@ -1,0 +1,76 @@
+"""The audio of a whisper-API request, read at once (Bazarr gives up when its body is not
+read within its connect timeout) and spooled to disk under TEMP_DIR, never into memory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import request
+
+from jobs import media, record
+from jobs.errors import BadRequest, NotMedia, TooLarge
+from jobs.library.asr import wrap_pcm
+
+from .. import context, uploads
+
+MB = 1024 * 1024
+FIELD = "audio_file"
+"""The multipart field whisper-asr-webservice reads (Bazarr names the part and its file so)."""
+
+
+def allow_large_body() -> None:
+    """Let this request's body reach ASR_MAX_UPLOAD_MB (an hour of PCM is 115 MB; a film
+    sent with `encode=true` is larger than the form's MAX_UPLOAD_MB)."""
+    request.max_content_length = context.config().asr_max_upload_mb * MB + MB
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(MB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def received(encode: bool, stem: str) -> Iterator[tuple[uploads.Staged, str]]:
+    """The request's audio staged as one probed file named `<stem>.<ext>` (raw PCM wrapped
+    as `<stem>.wav`), with its SHA-256; the staging dir is gone when the block ends."""
+    upload = request.files.get(FIELD)
+    if upload is None:
+        raise BadRequest(f"Send the audio as the multipart field '{FIELD}'.", code="no_file")
+    staged = uploads.Staged()
+    try:
+        path = staged.dir / "0"
+        if encode:
+            upload.save(path)
+            ext = Path(uploads.safe_name(upload.filename)).suffix
+        else:
+            upload.stream.seek(0, 2)
+            size = upload.stream.tell()
+            upload.stream.seek(0)
+            if size < 2:
+                raise BadRequest("The audio is empty.", code="empty_file")
+            wrap_pcm(upload.stream, path, size)
+            ext = ".wav"
+        size = path.stat().st_size
+        if size == 0:
+            raise BadRequest("The audio is empty.", code="empty_file")
+        if size > context.config().asr_max_upload_mb * MB:
+            raise TooLarge(f"The audio is larger than {context.config().asr_max_upload_mb} MB.")
+        name = uploads.safe_name(stem + ext)
+        ffmpeg = media.ffmpeg_binary(context.config().ffmpeg_binary)
+        try:
+            found = media.probe(path, ffmpeg)
+        except NotMedia as exc:
+            raise NotMedia(f"{name}: {exc.message}") from exc
+        staged.files.append({"id": record.new_id(), "name": name, "size": size,
+                             "duration_s": round(found.duration_s, 3), "has_video": False,
+                             "path": str(path)})  # fmt: skip
+        yield staged, sha256_of(path)
+    finally:
+        staged.__exit__(None, None, None)
