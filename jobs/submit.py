@@ -22,6 +22,7 @@ JOB_FUNCTIONS = {
     "translate": "jobs.translate.run",
     "analyze": "jobs.analyze.run",
     "detect": "jobs.library.detect.run",
+    "library": "jobs.library.sidecar.run",
 }
 """Job kind -> the function a worker runs, by import path (web never imports the work)."""
 
@@ -43,9 +44,12 @@ def submit(
     kind: str,
     params: dict,
     description: str,
+    limit: bool = True,
 ) -> str:
-    """Create a queued job for the session and enqueue it; returns the job id."""
-    check_limit(conn, config, owner)
+    """Create a queued job for the session and enqueue it; returns the job id. `limit=False`:
+    not held to MAX_ACTIVE_JOBS_PER_OWNER (library jobs queue instead)."""
+    if limit:
+        check_limit(conn, config, owner)
     job_id = record.new_id()
     record.create(
         conn, job_id=job_id, owner=owner, session_id=session_id, kind=kind, params=params,

@@ -14,7 +14,6 @@ import requests
 import srt
 
 from jobs import record
-from web.owner import token_owner
 
 from .helpers import DATA, make_app, wait_for
 from .test_translate import SPOKEN, in_order_ratio, words
@@ -55,7 +54,7 @@ def not_srt(text: str) -> bool:
 
 def token_jobs(conn) -> list[dict]:
     """The jobs of the token's owner, newest first."""
-    return record.list_for_owner(conn, token_owner(TOKEN))
+    return record.list_for_owner(conn, record.token_owner(TOKEN))
 
 
 def test_bazarr_detects_then_gets_srt_with_the_spoken_words(server, pcm, conn):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 
 from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from jobs import record
 from jobs.errors import SubcueError
 
 from . import context
@@ -51,11 +51,6 @@ def _same_origin_only() -> None:
         raise CrossSite("Requests from other sites cannot change your jobs.")
 
 
-def token_owner(token: str) -> str:
-    """The owner an API token stands for (a hash: the token itself is never stored)."""
-    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:24]
-
-
 def _identify() -> None:
     """Set g.owner before every request (and the owner cookie on the first one)."""
     if request.blueprint == "library":
@@ -65,7 +60,7 @@ def _identify() -> None:
         token = header[7:].strip()
         if not any(hmac.compare_digest(token, known) for known in context.config().api_tokens):
             raise Unauthorized("That API token is not valid.")
-        g.owner = token_owner(token)
+        g.owner = record.token_owner(token)
         return
     if "owner" not in session:
         session["owner"] = uuid.uuid4().hex

@@ -5,15 +5,17 @@ per outside program, each turning its request into an ordinary Subcue job.
 - `asr`: the whisper-asr-webservice API that Bazarr's Whisper provider speaks;
 - `hold`: keeping a request open until its job ends, cancelling it when the client hangs up;
 - `received`: the uploaded audio read at once and spooled to disk.
-Errors here are short plain text (a whisper client keeps whatever parses as SRT, so an
-error must never look like subtitles).
+- `hooks`: `/hooks/<source>`, one module per source (`sonarr` for Sonarr and Radarr,
+  `jellyfin`, `plex`), each turning its payload into one Notice.
+Errors of the whisper API are short plain text (a whisper client keeps whatever parses as
+SRT, so an error must never look like subtitles); webhooks get the API's JSON errors.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from jobs.errors import SubcueError
@@ -28,16 +30,24 @@ def text_error(status: int, message: str):
     return message.strip() + "\n", status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def _error(status: int, code: str, message: str):
+    """Webhooks get the API's JSON error; the whisper API short text."""
+    if request.path.startswith("/hooks/"):
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return text_error(status, message)
+
+
 @bp.errorhandler(SubcueError)
 def _subcue(exc: SubcueError):
-    """A refusal of ours, as text."""
-    return text_error(exc.status, exc.message)
+    """A refusal of ours."""
+    return _error(exc.status, exc.code, exc.message)
 
 
 @bp.errorhandler(HTTPException)
 def _http(exc: HTTPException):
-    """Werkzeug's errors (413, 400 of a broken multipart body), as text."""
-    return text_error(exc.code or 500, exc.description or exc.name)
+    """Werkzeug's errors (413, 400 of a broken multipart body)."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return _error(exc.code or 500, code, exc.description or exc.name)
 
 
 def init_app(app: Flask) -> None:
@@ -45,4 +55,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-from . import asr, auth  # noqa: E402,F401  (they register on bp)
+from . import asr, auth, hooks  # noqa: E402,F401  (they register on bp)

@@ -10,17 +10,16 @@ comes back that parses as SRT, whatever the status: so every error is a short se
 from __future__ import annotations
 
 import json
-import time
-from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePath
 
 from flask import jsonify, request
 
-from jobs import record, storage
-from jobs.errors import BadRequest, SubcueError
+from jobs import storage
+from jobs.errors import BadRequest
 from jobs.languages import LANGUAGES
 from jobs.library import asr
+from jobs.library.intake import locked, running_job
 from jobs.status import Status
 from jobs.submit import submit
 
@@ -29,16 +28,7 @@ from ..api.shared import _flag, admit, describe, job_params, new_session
 from . import bp, hold, log, text_error
 from .received import allow_large_body, received
 
-LOCK_SECONDS = 30
-"""How long one request may hold a dedupe key's lock while it checks and submits."""
-
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
-
-
-class Busy(SubcueError):
-    """Another request for the same audio is being set up and did not finish in time."""
-
-    status, code = 503, "busy"
 
 
 def _version() -> str:
@@ -92,21 +82,6 @@ def _describe(kind: str, files: list[dict], params: dict) -> str:
     return describe(kind, files, params)
 
 
-@contextmanager
-def _locked(key: str):
-    """One request at a time checks and submits for a dedupe key."""
-    conn, lock = context.conn(), key + ":lock"
-    deadline = time.monotonic() + LOCK_SECONDS
-    while not conn.set(lock, "1", nx=True, ex=LOCK_SECONDS):
-        if time.monotonic() > deadline:
-            raise Busy("The same audio is being set up by another request; try again.")
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        conn.delete(lock)
-
-
 def _job_for(kind: str, params: dict, query: dict) -> str:
     """The job serving this request: the one already running for the same audio (or media
     path), else a new one over the uploaded audio."""
@@ -115,14 +90,10 @@ def _job_for(kind: str, params: dict, query: dict) -> str:
     with received(query["encode"], _stem(query["video_file"])) as (staged, digest):
         key = asr.dedupe_key(kind + ":" + query["task"], query["language"],
                              query["video_file"], digest)  # fmt: skip
-        with _locked(key):
-            existing = conn.get(key)
-            if existing is not None:
-                job_id = record.decoded(existing)
-                now = record.status(conn, job_id)
-                if now is not None and Status(now).active and now != Status.CANCELLING:
-                    log.info("job=%s event=request_joined", job_id)
-                    return job_id
+        with locked(conn, key):
+            if (job_id := running_job(conn, key)) is not None:
+                log.info("job=%s event=request_joined", job_id)
+                return job_id
             with new_session(staged) as (session_id, files):
                 job_id = submit(conn, context.config(), owner=owner.current(),
                                 session_id=session_id, kind=kind, params=params,

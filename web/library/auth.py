@@ -14,9 +14,10 @@ import hmac
 
 from flask import abort, g, request
 
+from jobs import record
 from jobs.errors import SubcueError
 
-from .. import context, owner
+from .. import context
 from . import bp, log
 
 OPEN = frozenset({"library.status"})
@@ -52,7 +53,7 @@ def _require_token() -> None:
                     request.remote_addr)  # fmt: skip
         raise Unauthorized("This needs Subcue's ASR_TOKEN (as the password, a bearer token or "
                            "?token=).")  # fmt: skip
-    g.owner = owner.token_owner(token)
+    g.owner = record.token_owner(token)
 
 
 @bp.after_request
