@@ -87,6 +87,9 @@ def _library(env: dict, base: Config) -> dict:
         "plex_url": env.get("PLEX_URL", "").strip().rstrip("/"),
         "plex_token": env.get("PLEX_TOKEN", "").strip(),
         "watch_dirs": _paths(env.get("WATCH_DIRS", "")),
+        "watch_stable_seconds": max(
+            0.5, _float(env, "WATCH_STABLE_SECONDS", base.watch_stable_seconds)
+        ),
     }
 
 
@@ -143,6 +146,7 @@ class Config:
     plex_url: str = ""
     plex_token: str = field(default="", repr=False)
     watch_dirs: tuple[str, ...] = ()
+    watch_stable_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Config:
