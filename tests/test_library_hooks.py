@@ -11,9 +11,11 @@ import shutil
 
 import pytest
 
-from jobs import record
+from jobs import delete, record
+from jobs.config import Config
+from jobs.storage import open_storage
 
-from .helpers import DATA, WorkerProcess, make_app, wait_for
+from .helpers import DATA, WorkerProcess, make_app, stays, wait_for
 from .media_servers import MediaServerStub
 from .test_translate import SPOKEN, in_order_ratio, words
 
@@ -186,3 +188,24 @@ def test_webhooks_need_the_token(client, library):
     }
     assert client.post("/hooks/radarr", json=payload).status_code == 401
     assert not (library / "movies/Other (2021)/Other.en.srt").exists()
+
+
+def test_deleting_a_running_library_job_leaves_the_folder_as_it_was(
+    client, hook_worker, library, conn, env
+):
+    """Deleted mid-transcription: the media unchanged, no subtitle or temporary file beside
+    it, and none appearing afterwards."""
+    film = library / "movies/Other (2021)/Other.mp4"
+    before = digest(film)
+    payload = {"eventType": "Download", "movie": {"id": 6, "title": "Other"},
+               "movieFile": {"id": 2, "path": "/data/movies/Other (2021)/Other.mp4"}}  # fmt: skip
+    answer = client.post("/hooks/radarr", json=payload, headers=AUTH)
+    (job,) = answer.get_json()["jobs"]
+    wait_for(lambda: record.get(conn, job["id"])["status"] == "running", timeout=30,
+             message="the library job to run")  # fmt: skip
+    config = Config.from_env(env)
+    delete.delete_job(conn, config, open_storage(config.storage_url), job["id"])
+    assert not conn.exists(f"subcue:job:{job['id']}")
+    stays(lambda: [p.name for p in film.parent.iterdir()] == ["Other.mp4"], seconds=1.5,
+          message="only the film in its folder")  # fmt: skip
+    assert digest(film) == before
