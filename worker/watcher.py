@@ -30,7 +30,7 @@ def watched_dirs(config: Config) -> list[Path]:
     found = []
     for raw in config.watch_dirs:
         try:
-            real = paths.inside_roots(config, raw)
+            real = paths.inside_roots(config, raw, theirs=False)
         except SubcueError as exc:
             log.error("event=watch_dir_refused dir=%s reason=%s", raw, exc.message)
             continue
@@ -47,7 +47,9 @@ def submit(conn, config: Config, path: Path, tops: list[Path]) -> None:
     if top is None or folders.ignored(path, top):
         return
     try:
-        job_id = intake.request_subtitles(conn, config, paths.media_file(config, str(path)))
+        job_id = intake.request_subtitles(
+            conn, config, paths.media_file(config, str(path), theirs=False)
+        )
     except SubcueError as exc:
         log.warning("event=watch_file_refused code=%s reason=%s", exc.code, exc.message)
         return

@@ -50,14 +50,17 @@ def locked(conn: redis.Redis, key: str) -> Iterator[None]:
         conn.delete(lock)
 
 
-def running_job(conn: redis.Redis, key: str) -> str | None:
-    """The job a dedupe key names, if it is queued or running (not being cancelled)."""
+def running_job(conn: redis.Redis, key: str, finished_too: bool = False) -> str | None:
+    """The job a dedupe key names, if it is queued or running (not being cancelled), or, with
+    `finished_too`, finished (a client's retry after the job ended is answered from it)."""
     existing = conn.get(key)
     if existing is None:
         return None
     job_id = record.decoded(existing)
     now = record.status(conn, job_id)
-    return job_id if now is not None and Status(now).active and now != Status.CANCELLING else None
+    if now is None or now == Status.CANCELLING:
+        return None
+    return job_id if Status(now).active or (finished_too and now == Status.FINISHED) else None
 
 
 def missing_languages(config: Config, media: Path) -> list[str]:

@@ -30,12 +30,13 @@ def mapped(config: Config, raw: str) -> str:
     return raw
 
 
-def inside_roots(config: Config, raw: str) -> Path:
-    """The real path (mapped, `..` and symlinks resolved) of `raw`; OutsideMediaRoots unless it
-    lies inside one of MEDIA_ROOTS (themselves resolved)."""
+def inside_roots(config: Config, raw: str, *, theirs: bool = True) -> Path:
+    """The real path (mapped if it is `theirs`, another program's view; `..` and symlinks
+    resolved) of `raw`; OutsideMediaRoots unless it lies inside one of MEDIA_ROOTS (themselves
+    resolved)."""
     if not isinstance(raw, str) or not raw.startswith("/") or "\0" in raw or len(raw) > 4096:
         raise BadRequest("A media path must be an absolute path.", code="bad_path")
-    real = Path(os.path.realpath(mapped(config, raw)))
+    real = Path(os.path.realpath(mapped(config, raw) if theirs else raw))
     roots = [Path(os.path.realpath(r)) for r in config.media_roots]
     if not any(real == root or root in real.parents for root in roots):
         where = ", ".join(config.media_roots) or "nowhere: MEDIA_ROOTS is not set"
@@ -43,9 +44,9 @@ def inside_roots(config: Config, raw: str) -> Path:
     return real
 
 
-def media_file(config: Config, raw: str) -> Path:
+def media_file(config: Config, raw: str, *, theirs: bool = True) -> Path:
     """`inside_roots`, and an existing regular file (NotFound otherwise)."""
-    real = inside_roots(config, raw)
+    real = inside_roots(config, raw, theirs=theirs)
     if not real.is_file():
         raise NotFound(f"There is no media file at {raw}.")
     return real

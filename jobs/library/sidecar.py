@@ -40,7 +40,8 @@ log = logging.getLogger("subcue.library")
 def run(job_id: str) -> None:
     """RQ entry point: make the missing subtitles of the media file in `params["path"]`."""
     with job_run(job_id) as job:
-        found = paths.media_file(job.config, job.params["path"])  # checked again: links move
+        # Checked again (a link may have moved since); the path is Subcue's view already.
+        found = paths.media_file(job.config, job.params["path"], theirs=False)
         overwrite = bool(job.params.get("overwrite"))
         wanted = [c for c in languages_of(job.params)
                   if overwrite or not paths.has_subtitles(found, c)]  # fmt: skip

@@ -75,3 +75,10 @@ def test_any_subtitle_format_or_a_dangling_link_counts_as_existing(root):
     (root / "tv" / "ep.en.ass").write_text("x")
     (root / "tv" / "ep.de.srt").symlink_to(root / "nowhere")
     assert has_subtitles(ep, "en") and has_subtitles(ep, "de") and not has_subtitles(ep, "fr")
+
+
+def test_a_path_already_in_subcues_view_is_not_mapped_twice(root):
+    """A job re-checks the real path it stored: PATH_MAP must not apply to it again."""
+    c = config(root, f"{root}={root}/tv")
+    assert inside_roots(c, f"{root}/tv/ep.mkv", theirs=False) == root / "tv" / "ep.mkv"
+    assert mapped(c, f"{root}/tv/ep.mkv") == f"{root}/tv/tv/ep.mkv"

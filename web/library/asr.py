@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from flask import jsonify, request
 
@@ -23,7 +23,7 @@ from jobs.library.intake import locked, running_job
 from jobs.status import Status
 from jobs.submit import submit
 
-from .. import context, owner
+from .. import context, owner, uploads
 from ..api.shared import _flag, admit, describe, job_params, new_session
 from . import bp, hold, log, text_error
 from .received import allow_large_body, received
@@ -75,6 +75,14 @@ def _stem(video_file: str | None) -> str:
     return PurePath(video_file.replace("\\", "/")).stem if video_file else UNNAMED
 
 
+def _attachment(video_file: str | None, output: str) -> str:
+    """`Content-Disposition` naming the answer after the media, as whisper-asr-webservice
+    does; the name (the client's text) made safe for a quoted ASCII header value."""
+    name = uploads.safe_name(_stem(video_file) + "." + output)
+    name = name.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
+    return f'attachment; filename="{name}"'
+
+
 def _describe(kind: str, files: list[dict], params: dict) -> str:
     """The job list's line: 'detect language of X (local)', or as any translate job."""
     if kind == "detect":
@@ -86,14 +94,14 @@ def _job_for(kind: str, params: dict, query: dict) -> str:
     """The job serving this request: the one already running for the same audio (or media
     path), else a new one over the uploaded audio."""
     conn = context.conn()
-    admit(params)
     with received(query["encode"], _stem(query["video_file"])) as (staged, digest):
         key = asr.dedupe_key(kind + ":" + query["task"], query["language"],
                              query["video_file"], digest)  # fmt: skip
         with locked(conn, key):
-            if (job_id := running_job(conn, key)) is not None:
-                log.info("job=%s event=request_joined", job_id)
+            if (job_id := running_job(conn, key, finished_too=True)) is not None:
+                log.info("job=%s event=request_joined", job_id)  # a retry: no second job
                 return job_id
+            admit(params)
             with new_session(staged) as (session_id, files):
                 job_id = submit(conn, context.config(), owner=owner.current(),
                                 session_id=session_id, kind=kind, params=params,
@@ -142,10 +150,15 @@ def transcribe():
         body = _read_output(rec, output)
     else:
         body = asr.document(json.loads(_read_output(rec, "json")), output)
-    name = Path(_stem(query["video_file"])).name
-    return body, 200, {**TEXT, "Asr-Engine": f"subcue-{params['engine']}",
-                       "Content-Disposition": f'attachment; filename="{name}.{output}"'.encode(
-                           "ascii", "replace").decode()}  # fmt: skip
+    return (
+        body,
+        200,
+        {
+            **TEXT,
+            "Asr-Engine": f"subcue-{params['engine']}",
+            "Content-Disposition": _attachment(query["video_file"], output),
+        },
+    )
 
 
 @bp.post("/detect-language")
