@@ -15,17 +15,18 @@ import srt
 
 from jobs import record
 
+from .browser import Gunicorn
 from .helpers import DATA, make_app, wait_for
+from .library import TOKEN
 from .test_translate import SPOKEN, in_order_ratio, words
-
-TOKEN = "asr-test-token-5f1c"
 
 
 @pytest.fixture(scope="module")
-def env(base_env) -> dict:
-    """The library on (ASR_TOKEN), a queue of the module's own, a short rejoin grace."""
-    return {**base_env, "QUEUE_NAME": "subcue-library-asr", "ASR_TOKEN": TOKEN,
-            "ASR_REJOIN_SECONDS": "0.5"}  # fmt: skip
+def server(library_env, library_worker, tmp_path_factory):
+    """gunicorn serving the app with the library on; the library tests' worker runs the jobs."""
+    web = Gunicorn(library_env, tmp_path_factory.mktemp("asr-web") / "gunicorn.log")
+    yield web
+    web.stop()
 
 
 @pytest.fixture(scope="module")

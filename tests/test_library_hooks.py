@@ -15,63 +15,37 @@ from jobs import delete, record
 from jobs.config import Config
 from jobs.storage import open_storage
 
-from .helpers import DATA, WorkerProcess, make_app, stays, wait_for
-from .media_servers import MediaServerStub
+from .helpers import DATA, make_app, stays, wait_for
+from .library import TOKEN
 from .test_translate import SPOKEN, in_order_ratio, words
 
-TOKEN = "hooks-test-token-9d2e"
-JELLYFIN_KEY, PLEX_TOKEN = "jf-key-SECRET-1", "plex-SECRET-2"
 JELLYFIN_ITEM = "a3f1c2d4e5b60718293a4b5c6d7e8f90"
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    """A media root with a show and two films (the spoken clip), and a folder outside it."""
-    base = tmp_path_factory.mktemp("library")
-    root = base / "media"
-    for relative in ("tv/Show/Season 1/Show - S01E01.mp4", "movies/Film (2020)/Film.mp4",
-                     "movies/Other (2021)/Other.mp4", "movies/Plexed (2022)/Plexed.mp4",
-                     "movies/Had Subs (2019)/Had Subs.mp4"):  # fmt: skip
+def library(library_root, short_speech, tmp_path_factory):
+    """The media root with a show (the spoken clip) and four films (its first 4 s, or all of
+    it for one to delete while it runs), and a folder outside that a symlink inside points to."""
+    root = library_root
+    for relative, clip in (("tv/Show/Season 1/Show - S01E01.mp4", DATA / "speech.mp4"),
+                           ("movies/Film (2020)/Film.mp4", short_speech),
+                           ("movies/Other (2021)/Other.mp4", DATA / "speech.mp4"),
+                           ("movies/Plexed (2022)/Plexed.mp4", short_speech),
+                           ("movies/Had Subs (2019)/Had Subs.mp4", short_speech)):  # fmt: skip
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DATA / "speech.mp4", root / relative)
+        shutil.copy(clip, root / relative)
     mine = "1\n00:00:01,000 --> 00:00:02,000\nmine\n"
     (root / "movies/Had Subs (2019)/Had Subs.en.srt").write_text(mine)
-    outside = base / "private"
-    outside.mkdir()
+    outside = tmp_path_factory.mktemp("private")
     shutil.copy(DATA / "speech.mp4", outside / "secret.mp4")
     (root / "movies/link").symlink_to(outside)
     return root
 
 
-@pytest.fixture(scope="module")
-def servers():
-    """The Jellyfin and Plex stand-ins."""
-    with MediaServerStub(JELLYFIN_KEY, PLEX_TOKEN) as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def env(base_env, library, servers) -> dict:
-    """The library on, Sonarr's `/tv` and the servers' `/data` mapped onto the media root."""
-    return {**base_env, "QUEUE_NAME": "subcue-library-hooks", "ASR_TOKEN": TOKEN,
-            "MEDIA_ROOTS": str(library),
-            "PATH_MAP": f"/tv={library}/tv,/data={library}",
-            "JELLYFIN_URL": servers.url, "JELLYFIN_API_KEY": JELLYFIN_KEY,
-            "PLEX_URL": servers.url, "PLEX_TOKEN": PLEX_TOKEN}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def hook_worker(env, tmp_path_factory):
-    """A real worker with the module's settings (it re-checks paths and refreshes servers)."""
-    proc = WorkerProcess(env, tmp_path_factory.mktemp("hooks") / "worker.log")
-    yield proc
-    proc.stop()
-
-
 @pytest.fixture
-def client(env):
-    """A client of the app with the module's settings; requests carry the token as Basic."""
-    return make_app(env).test_client()
+def client(library_env):
+    """A client of the app with the library's settings."""
+    return make_app(library_env).test_client()
 
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"sonarr:{TOKEN}".encode()).decode()}
@@ -92,12 +66,19 @@ def spoken_in(path) -> float:
     return in_order_ratio(words(SPOKEN), words(path.read_text()))
 
 
+def heard_fox(path) -> bool:
+    """True when the SRT of the clip's first 4 s has some of its words ("The quick brown fox
+    jumps over the lazy dog")."""
+    return len({"quick", "brown", "fox", "jumps", "over", "lazy", "dog"} & set(words(
+        path.read_text()))) >= 3  # fmt: skip
+
+
 def digest(path) -> str:
     """The file's SHA-256."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_sonarr_download_writes_srt_next_to_the_episode(client, hook_worker, library, conn):
+def test_sonarr_download_writes_srt_next_to_the_episode(client, library_worker, library, conn):
     """A Download with `episodeFile.path` as Sonarr sees it (`/tv/...`, mapped), twice: one
     job; `Show - S01E01.en.srt` appears next to the untouched episode."""
     assert client.post("/hooks/sonarr", json={"eventType": "Test"}, headers=AUTH).status_code \
@@ -123,7 +104,7 @@ def test_sonarr_download_writes_srt_next_to_the_episode(client, hook_worker, lib
     assert sorted(p.name for p in episode.parent.iterdir()) == sorted([episode.name, srt_file.name])
 
 
-def test_radarr_leaves_existing_subtitles_alone(client, hook_worker, library, conn):
+def test_radarr_leaves_existing_subtitles_alone(client, library_worker, library, conn):
     """A film that has `.en.srt` already: no job, and the file is the user's as before."""
     mine = library / "movies/Had Subs (2019)/Had Subs.en.srt"
     before = mine.read_text()
@@ -148,27 +129,27 @@ def test_paths_outside_media_roots_are_refused(client, library, path, conn):
     assert answer.status_code == 403
     assert answer.get_json()["error"]["code"] == "outside_media_roots"
     assert set(conn.keys("subcue:job:*")) == before
-    assert sorted(p.name for p in (library.parent / "private").iterdir()) == ["secret.mp4"]
+    assert sorted(p.name for p in (library / "movies/link").resolve().iterdir()) == ["secret.mp4"]
 
 
-def test_jellyfin_item_added_looks_up_the_file_and_refreshes(client, hook_worker, library,
-                                                            servers, conn):  # fmt: skip
+def test_jellyfin_item_added_looks_up_the_file_and_refreshes(client, library_worker, library,
+                                                            media_servers, conn):  # fmt: skip
     """ItemAdded names an item id: its path comes from Jellyfin's API, its subtitles are
     written, and Jellyfin is asked to refresh that item."""
-    servers.items[JELLYFIN_ITEM] = "/data/movies/Film (2020)/Film.mp4"
+    media_servers.items[JELLYFIN_ITEM] = "/data/movies/Film (2020)/Film.mp4"
     payload = {"NotificationType": "ItemAdded", "ItemId": JELLYFIN_ITEM, "ItemType": "Movie",
                "Name": "Film", "ServerName": "jellyfin", "Year": 2020}  # fmt: skip
     answer = client.post(f"/hooks/jellyfin?token={TOKEN}", json=payload)
     assert answer.status_code == 202, answer.get_json()
     finished(conn, answer.get_json()["jobs"][0]["id"])
-    assert spoken_in(library / "movies/Film (2020)/Film.en.srt") >= 0.6
-    assert ("POST", f"/Items/{JELLYFIN_ITEM}/Refresh") in servers.calls
+    assert heard_fox(library / "movies/Film (2020)/Film.en.srt")
+    assert ("POST", f"/Items/{JELLYFIN_ITEM}/Refresh") in media_servers.calls
 
 
-def test_plex_library_new_looks_up_the_file_and_refreshes(client, hook_worker, library,
-                                                         servers, conn):  # fmt: skip
+def test_plex_library_new_looks_up_the_file_and_refreshes(client, library_worker, library,
+                                                         media_servers, conn):  # fmt: skip
     """Plex's multipart `payload`: the ratingKey's file from Plex's API, then a refresh."""
-    servers.items["4242"] = "/data/movies/Plexed (2022)/Plexed.mp4"
+    media_servers.items["4242"] = "/data/movies/Plexed (2022)/Plexed.mp4"
     payload = {"event": "library.new", "user": True, "owner": True,
                "Account": {"id": 1, "title": "me"}, "Server": {"title": "plex"},
                "Metadata": {"librarySectionType": "movie", "ratingKey": "4242",
@@ -176,8 +157,8 @@ def test_plex_library_new_looks_up_the_file_and_refreshes(client, hook_worker, l
     answer = client.post(f"/hooks/plex?token={TOKEN}", data={"payload": json.dumps(payload)})
     assert answer.status_code == 202, answer.get_json()
     finished(conn, answer.get_json()["jobs"][0]["id"])
-    assert spoken_in(library / "movies/Plexed (2022)/Plexed.en.srt") >= 0.6
-    assert ("PUT", "/library/metadata/4242/refresh") in servers.calls
+    assert heard_fox(library / "movies/Plexed (2022)/Plexed.en.srt")
+    assert ("PUT", "/library/metadata/4242/refresh") in media_servers.calls
 
 
 def test_webhooks_need_the_token(client, library):
@@ -191,7 +172,7 @@ def test_webhooks_need_the_token(client, library):
 
 
 def test_deleting_a_running_library_job_leaves_the_folder_as_it_was(
-    client, hook_worker, library, conn, env
+    client, library_worker, library, conn, library_env
 ):
     """Deleted mid-transcription: the media unchanged, no subtitle or temporary file beside
     it, and none appearing afterwards."""
@@ -203,7 +184,7 @@ def test_deleting_a_running_library_job_leaves_the_folder_as_it_was(
     (job,) = answer.get_json()["jobs"]
     wait_for(lambda: record.get(conn, job["id"])["status"] == "running", timeout=30,
              message="the library job to run")  # fmt: skip
-    config = Config.from_env(env)
+    config = Config.from_env(library_env)
     delete.delete_job(conn, config, open_storage(config.storage_url), job["id"])
     assert not conn.exists(f"subcue:job:{job['id']}")
     stays(lambda: [p.name for p in film.parent.iterdir()] == ["Other.mp4"], seconds=1.5,

@@ -4,44 +4,39 @@ was there at start, and leave a tree marked `.subcue-ignore` alone."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from .helpers import DATA, ROOT, WorkerProcess, wait_for
+from .helpers import DATA, ROOT, wait_for
 from .test_translate import SPOKEN, in_order_ratio, words
 
 
 @pytest.fixture
-def folder(tmp_path):
-    """A media root whose `incoming` folder is watched; one file there before the start and
+def folder(library_root, short_speech):
+    """The media root, whose `incoming` folder is watched; one file there before the start and
     one in an ignored tree."""
-    root = tmp_path / "media"
+    root = library_root
     (root / "incoming" / "old").mkdir(parents=True)
     (root / "incoming" / "skip").mkdir()
-    shutil.copy(DATA / "speech.wav", root / "incoming" / "old" / "Before.wav")
+    shutil.copy(short_speech, root / "incoming" / "old" / "Before.mp4")
     shutil.copy(DATA / "speech.wav", root / "incoming" / "skip" / "Private.wav")
     (root / "incoming" / "skip" / ".subcue-ignore").touch()
     return root
 
 
-def test_a_renamed_download_gets_subtitles_next_to_it(folder, base_env, tmp_path):
+def test_a_renamed_download_gets_subtitles_next_to_it(folder, library_env, library_worker,
+                                                      tmp_path):  # fmt: skip
     """`.part` is ignored while it grows; once renamed and quiet, `New.en.srt` appears."""
-    env = {**base_env, "QUEUE_NAME": "subcue-library-watch", "ASR_TOKEN": "watch-token",
-           "MEDIA_ROOTS": str(folder), "WATCH_DIRS": str(folder / "incoming"),
-           "WATCH_STABLE_SECONDS": "1"}  # fmt: skip
-    worker = WorkerProcess(env, tmp_path / "worker.log")
+    env = {**os.environ, **library_env, "WATCH_DIRS": str(folder / "incoming"),
+           "WATCH_STABLE_SECONDS": "1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
     log = tmp_path / "watcher.log"
     with open(log, "ab") as out:
-        watcher = subprocess.Popen(
-            [sys.executable, "-m", "worker.watcher"],
-            cwd=ROOT,
-            env={**worker.env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        watcher = subprocess.Popen([sys.executable, "-m", "worker.watcher"], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         wait_for(lambda: "event=watching" in log.read_text(), timeout=30,
                  message="the watcher to start")  # fmt: skip
@@ -65,4 +60,3 @@ def test_a_renamed_download_gets_subtitles_next_to_it(folder, base_env, tmp_path
     finally:
         watcher.terminate()
         assert watcher.wait(10) == 0
-        worker.stop()

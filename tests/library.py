@@ -1,5 +1,6 @@
-"""Stand-ins for the Jellyfin and Plex HTTP APIs that library jobs call: their real paths and
-auth headers, answering JSON as the real servers do, and keeping every request they got."""
+"""What the library tests share: the token, and stand-ins for the Jellyfin and Plex HTTP APIs
+that library jobs call (their real paths and auth headers, answering JSON as the real servers
+do, keeping every request they got). conftest.py builds one library worker on them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "library-test-token-5f1c"
+"""ASR_TOKEN of the library tests."""
+
+JELLYFIN_KEY, PLEX_TOKEN = "jf-key-SECRET-1", "plex-SECRET-2"
+"""What the stand-ins accept."""
+
+
+def library_env(base_env: dict, root, servers: MediaServerStub) -> dict:
+    """The library on, with `root` as the media root (Sonarr's `/tv` and the servers' `/data`
+    mapped onto it), the stand-ins as Jellyfin and Plex, on a queue of its own."""
+    return {**base_env, "QUEUE_NAME": "subcue-library", "ASR_TOKEN": TOKEN,
+            "ASR_REJOIN_SECONDS": "0.5", "MEDIA_ROOTS": str(root),
+            "PATH_MAP": f"/tv={root}/tv,/data={root}",
+            "JELLYFIN_URL": servers.url, "JELLYFIN_API_KEY": JELLYFIN_KEY,
+            "PLEX_URL": servers.url, "PLEX_TOKEN": PLEX_TOKEN}  # fmt: skip
 
 
 class MediaServerStub:
