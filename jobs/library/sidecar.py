@@ -18,7 +18,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .. import audio, cues, media, session
+from .. import audio, cost, cues, media, session, spend
 from ..errors import JobFailed
 from ..lifecycle import JobRun, job_run, watched
 from ..pipeline import Source, finish, plan, run_calls, transcribe_all
@@ -68,6 +68,7 @@ def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[di
     except media.ExtractError as exc:
         raise JobFailed(f"{found.name}: {exc}", code="decode_failed") from exc
     sources = [Source("library", found.name, found.stem, audio.duration_of(wav), wav)]
+    affordable(job, found.name, sources[0].duration)
     pieces = plan(job, sources)
     results = asyncio.run(transcribe_all(job, pieces, glossary))
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
@@ -80,6 +81,41 @@ def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[di
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
     outputs, quality = write_all(job, sources, heard, texts, style, unsure)
     return outputs, quality, warnings
+
+
+def affordable(job: JobRun, name: str, duration: float) -> None:
+    """A paid library job starts only when its worst case fits in what the daily budgets
+    leave; otherwise it fails with `budget_exhausted` before any call (never half-paid), and
+    says so in the job list. Nobody watches a library job to raise a cap or wait with it."""
+    if job.params.get("engine") != "gemini":
+        return
+    config = job.config
+    prices = cost.prices_for(config.gemini_model, config.gemini_prices)
+    setup = cost.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
+    found = cost.estimate("gemini", "translate", [duration], prices, setup,
+                          languages=len(languages_of(job.params)))  # fmt: skip
+    mine, everyone = spend.day_spent(job.conn, job.owner)
+    short = shortfall(spend.micros(found["max_cost_usd"]),
+                      [("Your", config.owner_daily_budget_usd, mine),
+                       ("This server's", config.daily_budget_usd, everyone)])  # fmt: skip
+    if short is not None:
+        whose, left, budget = short
+        raise JobFailed(
+            f"Subtitles for {name} may cost up to {cost.usd(found['max_cost_usd'])}, more than "
+            f"{whose.lower()} daily budget of {cost.usd(budget)} leaves today "
+            f"({cost.usd(spend.dollars(left))}); nothing was spent. Retry it after 00:00 UTC, "
+            "or use the local engine (LIBRARY_ENGINE=local).",
+            code=spend.BudgetExhausted.code,
+        )
+
+
+def shortfall(worst: int, budgets: list[tuple[str, float | None, int]]) -> tuple | None:
+    """The first budget (whose, USD or None for none, micro-dollars used today) that cannot
+    hold `worst` micro-dollars more, as (whose, micro-dollars left, budget); None if all can."""
+    for whose, budget, used in budgets:
+        if budget is not None and used + worst > spend.micros(budget):
+            return whose, max(0, spend.micros(budget) - used), budget
+    return None
 
 
 def place(job: JobRun, found: Path, language: str, overwrite: bool) -> Path | None:
