@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from .. import audio, cost, cues, media, session, spend
-from ..errors import JobFailed
+from ..errors import JobFailed, NotMedia
 from ..lifecycle import JobRun, job_run, watched
 from ..pipeline import Source, finish, plan, run_calls, transcribe_all
 from ..translate import (
@@ -62,13 +62,16 @@ def run(job_id: str) -> None:
 def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[dict]]:
     """The translate job's work on one media file read in place: (outputs, quality, warnings)."""
     glossary = session.glossary(job.conn, job.record["session_id"])
-    wav = job.tmp / "audio.wav"
+    wav, ffmpeg = job.tmp / "audio.wav", media.ffmpeg_binary(job.config.ffmpeg_binary)
     try:
-        media.extract_audio(found, wav, media.ffmpeg_binary(job.config.ffmpeg_binary))
+        affordable(job, found.name, media.probe(found, ffmpeg).duration_s)  # before any work
+    except NotMedia as exc:
+        raise JobFailed(f"{found.name}: {exc.message}", code="not_media") from exc
+    try:
+        media.extract_audio(found, wav, ffmpeg)
     except media.ExtractError as exc:
         raise JobFailed(f"{found.name}: {exc}", code="decode_failed") from exc
     sources = [Source("library", found.name, found.stem, audio.duration_of(wav), wav)]
-    affordable(job, found.name, sources[0].duration)
     pieces = plan(job, sources)
     results = asyncio.run(transcribe_all(job, pieces, glossary))
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
