@@ -35,6 +35,17 @@ def queue(conn: redis.Redis, config: Config) -> Queue:
     return Queue(config.queue_name, connection=conn)
 
 
+LIBRARY_KINDS = frozenset({"library"})
+"""Jobs nobody waits for on a page (webhooks, watched folders): they go to a second queue."""
+
+
+def queues(conn: redis.Redis, config: Config) -> list[Queue]:
+    """The queues a worker drains, in order: people's jobs first, then the library's (RQ
+    takes from the first queue that has a job), so a season pack arriving by webhook never
+    holds up someone watching their job's page."""
+    return [queue(conn, config), Queue(f"{config.queue_name}-library", connection=conn)]
+
+
 def submit(
     conn: redis.Redis,
     config: Config,
@@ -137,7 +148,8 @@ def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move,
 
 def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str, description: str) -> None:
     """The RQ job: same id as our record, only the id as argument (never a secret)."""
-    queue(conn, config).enqueue(
+    chosen = queues(conn, config)[1] if kind in LIBRARY_KINDS else queue(conn, config)
+    chosen.enqueue(
         JOB_FUNCTIONS[kind], job_id,
         job_id=job_id, description=description, job_timeout=JOB_TIMEOUT,
         result_ttl=keys.RECORD_TTL, failure_ttl=keys.RECORD_TTL,

@@ -120,6 +120,9 @@ def _ended_or_error(job_id: str):
         why = error.get("message") or f"The job ended {ended['status']}."
         return None, text_error(422 if ended["status"] == Status.FAILED else 503,
                                 f"Subcue could not do it: {why}")  # fmt: skip
+    foreign = [w for w in ended.get("warnings") or [] if w.get("code") == "not_english"]
+    if foreign:  # a person can judge such subtitles; a program would keep them as they are
+        return None, text_error(422, f"Subcue could not do it: {foreign[0]['message']}")
     return ended, None
 
 

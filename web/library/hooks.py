@@ -17,6 +17,12 @@ from jobs.library import intake, paths, servers
 from .. import context
 from . import bp, log
 
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""A webhook is a small JSON document (Plex's form may carry a thumbnail): more is refused."""
+
+MAX_FILES = 100
+"""Media files one webhook may name (a season pack)."""
+
 
 @dataclass
 class Notice:
@@ -57,6 +63,7 @@ def _sources() -> dict[str, Source]:
 @bp.post("/hooks/<source>")
 def hook(source: str):
     """Start (or find) the library job of every media file the webhook names."""
+    request.max_content_length = MAX_BODY_BYTES
     found = _sources().get(source)
     if found is None:
         raise NotFound(f"There is no webhook for {source[:40]!r}; use sonarr, radarr, jellyfin "
@@ -64,6 +71,8 @@ def hook(source: str):
     told = found.notice(found.payload())
     if told.test:
         return jsonify({"ok": True, "message": f"Subcue hears {found.name}."}), 200
+    if len(told.paths) > MAX_FILES:
+        raise BadRequest(f"At most {MAX_FILES} media files in one webhook.", code="too_many_files")
     config, conn = context.config(), context.conn()
     media = [paths.media_file(config, p) for p in dict.fromkeys(told.paths)]  # all, then jobs
     jobs = []
