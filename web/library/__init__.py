@@ -5,8 +5,8 @@ per outside program, each turning its request into an ordinary Subcue job.
 - `asr`: the whisper-asr-webservice API that Bazarr's Whisper provider speaks;
 - `hold`: keeping a request open until its job ends, cancelling it when the client hangs up;
 - `received`: the uploaded audio read at once and spooled to disk.
-- `hooks`: `/hooks/<source>`, one module per source (`sonarr` for Sonarr and Radarr,
-  `jellyfin`, `plex`), each turning its payload into one Notice.
+- `hooks`: `/hooks/<source>`, one module per source (`sonarr`, `radarr`, `jellyfin`, `plex`),
+  each the same small class turning its payload into one Notice.
 Errors of the whisper API are short plain text (a whisper client keeps whatever parses as
 SRT, so an error must never look like subtitles); webhooks get the API's JSON errors.
 """

@@ -7,6 +7,7 @@ file, or the one already queued or running for it. Answers 202 `{"jobs": [{"id",
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass, field
 
 from flask import jsonify, request
@@ -55,7 +56,8 @@ def _sources() -> dict[str, Source]:
     """Every source by the name in its URL."""
     from .jellyfin import JellyfinSource
     from .plex import PlexSource
-    from .sonarr import RadarrSource, SonarrSource
+    from .radarr import RadarrSource
+    from .sonarr import SonarrSource
 
     return {s.name: s for s in (SonarrSource(), RadarrSource(), JellyfinSource(), PlexSource())}
 
@@ -82,6 +84,23 @@ def hook(source: str):
             jobs.append({"id": job_id, "path": str(path)})
     log.info("event=webhook source=%s files=%d jobs=%d", found.name, len(media), len(jobs))
     return jsonify({"jobs": jobs}), 202
+
+
+IMPORTED = frozenset({"Download"})
+"""Sonarr's and Radarr's events that bring a new media file (an upgrade is one too)."""
+
+
+def file_path(file: dict, folder: str | None) -> str | None:
+    """A Sonarr/Radarr file object's absolute path: its `path`, or its folder joined with
+    its `relativePath` (older versions)."""
+    if not isinstance(file, dict):
+        return None
+    if isinstance(file.get("path"), str) and file["path"]:
+        return file["path"]
+    relative = file.get("relativePath")
+    if isinstance(relative, str) and relative and isinstance(folder, str) and folder:
+        return posixpath.join(folder, relative)
+    return None
 
 
 class ServerUnreachable(SubcueError):
