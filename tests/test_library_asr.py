@@ -174,3 +174,13 @@ def test_raw_pcm_is_refused_when_empty(server):
     answer = requests.post(f"{server.url}/asr", params={"encode": "false", "token": TOKEN},
                            files={"audio_file": b""}, timeout=10)  # fmt: skip
     assert answer.status_code == 400 and "empty" in answer.text and not_srt(answer.text)
+
+
+def test_the_token_never_reaches_the_access_log(server, pcm):
+    """`?token=` (how Plex and Jellyfin authenticate) is redacted from gunicorn's log lines."""
+    answer = requests.post(f"{server.url}/asr", params={"encode": "false", "token": TOKEN},
+                           files={"audio_file": b""}, timeout=10)  # fmt: skip
+    assert answer.status_code == 400
+    log = wait_for(lambda: "token=[redacted]" in (text := server.output()) and text, timeout=5,
+                   message="the request's access-log line")  # fmt: skip
+    assert TOKEN not in log
