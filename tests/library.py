@@ -38,6 +38,8 @@ class MediaServerStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            """One request to the stand-in."""
+
             def log_message(self, *args):  # quiet
                 """No access log on stderr."""
 
@@ -86,9 +88,11 @@ class MediaServerStub:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> MediaServerStub:
+        """Start serving."""
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop serving."""
         self.server.shutdown()
         self.server.server_close()

@@ -12,7 +12,7 @@ from flask import request
 
 from jobs import media, record
 from jobs.errors import BadRequest, NotMedia, TooLarge
-from jobs.library.asr import wrap_pcm
+from jobs.library.asr import MAX_WAV_DATA, wrap_pcm
 
 from .. import context, uploads
 
@@ -55,7 +55,12 @@ def received(encode: bool, stem: str) -> Iterator[tuple[uploads.Staged, str]]:
             upload.stream.seek(0)
             if size < 2:
                 raise BadRequest("The audio is empty.", code="empty_file")
-            wrap_pcm(upload.stream, path, size)
+            if size - size % 2 > MAX_WAV_DATA:
+                raise TooLarge("Raw PCM that long does not fit in one WAV file; send it encoded.")
+            try:
+                wrap_pcm(upload.stream, path, size)
+            except ValueError as exc:  # the spooled upload ended early
+                raise BadRequest(f"The audio could not be read: {exc}.", code="bad_audio") from exc
             ext = ".wav"
         size = path.stat().st_size
         if size == 0:
