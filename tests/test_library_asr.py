@@ -4,6 +4,7 @@ gunicorn and a real worker with the local engine."""
 
 from __future__ import annotations
 
+import io
 import socket
 import subprocess
 import threading
@@ -184,3 +185,23 @@ def test_the_token_never_reaches_the_access_log(server, pcm):
     log = wait_for(lambda: "token=[redacted]" in (text := server.output()) and text, timeout=5,
                    message="the request's access-log line")  # fmt: skip
     assert TOKEN not in log
+
+
+@pytest.mark.parametrize("query, part, status", [
+    ("encode=true", ("x.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n"), 415),
+    ("encode=true", ("x.mp3", b"not media at all"), 415),
+    ("encode=false&task=transcribe&language=de", ("audio_file", b"\0" * 64000), 422),
+    ("output=docx", ("audio_file", b"\0" * 64000), 400),
+    ("encode=maybe", ("audio_file", b"\0" * 64000), 400),
+])  # fmt: skip
+def test_what_cannot_be_done_is_a_short_text_and_nothing_stored(library_env, conn, query,
+                                                                  part, status):  # fmt: skip
+    """A subtitle file, non-media, German with the local engine, an unknown format or flag."""
+    client = make_app(library_env).test_client()
+    before = set(conn.keys("subcue:*"))
+    name, data = part
+    answer = client.post(f"/asr?token={TOKEN}&{query}",
+                         data={"audio_file": (io.BytesIO(data), name)})  # fmt: skip
+    assert answer.status_code == status
+    assert answer.content_type.startswith("text/plain") and not_srt(answer.get_data(as_text=True))
+    assert set(conn.keys("subcue:*")) - before <= {b"subcue:changes"}

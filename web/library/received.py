@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import request
+from werkzeug.datastructures import FileStorage
 
-from jobs import media, record
+from jobs import subfile
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.library.asr import MAX_WAV_DATA, wrap_pcm
 
@@ -39,43 +40,41 @@ def sha256_of(path: Path) -> str:
 @contextmanager
 def received(encode: bool, stem: str) -> Iterator[tuple[uploads.Staged, str]]:
     """The request's audio staged as one probed file named `<stem>.<ext>` (raw PCM wrapped
-    as `<stem>.wav`), with its SHA-256; the staging dir is gone when the block ends."""
+    as `<stem>.wav` first), through the same checks as any upload, with its SHA-256; the
+    staging dir is gone when the block ends."""
     upload = request.files.get(FIELD)
     if upload is None:
         raise BadRequest(f"Send the audio as the multipart field '{FIELD}'.", code="no_file")
+    limit = context.config().asr_max_upload_mb
     staged = uploads.Staged()
     try:
-        path = staged.dir / "0"
         if encode:
-            upload.save(path)
             ext = Path(uploads.safe_name(upload.filename)).suffix
-        else:
-            upload.stream.seek(0, 2)
-            size = upload.stream.tell()
+            if subfile.format_of("audio" + ext) is not None:
+                raise NotMedia("Send audio or video; a subtitle file has nothing to hear.")
             upload.stream.seek(0)
-            if size < 2:
-                raise BadRequest("The audio is empty.", code="empty_file")
-            if size - size % 2 > MAX_WAV_DATA:
-                raise TooLarge("Raw PCM that long does not fit in one WAV file; send it encoded.")
-            try:
-                wrap_pcm(upload.stream, path, size)
-            except ValueError as exc:  # the spooled upload ended early
-                raise BadRequest(f"The audio could not be read: {exc}.", code="bad_audio") from exc
-            ext = ".wav"
-        size = path.stat().st_size
-        if size == 0:
-            raise BadRequest("The audio is empty.", code="empty_file")
-        if size > context.config().asr_max_upload_mb * MB:
-            raise TooLarge(f"The audio is larger than {context.config().asr_max_upload_mb} MB.")
-        name = uploads.safe_name(stem + ext)
-        ffmpeg = media.ffmpeg_binary(context.config().ffmpeg_binary)
-        try:
-            found = media.probe(path, ffmpeg)
-        except NotMedia as exc:
-            raise NotMedia(f"{name}: {exc.message}") from exc
-        staged.files.append({"id": record.new_id(), "name": name, "size": size,
-                             "duration_s": round(found.duration_s, 3), "has_video": False,
-                             "path": str(path)})  # fmt: skip
-        yield staged, sha256_of(path)
+            staged.add(FileStorage(upload.stream, filename=stem + ext), limit_mb=limit)
+        else:
+            wav = _wrapped(upload, staged.dir / "pcm.wav")
+            with open(wav, "rb") as f:
+                staged.add(FileStorage(f, filename=stem + ".wav"), limit_mb=limit)
+            wav.unlink()
+        yield staged, sha256_of(Path(staged.files[0]["path"]))
     finally:
         staged.__exit__(None, None, None)
+
+
+def _wrapped(upload: FileStorage, dest: Path) -> Path:
+    """Bazarr's raw 16 kHz mono s16le PCM as a WAV file at `dest`."""
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size < 2:
+        raise BadRequest("The audio is empty.", code="empty_file")
+    if size - size % 2 > MAX_WAV_DATA:
+        raise TooLarge("Raw PCM that long does not fit in one WAV file; send it encoded.")
+    try:
+        wrap_pcm(upload.stream, dest, size)
+    except ValueError as exc:  # the spooled upload ended early
+        raise BadRequest(f"The audio could not be read: {exc}.", code="bad_audio") from exc
+    return dest
