@@ -203,17 +203,8 @@ def _fetch_many(conn: redis.Redis, ids: list[str], index_key: str) -> list[dict]
     return records
 
 
-_JSON_FIELDS = (
-    "params",
-    "error",
-    "outputs",
-    "usage",
-    "files",
-    "quality",
-    "warnings",
-    "waiting",
-    "written",
-)
+_JSON_FIELDS = ("params", "error", "outputs", "usage", "files", "quality", "warnings", "waiting",
+                "written")  # fmt: skip
 _FLOAT_FIELDS = ("eta_s", "created_ts")
 _INT_FIELDS = ("done", "total", "ttl")
 
