@@ -205,3 +205,40 @@ def test_what_cannot_be_done_is_a_short_text_and_nothing_stored(library_env, con
     assert answer.status_code == status
     assert answer.content_type.startswith("text/plain") and not_srt(answer.get_data(as_text=True))
     assert set(conn.keys("subcue:*")) - before <= {b"subcue:changes"}
+
+
+def test_a_retry_joins_the_job_and_its_first_try_hanging_up_does_not_cancel_it(server, pcm,
+                                                                                 conn):  # fmt: skip
+    """Bazarr gives up waiting and asks again with the same media: the second request joins
+    the job; when the first one's connection closes, the job goes on for the second."""
+    query = (f"encode=false&task=transcribe&language=en&output=srt&token={TOKEN}"
+             "&video_file=/media/tv/Retry/Retry%20S01E02.mkv")  # fmt: skip
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio_file"; '
+            'filename="audio_file"\r\n\r\n'
+        ).encode()
+        + pcm
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = (f"POST /asr?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+            f"boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    before = {j["id"] for j in token_jobs(conn)}
+    first = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    first.sendall(head + body)
+    job = wait_for(lambda: next((j for j in token_jobs(conn) if j["id"] not in before), None),
+                   timeout=30, message="the first request's job")  # fmt: skip
+    answers = []
+    retry = threading.Thread(target=lambda: answers.append(requests.post(
+        f"{server.url}/asr?{query}", files={"audio_file": pcm}, timeout=(5, 120))))  # fmt: skip
+    retry.start()
+    waiters = f"subcue:library:job:{job['id']}:waiters"
+    wait_for(lambda: int(conn.get(waiters) or 0) == 2, timeout=30, message="both to wait")
+    assert record.status(conn, job["id"]) in ("queued", "running")  # seconds of work left
+    first.close()
+    retry.join(120)
+    assert answers and answers[0].status_code == 200, answers and answers[0].text
+    assert list(srt.parse(answers[0].text))
+    assert record.get(conn, job["id"])["status"] == "finished"
+    assert [j["id"] for j in token_jobs(conn) if j["id"] not in before] == [job["id"]]
