@@ -61,6 +61,64 @@ def _rate(env: dict, name: str, default: str) -> str:
     return value
 
 
+def _paths(value: str) -> tuple[str, ...]:
+    """A `:`-separated list of directories (MEDIA_ROOTS, WATCH_DIRS), blanks dropped."""
+    return tuple(p.strip() for p in value.split(":") if p.strip())
+
+
+def _path_map(value: str) -> tuple[tuple[str, str], ...]:
+    """PATH_MAP: `from=to` pairs separated by `,` (paths as another program sees them -> as
+    Subcue sees them); ValueError for a pair without `=` or with a relative side."""
+    pairs = []
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        source, sep, target = item.partition("=")
+        source, target = source.strip().rstrip("/") or "/", target.strip().rstrip("/") or "/"
+        if not sep or not source.startswith("/") or not target.startswith("/"):
+            raise ValueError(f"PATH_MAP entries are /their/path=/our/path, not {item!r}")
+        pairs.append((source, target))
+    return tuple(pairs)
+
+
+def _flag(env: dict, name: str, default: bool) -> bool:
+    """A true/false variable; ValueError for anything else."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def _library(env: dict, base: Config) -> dict:
+    """The settings of the library integrations (whisper API, webhooks, watched folders)."""
+    languages = tuple(dict.fromkeys(
+        c.strip().lower() for c in env.get("LIBRARY_LANGUAGES", "").split(",") if c.strip()
+    ))  # fmt: skip
+    return {
+        "asr_token": env.get("ASR_TOKEN", "").strip(),
+        "asr_engine": env.get("ASR_ENGINE", "").strip().lower() or base.asr_engine,
+        "asr_max_upload_mb": _int(env, "ASR_MAX_UPLOAD_MB", base.asr_max_upload_mb),
+        "asr_rejoin_seconds": max(0.0, _float(env, "ASR_REJOIN_SECONDS", base.asr_rejoin_seconds)),
+        "media_roots": _paths(env.get("MEDIA_ROOTS", "")),
+        "path_map": _path_map(env.get("PATH_MAP", "")),
+        "library_languages": languages or base.library_languages,
+        "library_engine": env.get("LIBRARY_ENGINE", "").strip().lower() or base.library_engine,
+        "library_overwrite": _flag(env, "LIBRARY_OVERWRITE", base.library_overwrite),
+        "jellyfin_url": env.get("JELLYFIN_URL", "").strip().rstrip("/"),
+        "jellyfin_api_key": env.get("JELLYFIN_API_KEY", "").strip(),
+        "plex_url": env.get("PLEX_URL", "").strip().rstrip("/"),
+        "plex_token": env.get("PLEX_TOKEN", "").strip(),
+        "watch_dirs": _paths(env.get("WATCH_DIRS", "")),
+        "watch_stable_seconds": max(
+            0.5, _float(env, "WATCH_STABLE_SECONDS", base.watch_stable_seconds)
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
@@ -112,6 +170,23 @@ class Config:
     jobs_per_address: str = "60 per hour"
     # How often one worker looks for stored files whose records are gone.
     orphan_sweep_seconds: float = 3600.0
+
+    # Where the media lives (jobs/library): all of it is off while ASR_TOKEN is empty.
+    asr_token: str = field(default="", repr=False)
+    asr_engine: str = "local"
+    asr_max_upload_mb: int = 4096
+    asr_rejoin_seconds: float = 15.0
+    media_roots: tuple[str, ...] = ()
+    path_map: tuple[tuple[str, str], ...] = ()
+    library_languages: tuple[str, ...] = ("en",)
+    library_engine: str = "local"
+    library_overwrite: bool = False
+    jellyfin_url: str = ""
+    jellyfin_api_key: str = field(default="", repr=False)
+    plex_url: str = ""
+    plex_token: str = field(default="", repr=False)
+    watch_dirs: tuple[str, ...] = ()
+    watch_stable_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Config:
@@ -167,6 +242,7 @@ class Config:
             orphan_sweep_seconds=max(
                 60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
             ),
+            **_library(env, base),
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start
@@ -183,6 +259,11 @@ class Config:
                 "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') "
                 "(scripts/run makes one in var/secret_key), or FLASK_DEBUG=1 for development."
             )
+
+    @property
+    def library_enabled(self) -> bool:
+        """The whisper API, webhooks and watched folders answer only once ASR_TOKEN is set."""
+        return bool(self.asr_token)
 
     @property
     def gemini_configured(self) -> bool:

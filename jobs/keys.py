@@ -35,6 +35,11 @@
   without records; expires after ORPHAN_SWEEP_SECONDS, when another pass is due.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
+- `subcue:library:request:<sha256>` (string): the job that a whisper-API request (or a
+  library file) is being served by, so the same audio or file asked again joins it; expires
+  after jobs/library/asr.DEDUPE_TTL. `...:lock` guards its check-then-submit for a moment.
+- `subcue:library:job:<id>:waiters` (string): how many held whisper-API requests wait for the
+  job; when it falls to 0 and stays there, the job is cancelled (web/library/hold.py).
 
 And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
 is created, changes or is deleted, so that event streams wait instead of polling.
@@ -139,3 +144,13 @@ def orphan_sweep() -> str:
 def active() -> str:
     """Jobs that are queued, running or cancelling."""
     return f"{PREFIX}active"
+
+
+def library_request(digest: str) -> str:
+    """The job serving a library request (the same audio or media file asked again joins it)."""
+    return f"{PREFIX}library:request:{digest}"
+
+
+def library_waiters(job_id: str) -> str:
+    """How many held whisper-API requests wait for the job."""
+    return f"{PREFIX}library:job:{job_id}:waiters"

@@ -9,6 +9,7 @@ never recreated by a horse that has not noticed yet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -212,6 +213,7 @@ _JSON_FIELDS = (
     "warnings",
     "notes",
     "waiting",
+    "written",
 )
 _FLOAT_FIELDS = ("eta_s", "created_ts")
 _INT_FIELDS = ("done", "total", "ttl")
@@ -242,6 +244,11 @@ def _encode(value) -> str:
 def decoded(value) -> str:
     """Decode bytes from Redis."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def token_owner(token: str) -> str:
+    """The owner an API token (API_TOKENS, ASR_TOKEN) stands for: a hash, never the token."""
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 def is_valid_id(value: str) -> bool:

@@ -18,7 +18,12 @@ from .status import Move
 
 log = logging.getLogger("subcue.submit")
 
-JOB_FUNCTIONS = {"translate": "jobs.translate.run", "analyze": "jobs.analyze.run"}
+JOB_FUNCTIONS = {
+    "translate": "jobs.translate.run",
+    "analyze": "jobs.analyze.run",
+    "detect": "jobs.library.detect.run",
+    "library": "jobs.library.sidecar.run",
+}
 """Job kind -> the function a worker runs, by import path (web never imports the work)."""
 
 JOB_TIMEOUT = 6 * 3600
@@ -30,6 +35,17 @@ def queue(conn: redis.Redis, config: Config) -> Queue:
     return Queue(config.queue_name, connection=conn)
 
 
+LIBRARY_KINDS = frozenset({"library"})
+"""Jobs nobody waits for on a page (webhooks, watched folders): they go to a second queue."""
+
+
+def queues(conn: redis.Redis, config: Config) -> list[Queue]:
+    """The queues a worker drains, in order: people's jobs first, then the library's (RQ
+    takes from the first queue that has a job), so a season pack arriving by webhook never
+    holds up someone watching their job's page."""
+    return [queue(conn, config), Queue(f"{config.queue_name}-library", connection=conn)]
+
+
 def submit(
     conn: redis.Redis,
     config: Config,
@@ -39,10 +55,13 @@ def submit(
     kind: str,
     params: dict,
     description: str,
+    limit: bool = True,
 ) -> str:
     """Create a queued job for the session and enqueue it; returns the job id. `description`
-    is the record's line for Subcue's own pages (which show it as text); RQ gets its own."""
-    check_limit(conn, config, owner)
+    is the record's line for Subcue's own pages (which show it as text); RQ gets its own.
+    `limit=False`: not held to MAX_ACTIVE_JOBS_PER_OWNER (library jobs queue instead)."""
+    if limit:
+        check_limit(conn, config, owner)
     job_id = record.new_id()
     record.create(
         conn, job_id=job_id, owner=owner, session_id=session_id, kind=kind, params=params,
@@ -137,7 +156,8 @@ def rq_description(kind: str, job_id: str) -> str:
 
 def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str) -> None:
     """The RQ job: same id as our record, only the id as argument (never a secret)."""
-    queue(conn, config).enqueue(
+    chosen = queues(conn, config)[1] if kind in LIBRARY_KINDS else queue(conn, config)
+    chosen.enqueue(
         JOB_FUNCTIONS[kind], job_id,
         job_id=job_id, description=rq_description(kind, job_id), job_timeout=JOB_TIMEOUT,
         result_ttl=keys.RECORD_TTL, failure_ttl=keys.RECORD_TTL,

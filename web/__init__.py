@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, body, dashboard, errors, headers, health, owner, pages, ratelimit
+    from . import api, body, dashboard, errors, headers, health, library, owner, pages, ratelimit
 
     body.init_app(app)
 
@@ -54,4 +54,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     ratelimit.init_app(app, config)  # after owner: it counts the owners that made
+    library.init_app(app)
     return app

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 
 from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from jobs import record
 from jobs.errors import SubcueError
 
 from . import context
@@ -72,12 +72,14 @@ def _api_token() -> str | None:
 
 def _identify() -> None:
     """Set g.owner before every request (and the owner cookie on the first one)."""
+    if request.blueprint == "library":
+        return  # ASR_TOKEN, checked by web/library/auth.py; no cookie for those programs
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
         if not any(hmac.compare_digest(token, known) for known in context.config().api_tokens):
             raise Unauthorized("That API token is not valid.")
-        g.owner = "token-" + hashlib.sha256(token.encode()).hexdigest()[:24]
+        g.owner = record.token_owner(token)
         return
     if "owner" not in session:
         session["owner"] = uuid.uuid4().hex

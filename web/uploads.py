@@ -50,13 +50,14 @@ class Staged:
     def __exit__(self, *exc):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def add(self, upload: FileStorage) -> None:
-        """Save one upload locally and probe it; refuse empty, oversized or non-media files."""
+    def add(self, upload: FileStorage, limit_mb: int | None = None) -> None:
+        """Save one upload locally and probe it; refuse empty, oversized (over `limit_mb`,
+        default MAX_UPLOAD_MB) or non-media files."""
         name = safe_name(upload.filename)
         path = self.dir / f"{len(self.files)}"
         upload.save(path)
         size = path.stat().st_size
-        limit = context.config().max_upload_mb
+        limit = limit_mb or context.config().max_upload_mb
         if size == 0:
             raise BadRequest(f"{name} is empty.", code="empty_file")
         if size > limit * 1024 * 1024:

@@ -121,6 +121,21 @@ class SubcueWorker(Worker):
             # Its key expires on its own within worker_ttl, and the sweeper treats it as gone.
             log.warning("event=unregister_skipped worker=%s reason=%s", self.name, exc)
 
+    def unsubscribe(self):
+        """RQ's unsubscribe, without its minute-long wait (RQ 3.0 with redis-py 8.2).
+
+        RQ sends UNSUBSCRIBE, then stops its pubsub thread; redis-py 8.2's `stop()` now waits
+        for that thread, which by then sits in `get_message` waiting up to RQ's sleep_time (60 s)
+        for a subscription that will never come: a SIGTERM'd worker hung a minute (Heroku
+        SIGKILLs it at 30 s). Clearing the thread's loop flag first lets it leave as soon as
+        the UNSUBSCRIBE reply arrives."""
+        if self.pubsub_thread is not None:
+            try:
+                self.pubsub_thread.stop(timeout=0)  # clear the flag; do not wait here
+            except TypeError:  # redis-py before 8: stop() takes no timeout and never waited
+                self.pubsub_thread.stop()
+        super().unsubscribe()
+
     def handle_job_failure(self, job: Job, queue, started_job_registry=None, exc_string="",
                            execution=None):  # fmt: skip
         """Clean up after a job that raised or whose horse died, let RQ file it, then record why.

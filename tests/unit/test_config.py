@@ -74,3 +74,29 @@ def test_media_and_temp_limits_have_defaults_and_a_floor():
     assert (Config.from_env({}).max_media_minutes, Config.from_env({}).job_temp_mb) == (240, 4096)
     config = Config.from_env({"MAX_MEDIA_MINUTES": "0", "JOB_TEMP_MB": "-5"})
     assert (config.max_media_minutes, config.job_temp_mb) == (1, 1)
+
+
+def test_library_settings_are_off_by_default_and_parsed():
+    """No ASR_TOKEN: the library is off; lists split on ':', PATH_MAP pairs on ',' and '='."""
+    assert not Config.from_env({}).library_enabled
+    config = Config.from_env(
+        {
+            "ASR_TOKEN": " t ",
+            "MEDIA_ROOTS": "/mnt/tv::/mnt/films/",
+            "PATH_MAP": "/tv=/mnt/tv, /movies/=/mnt/films",
+            "LIBRARY_LANGUAGES": "en, DE,en",
+            "LIBRARY_OVERWRITE": "yes",
+        }
+    )
+    assert config.library_enabled and config.asr_token == "t"
+    assert config.media_roots == ("/mnt/tv", "/mnt/films/")
+    assert config.path_map == (("/tv", "/mnt/tv"), ("/movies", "/mnt/films"))
+    assert config.library_languages == ("en", "de") and config.library_overwrite
+    assert "asr_token" not in repr(config)  # a secret, like the other tokens
+
+
+def test_bad_library_settings_stop_the_process():
+    """A PATH_MAP without '=' or with a relative side, or a flag that is not a flag."""
+    for env in ({"PATH_MAP": "/tv"}, {"PATH_MAP": "tv=/mnt/tv"}, {"LIBRARY_OVERWRITE": "maybe"}):
+        with pytest.raises(ValueError):
+            Config.from_env(env)
