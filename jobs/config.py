@@ -35,6 +35,10 @@ def _budget(env: dict, name: str) -> float | None:
     return amount
 
 
+OFF = frozenset({"0", "off", "false", "no"})
+"""Values that turn a switch off."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
@@ -73,6 +77,9 @@ class Config:
     cancel_wait_seconds: float = 2.0
     delete_wait_seconds: float = 5.0
     sweep_interval_seconds: float = 10.0
+    # Cues timed to the speech a voice-activity detector finds (jobs/speech.py, jobs/retime.py);
+    # SPEECH_TIMING=off gives the engines' own times (the timing benchmark's "before").
+    speech_timing: bool = True
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Config:
@@ -116,6 +123,7 @@ class Config:
             dashboard_password=env.get("DASHBOARD_PASSWORD", ""),
             dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,
             ffmpeg_binary=env.get("FFMPEG_BINARY", ""),
+            speech_timing=env.get("SPEECH_TIMING", "").strip().lower() not in OFF,
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start

@@ -189,6 +189,9 @@ INNER_SEGMENT = 3.0
 its own time): merged, the later one would show before it is spoken."""
 PAUSE_S, INNER_PAUSE_S = 0.5, 1.0
 """A gap between words this long is a pause (a good break); this long inside a cue, a bad one."""
+SPOKEN_PAUSE_S = 0.35
+"""A pause this long after a sentence or clause end costs INNER_PAUSE inside a cue too: the
+next sentence, shown with the one before, would be on screen before it is spoken."""
 JOIN_WITHIN_S = 1.0
 """Segments that do not end a sentence are joined to a next one starting this soon."""
 SLOW_CPS, SPEAKING_CPS = 4.0, 15.0
@@ -360,6 +363,12 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
             if j - 1 > i and breaks[j - 2] == BREAK_SENTENCE:
                 inner_sentence_end = True
             if j - 1 > i and token.start - tokens[j - 2].end >= INNER_PAUSE_S:
+                pauses += INNER_PAUSE
+            elif (
+                j - 1 > i
+                and breaks[j - 2] <= BREAK_CLAUSE
+                and (token.start - tokens[j - 2].end >= SPOKEN_PAUSE_S)
+            ):  # a sentence (or clause) said after a pause would show before it is said
                 pauses += INNER_PAUSE
             if j - 1 > i and tokens[j - 2].last_of_segment:
                 pauses += INNER_SEGMENT

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..audio import AudioSegment, Chunk, duration_of, read_chunk
 from ..config import Config
+from ..retime import without_repeats
 from ..usage import Usage
 from . import Calls, ChunkResult, Engine
 
@@ -142,16 +143,19 @@ class LocalEngine(Engine):
         # ends, so a cancelled job would sit out the chunk in progress before stopping. A work
         # horse ends with os._exit, which does not wait for this thread either.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
+        self.speech_only = config.speech_timing
 
     @property
     def english_only(self) -> bool:
         """The packaged tiny.en (and other .en models) cannot hear other languages."""
         return not self.model.model.is_multilingual
 
-    def _decode(self, samples: np.ndarray, prompt: str = "", every_window: bool = False):
+    def _decode(self, samples: np.ndarray, prompt: str = "", every_window: bool = False,
+                speech_only: bool = False):  # fmt: skip
         """Whisper's segments for some audio, with word times (blocking). Windows Whisper takes
         for silence are skipped, unless `every_window` (slower: each goes through the
-        temperature fallbacks)."""
+        temperature fallbacks). With `speech_only`, Whisper hears only what the Silero VAD calls
+        speech: nothing over music, silence or noise, where it invents lines ("Thank you.")."""
         multilingual = not self.english_only
         segments, info = self.model.transcribe(
             samples,
@@ -161,13 +165,14 @@ class LocalEngine(Engine):
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
             word_timestamps=True,
+            vad_filter=speech_only,
             **({"no_speech_threshold": None} if every_window else {}),
         )
         return list(segments), info
 
     def _run(self, samples: np.ndarray, context: str, loud_s: float) -> ChunkResult:
         """Blocking transcription of one chunk, with word times and the model's confidence."""
-        segments, info = self._decode(samples, context)
+        segments, info = self._decode(samples, context, speech_only=self.speech_only)
         found = []
         for s in segments:
             text = s.text.strip()
@@ -181,6 +186,7 @@ class LocalEngine(Engine):
             found.append(
                 {"start": s.start, "end": s.end, "source_text": text, "text": text, "words": words}
             )
+        found = without_repeats(found) if self.speech_only else found
         # Only an English-only model's confidence says whether the speech was English.
         speech = heard(segments, loud_s) if self.english_only else None
         return ChunkResult(segments=found, language=info.language, speech=speech)
