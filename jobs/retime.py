@@ -87,8 +87,9 @@ def _snapped(words: list[Word], regions: list[Region]) -> list[Word | None]:
         start, end = word.start, word.end
         first = place == 0 or owners[kept[place - 1]] != k
         last = place == len(kept) - 1 or owners[kept[place + 1]] != k
-        if first and SNAP_S < abs(start - region.start) <= REACH_S:
-            start = region.start
+        early = start < region.start < word.end  # said in its region, timed from the silence
+        if first and (early or SNAP_S < abs(start - region.start) <= REACH_S):
+            start = region.start if early or abs(start - region.start) > SNAP_S else start
         if last and end - region.end > SNAP_S:
             end = max(region.end, start + 0.05)
         if previous is not None and start < previous.end:
