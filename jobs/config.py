@@ -119,6 +119,10 @@ def _library(env: dict, base: Config) -> dict:
     }
 
 
+OFF = frozenset({"0", "off", "false", "no"})
+"""Values that turn a switch off."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
@@ -188,6 +192,10 @@ class Config:
     watch_dirs: tuple[str, ...] = ()
     watch_stable_seconds: float = 10.0
 
+    # Cues timed to the speech a voice-activity detector finds (jobs/speech.py, jobs/retime.py);
+    # SPEECH_TIMING=off gives the engines' own times (the timing benchmark's "before").
+    speech_timing: bool = True
+
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Config:
         """Build the configuration from `env` (default: os.environ), then `overrides`."""
@@ -243,6 +251,7 @@ class Config:
                 60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
             ),
             **_library(env, base),
+            speech_timing=env.get("SPEECH_TIMING", "").strip().lower() not in OFF,
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start

