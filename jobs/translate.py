@@ -66,21 +66,42 @@ def run(job_id: str) -> None:
     with job_run(job_id) as job:
         glossary = session.glossary(job.conn, job.record["session_id"])
         sources = prepare(job)
-        pieces = plan(job, sources)
-        results = asyncio.run(transcribe_all(job, pieces, glossary))
-        warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
-        style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-        heard, mistimed = shape_heard(job, sources, pieces, results, style)
-        work = text_work(sources, heard, languages_of(job.params), len(pieces),
-                         job.config.gemini_cues_per_call)  # fmt: skip
-        calls = {b.number: translation(job, b, glossary) for b in work}
-        asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
-        texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
-        for (file_index, _), mine in unsure.items():
-            mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
-        outputs, quality = write_all(job, sources, heard, texts, style, unsure)
-        outputs += videos(job, sources, heard, style, warnings)
-        finish(job, outputs, quality=quality, warnings=warnings, notes=speaker_notes(job, heard))
+        made = subtitle(job, sources, glossary)
+        outputs = made.outputs + videos(job, sources, made.heard, made.style, made.warnings)
+        finish(job, outputs, quality=made.quality, warnings=made.warnings,
+               notes=speaker_notes(job, made.heard))  # fmt: skip
+
+
+@dataclass
+class Made:
+    """What `subtitle` made of a job's prepared sources."""
+
+    outputs: list[dict]
+    quality: list[dict]
+    warnings: list[dict]
+    heard: dict[int, list[Cue]]
+    """Each media file's cues in the first language (for its video and the notes)."""
+    style: Style
+
+
+def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
+    """Every prepared file's subtitles in every language of the job, stored: media heard
+    chunk by chunk, its cues shaped and put on the speech, other languages and subtitle files
+    translated as text; with the quality reports and the warnings."""
+    pieces = plan(job, sources)
+    results = asyncio.run(transcribe_all(job, pieces, glossary))
+    warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
+    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
+    heard, mistimed = shape_heard(job, sources, pieces, results, style)
+    work = text_work(sources, heard, languages_of(job.params), len(pieces),
+                     job.config.gemini_cues_per_call)  # fmt: skip
+    calls = {b.number: translation(job, b, glossary) for b in work}
+    asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
+    texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
+    for (file_index, _), mine in unsure.items():
+        mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
+    outputs, quality = write_all(job, sources, heard, texts, style, unsure)
+    return Made(outputs, quality, warnings, heard, style)
 
 
 def languages_of(params: dict) -> list[str]:

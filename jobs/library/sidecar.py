@@ -12,26 +12,16 @@ the job removes the job's own outputs only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import uuid
 from pathlib import Path
 
-from .. import audio, cost, cues, media, session, spend
+from .. import audio, cost, media, session, spend
 from ..errors import JobFailed, SubcueError
-from ..lifecycle import JobRun, job_run, watched
-from ..pipeline import Source, extract, finish, plan, run_calls, transcribe_all
-from ..translate import (
-    collected,
-    doubted,
-    language_warnings,
-    languages_of,
-    shape_heard,
-    text_work,
-    translation,
-    write_all,
-)
+from ..lifecycle import JobRun, job_run
+from ..pipeline import Source, extract, finish
+from ..translate import languages_of, subtitle
 from . import paths, servers
 
 log = logging.getLogger("subcue.library")
@@ -71,20 +61,8 @@ def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[di
     extract(job, {"name": found.name, "demuxer": probed.demuxer,
                   "duration_s": probed.duration_s}, found, wav, ffmpeg)  # fmt: skip
     sources = [Source("library", found.name, found.stem, audio.duration_of(wav), wav)]
-    pieces = plan(job, sources)
-    results = asyncio.run(transcribe_all(job, pieces, glossary))
-    warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
-    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-    heard, mistimed = shape_heard(job, sources, pieces, results, style)
-    work = text_work(sources, heard, languages_of(job.params), len(pieces),
-                     job.config.gemini_cues_per_call)  # fmt: skip
-    calls = {b.number: translation(job, b, glossary) for b in work}
-    asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
-    texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
-    for (file_index, _), mine in unsure.items():
-        mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
-    outputs, quality = write_all(job, sources, heard, texts, style, unsure)
-    return outputs, quality, warnings
+    made = subtitle(job, sources, glossary)
+    return made.outputs, made.quality, made.warnings
 
 
 def affordable(job: JobRun, name: str, duration: float) -> None:

@@ -90,6 +90,21 @@ IMPORTED = frozenset({"Download"})
 """Sonarr's and Radarr's events that bring a new media file (an upgrade is one too)."""
 
 
+class ArrSource(Source):
+    """Sonarr and Radarr: `eventType` `Test` from the Test button, a new file on IMPORTED."""
+
+    def notice(self, payload: dict) -> Notice:
+        """The imported files (or a test, or nothing to do for other events)."""
+        event = payload.get("eventType")
+        if event == "Test":
+            return Notice(test=True)
+        return Notice(self.imported(payload) if event in IMPORTED else [])
+
+    def imported(self, payload: dict) -> list[str]:
+        """The paths of the files an import event names."""
+        raise NotImplementedError
+
+
 def file_path(file: dict, folder: str | None) -> str | None:
     """A Sonarr/Radarr file object's absolute path: its `path`, or its folder joined with
     its `relativePath` (older versions)."""

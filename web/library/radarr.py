@@ -4,21 +4,16 @@
 
 from __future__ import annotations
 
-from .hooks import IMPORTED, Notice, Source, file_path
+from .hooks import ArrSource, file_path
 
 
-class RadarrSource(Source):
+class RadarrSource(ArrSource):
     """Radarr: movies."""
 
     name = "radarr"
 
-    def notice(self, payload: dict) -> Notice:
+    def imported(self, payload: dict) -> list[str]:
         """The imported movie file."""
-        event = payload.get("eventType")
-        if event == "Test":
-            return Notice(test=True)
-        if event not in IMPORTED:
-            return Notice()
         folder = (payload.get("movie") or {}).get("folderPath")
         path = file_path(payload.get("movieFile"), folder)
-        return Notice([path] if path else [])
+        return [path] if path else []

@@ -5,21 +5,16 @@
 
 from __future__ import annotations
 
-from .hooks import IMPORTED, Notice, Source, file_path
+from .hooks import ArrSource, file_path
 
 
-class SonarrSource(Source):
+class SonarrSource(ArrSource):
     """Sonarr: episodes."""
 
     name = "sonarr"
 
-    def notice(self, payload: dict) -> Notice:
+    def imported(self, payload: dict) -> list[str]:
         """The imported episode files."""
-        event = payload.get("eventType")
-        if event == "Test":
-            return Notice(test=True)
-        if event not in IMPORTED:
-            return Notice()
         folder = (payload.get("series") or {}).get("path")
         files = [payload.get("episodeFile"), *(payload.get("episodeFiles") or [])]
-        return Notice([p for f in files if (p := file_path(f, folder))])
+        return [p for f in files if (p := file_path(f, folder))]
