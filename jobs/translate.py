@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, retime, session, speech, storage, subfile, video
+from . import cues, engines, media, record, resync, retime, session, speech, storage, subfile, video
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
@@ -51,7 +51,9 @@ def run(job_id: str) -> None:
     """RQ entry point: translate (or transcribe) every file of the job's session."""
     with job_run(job_id) as job:
         glossary = session.glossary(job.conn, job.record["session_id"])
-        sources = prepare(job)
+        sources, synced = prepare(job), []
+        if job.params.get("sync"):
+            sources, synced = resync.apply(job, sources)
         pieces = plan(job, sources)
         results = asyncio.run(transcribe_all(job, pieces, glossary))
         warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
@@ -66,7 +68,7 @@ def run(job_id: str) -> None:
             mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
         outputs, quality = write_all(job, sources, heard, texts, style, unsure)
         outputs += videos(job, sources, heard, style)
-        finish(job, outputs, quality=quality, warnings=warnings)
+        finish(job, outputs, quality=quality, warnings=synced + warnings)
 
 
 def languages_of(params: dict) -> list[str]:
@@ -143,7 +145,8 @@ def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: lis
     for file_index, source in enumerate(sources):
         if source.subtitles is not None:
             items = [(c.index, c.text) for c in source.subtitles.cues if c.translate]
-            wanted = languages
+            # A re-synced file needs no call for its own language: its text is kept as it is.
+            wanted = [lang for lang in languages if source.sync is None or lang != source.language]
         else:
             items = [(k, c.source_text or c.text) for k, c in enumerate(heard[file_index])]
             wanted = languages[1:]
@@ -250,6 +253,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 written = subfile.write(source.subtitles, texts[(file_index, language)],
                                         directory, stem, formats)  # fmt: skip
                 report = cues.check(shaped, style, language, source.duration)
+                report |= {"sync": source.sync} if source.sync is not None else {}
                 written.append(write_json(directory / f"{stem}.json", language,
                                           source.duration, style, shaped, report,
                                           doubts))  # a cue's index is its place  # fmt: skip
@@ -351,7 +355,7 @@ def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[C
     report see them (plain lines; the subtitle files keep the tags)."""
     shaped = []
     for cue in source.cues:
-        text = found.get(cue.index, cue.text if not cue.translate else "")
+        text = found.get(cue.index, cue.text)  # untranslated: a drawing, or its own language
         lines = tuple(line for line in (subfile.plain(t) for t in text.split("\n")) if line)
         shaped.append(Cue(cue.start_ms / 1000, cue.end_ms / 1000, lines or ("",),
                           subfile.plain(cue.text)))  # fmt: skip
