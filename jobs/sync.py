@@ -133,3 +133,17 @@ def _piecewise(cues: list[tuple[float, float]], score: np.ndarray, prefix: np.nd
     for i in range(len(cues) - 1, 0, -1):
         chosen.append(int(back[i][chosen[-1]]))
     return float(value.max()), chosen[::-1], offsets
+
+
+def describe(report: dict | None) -> str:
+    """What a sync did, for the job page after the quality line ("" when it was no sync)."""
+    if report is None:
+        return ""
+    if not report["cues_moved"]:
+        return "; re-timed to the audio: already on time"
+    drift = "" if report["drift"] == "none" else f", frame rate {report['drift']}"
+    splits = {0: "", 1: ", 1 split"}.get(report["splits"], f", {report['splits']} splits")
+    return (
+        f"; re-timed to the audio: {report['cues_moved']} cues moved, offset "
+        f"{report['offset_s']:+.2f} s{drift}{splits}"
+    )

@@ -17,7 +17,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cues, engines, media, record, resync, retime, session, speech, storage, subfile, video
+from . import (
+    cues,
+    engines,
+    media,
+    record,
+    resync,
+    retime,
+    session,
+    speech,
+    storage,
+    subfile,
+    sync,
+    video,
+)
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
@@ -260,7 +273,8 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
             store(written, source, language)
             quality.append({"file_id": source.file_id, "name": source.name,
                             "language": language, **report,
-                            "summary": cues.summary(report, style)})  # fmt: skip
+                            "summary": cues.summary(report, style)
+                            + sync.describe(source.sync)})  # fmt: skip
             if job.params.get("bilingual"):
                 pair = f"{src}-{language}"
                 both = bilingual(shaped, style, src)

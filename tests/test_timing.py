@@ -110,6 +110,7 @@ def test_a_subtitle_file_cut_in_two_is_resynced_to_its_media_without_a_call(clie
     assert document["quality"]["sync"]["splits"] == 1
     assert document["quality"]["sync"]["cues_moved"] == len(clip.sentences)
     assert job["quality"][0]["sync"] == document["quality"]["sync"]
+    assert "re-timed to the audio: 8 cues moved" in job["quality"][0]["summary"]  # on its page
     assert stub.calls_snapshot() == []  # its own language: nothing to pay for
 
 
