@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import pytest
+import srt
 
 from . import timing_clip
+from .browser import ROOT, Gunicorn
 from .helpers import make_app, upload, wait_for_status
 
 GEMINI_SETTINGS = {"CHUNK_SECONDS": "30"}
@@ -129,3 +133,30 @@ def test_sync_without_its_pair_is_refused_and_stores_nothing(client, clip, files
     error = response.get_json()["error"]
     assert error["code"] == "bad_sync" and missing in error["message"]
     assert client.get("/api/jobs").get_json() == before
+
+
+def test_the_cli_resyncs_a_late_file_beside_its_media(module_gemini_env, client, clip, tmp_path):
+    """`scripts/translate film.wav film.en.srt --sync`: film.en.srt comes back on time next
+    to the media, the CLI's report naming what moved."""
+    media, late = tmp_path / "film.wav", tmp_path / "film.en.srt"
+    media.write_bytes(clip.wav.read_bytes())
+    late.write_bytes(srt_of([(s["start"] + 2.5, s["end"] + 2.9, s["text"])
+                             for s in clip.sentences]))  # fmt: skip
+    server = Gunicorn(module_gemini_env, tmp_path / "web.log")
+    try:
+        run = subprocess.run([sys.executable, str(ROOT / "scripts" / "translate"), str(media),
+                              str(late), "--sync", "--server", server.url, "--engine", "local"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    assert str(tmp_path / "film.en.srt") in run.stdout.split()
+    assert (tmp_path / "film.en.srt.orig").read_bytes() == srt_of(
+        [(s["start"] + 2.5, s["end"] + 2.9, s["text"]) for s in clip.sentences]
+    )  # kept
+    fixed = list(srt.parse(late.read_text()))  # the re-timed file, under its own name
+    assert [c.content for c in fixed] == [s["text"] for s in clip.sentences]
+    on_time = [abs(c.start.total_seconds() - s["start"]) <= 0.2
+               for c, s in zip(fixed, clip.sentences, strict=True)]  # fmt: skip
+    assert sum(on_time) >= 0.85 * len(on_time)
+    assert "re-timed to the audio" in run.stderr
