@@ -48,3 +48,28 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # gunicorn on the machine (a second checkout, the tests' server) would fight over. We manage
 # processes with signals (Heroku, honcho), so turn it off. Older gunicorns ignore this name.
 control_socket_disable = True
+
+# Access-log lines without secrets: Plex and Jellyfin can only authenticate to Subcue with
+# `?token=` in the webhook URL (README "Use it with Bazarr, Sonarr/Radarr, Jellyfin, Plex"), and
+# the request line (`%(r)s`) and query (`%(q)s`) would print it. Gunicorn's `logger_class`
+# setting takes a subclass of its Logger; `atoms()` builds the values the format reads.
+import re  # noqa: E402
+
+from gunicorn.glogging import Logger  # noqa: E402
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&;])(?:token|x-plex-token|api_key|apikey)=)[^&;\s]*", re.I)
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger with token values in logged URLs replaced by `[redacted]`."""
+
+    def atoms(self, resp, req, environ, request_time):
+        """The access-log atoms, the request line and query string redacted."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "q"):
+            if atoms.get(name):
+                atoms[name] = _SECRET_QUERY.sub(r"\1[redacted]", atoms[name])
+        return atoms
+
+
+logger_class = RedactingLogger

@@ -36,6 +36,8 @@ REASONS = {
     "abandoned": "Cancelled because its page stopped answering for {lease} s (the browser "
     "closed, crashed or went to sleep).",
     "deleted": "Cancelled because the job was deleted.",
+    "client_gone": "Cancelled because the program that asked for it (Bazarr or another "
+    "whisper-API client) hung up and did not ask again.",
 }
 """Why a job was cancelled (its `error.code`) and what the user is told: the one wording, which
 the pages and the CLI show as it is."""

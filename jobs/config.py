@@ -6,10 +6,25 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from limits import parse_many
+
 from .cost import parse_override
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root; default storage lives under its `var/`."""
+
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+"""The SECRET_KEY used when none is set: public, so only a development server may run with it."""
+
+
+class InsecureSecret(ValueError):
+    """SECRET_KEY is unset (or the public default) outside development."""
+
+
+def _truthy(value: str | None) -> bool:
+    """A yes/no variable: 1, true, yes or on (any case) is yes."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -35,6 +50,75 @@ def _budget(env: dict, name: str) -> float | None:
     return amount
 
 
+def _rate(env: dict, name: str, default: str) -> str:
+    """A rate limit such as "60 per hour" or "10/minute; 100/day" (the `limits` library's
+    notation); ValueError at start for one it cannot read."""
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a rate such as '60 per hour', not {value!r}") from exc
+    return value
+
+
+def _paths(value: str) -> tuple[str, ...]:
+    """A `:`-separated list of directories (MEDIA_ROOTS, WATCH_DIRS), blanks dropped."""
+    return tuple(p.strip() for p in value.split(":") if p.strip())
+
+
+def _path_map(value: str) -> tuple[tuple[str, str], ...]:
+    """PATH_MAP: `from=to` pairs separated by `,` (paths as another program sees them -> as
+    Subcue sees them); ValueError for a pair without `=` or with a relative side."""
+    pairs = []
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        source, sep, target = item.partition("=")
+        source, target = source.strip().rstrip("/") or "/", target.strip().rstrip("/") or "/"
+        if not sep or not source.startswith("/") or not target.startswith("/"):
+            raise ValueError(f"PATH_MAP entries are /their/path=/our/path, not {item!r}")
+        pairs.append((source, target))
+    return tuple(pairs)
+
+
+def _flag(env: dict, name: str, default: bool) -> bool:
+    """A true/false variable; ValueError for anything else."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def _library(env: dict, base: Config) -> dict:
+    """The settings of the library integrations (whisper API, webhooks, watched folders)."""
+    languages = tuple(dict.fromkeys(
+        c.strip().lower() for c in env.get("LIBRARY_LANGUAGES", "").split(",") if c.strip()
+    ))  # fmt: skip
+    return {
+        "asr_token": env.get("ASR_TOKEN", "").strip(),
+        "asr_engine": env.get("ASR_ENGINE", "").strip().lower() or base.asr_engine,
+        "asr_max_upload_mb": _int(env, "ASR_MAX_UPLOAD_MB", base.asr_max_upload_mb),
+        "asr_rejoin_seconds": max(0.0, _float(env, "ASR_REJOIN_SECONDS", base.asr_rejoin_seconds)),
+        "media_roots": _paths(env.get("MEDIA_ROOTS", "")),
+        "path_map": _path_map(env.get("PATH_MAP", "")),
+        "library_languages": languages or base.library_languages,
+        "library_engine": env.get("LIBRARY_ENGINE", "").strip().lower() or base.library_engine,
+        "library_overwrite": _flag(env, "LIBRARY_OVERWRITE", base.library_overwrite),
+        "jellyfin_url": env.get("JELLYFIN_URL", "").strip().rstrip("/"),
+        "jellyfin_api_key": env.get("JELLYFIN_API_KEY", "").strip(),
+        "plex_url": env.get("PLEX_URL", "").strip().rstrip("/"),
+        "plex_token": env.get("PLEX_TOKEN", "").strip(),
+        "watch_dirs": _paths(env.get("WATCH_DIRS", "")),
+        "watch_stable_seconds": max(
+            0.5, _float(env, "WATCH_STABLE_SECONDS", base.watch_stable_seconds)
+        ),
+    }
+
+
 OFF = frozenset({"0", "off", "false", "no"})
 """Values that turn a switch off."""
 
@@ -43,7 +127,8 @@ OFF = frozenset({"0", "off", "false", "no"})
 class Config:
     """Every setting of Subcue; the names match the environment variables in API.md."""
 
-    secret_key: str = "dev-only-not-secret"
+    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    development: bool = False
     redis_url: str = "redis://localhost:6379/0"
     storage_url: str = f"file://{ROOT / 'var' / 'storage'}"
     temp_dir: str = str(ROOT / "var" / "tmp")
@@ -67,6 +152,8 @@ class Config:
     whisper_model: str = ""
     chunk_seconds: float = 30.0
     max_upload_mb: int = 500
+    max_media_minutes: int = 240
+    job_temp_mb: int = 4096
     max_active_jobs_per_owner: int = 3
     lease_seconds: int = 60
     max_streams_per_owner: int = 20
@@ -77,6 +164,34 @@ class Config:
     cancel_wait_seconds: float = 2.0
     delete_wait_seconds: float = 5.0
     sweep_interval_seconds: float = 10.0
+    # Storage and abuse bounds (README "Security"): uploads an owner may keep at once, cue
+    # editor revisions kept per file and language, and per client address (a client without
+    # the owner cookie is a new owner) new owners and jobs sent without an API token, as
+    # Flask-Limiter strings ("30 per minute; 200 per day").
+    owner_storage_mb: int = 2000
+    max_revisions: int = 50
+    new_owners_per_address: str = "60 per hour"
+    jobs_per_address: str = "60 per hour"
+    # How often one worker looks for stored files whose records are gone.
+    orphan_sweep_seconds: float = 3600.0
+
+    # Where the media lives (jobs/library): all of it is off while ASR_TOKEN is empty.
+    asr_token: str = field(default="", repr=False)
+    asr_engine: str = "local"
+    asr_max_upload_mb: int = 4096
+    asr_rejoin_seconds: float = 15.0
+    media_roots: tuple[str, ...] = ()
+    path_map: tuple[tuple[str, str], ...] = ()
+    library_languages: tuple[str, ...] = ("en",)
+    library_engine: str = "local"
+    library_overwrite: bool = False
+    jellyfin_url: str = ""
+    jellyfin_api_key: str = field(default="", repr=False)
+    plex_url: str = ""
+    plex_token: str = field(default="", repr=False)
+    watch_dirs: tuple[str, ...] = ()
+    watch_stable_seconds: float = 10.0
+
     # Cues timed to the speech a voice-activity detector finds (jobs/speech.py, jobs/retime.py);
     # SPEECH_TIMING=off gives the engines' own times (the timing benchmark's "before").
     speech_timing: bool = True
@@ -89,6 +204,7 @@ class Config:
         tokens = tuple(t.strip() for t in env.get("API_TOKENS", "").split(",") if t.strip())
         config = cls(
             secret_key=env.get("SECRET_KEY") or base.secret_key,
+            development=_truthy(env.get("FLASK_DEBUG")) or env.get("FLASK_ENV") == "development",
             redis_url=env.get("REDIS_URL") or base.redis_url,
             storage_url=env.get("STORAGE_URL") or base.storage_url,
             temp_dir=env.get("TEMP_DIR") or base.temp_dir,
@@ -112,6 +228,8 @@ class Config:
             whisper_model=env.get("WHISPER_MODEL", ""),
             chunk_seconds=max(2.0, _float(env, "CHUNK_SECONDS", base.chunk_seconds)),
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", base.max_upload_mb),
+            max_media_minutes=max(1, _int(env, "MAX_MEDIA_MINUTES", base.max_media_minutes)),
+            job_temp_mb=max(1, _int(env, "JOB_TEMP_MB", base.job_temp_mb)),
             max_active_jobs_per_owner=_int(
                 env, "MAX_ACTIVE_JOBS_PER_OWNER", base.max_active_jobs_per_owner
             ),
@@ -123,12 +241,38 @@ class Config:
             dashboard_password=env.get("DASHBOARD_PASSWORD", ""),
             dashboard_username=env.get("DASHBOARD_USERNAME", "").strip() or base.dashboard_username,
             ffmpeg_binary=env.get("FFMPEG_BINARY", ""),
+            owner_storage_mb=max(1, _int(env, "OWNER_STORAGE_MB", base.owner_storage_mb)),
+            max_revisions=max(1, _int(env, "MAX_REVISIONS", base.max_revisions)),
+            new_owners_per_address=_rate(
+                env, "NEW_OWNERS_PER_ADDRESS", base.new_owners_per_address
+            ),
+            jobs_per_address=_rate(env, "JOBS_PER_ADDRESS", base.jobs_per_address),
+            orphan_sweep_seconds=max(
+                60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
+            ),
+            **_library(env, base),
             speech_timing=env.get("SPEECH_TIMING", "").strip().lower() not in OFF,
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start
         known = {f.name for f in fields(cls)}
         return replace(config, **{k: v for k, v in overrides.items() if k in known})
+
+    def check_secret(self) -> None:
+        """InsecureSecret when the cookie-signing key is the public default outside development
+        (FLASK_DEBUG=1 or FLASK_ENV=development): anyone could forge any owner's cookie."""
+        if self.secret_key == DEFAULT_SECRET_KEY and not self.development:
+            raise InsecureSecret(
+                "SECRET_KEY is not set, and the built-in one is public: anyone could sign an "
+                "owner cookie with it. Set SECRET_KEY to a long random value, e.g. "
+                "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                "(scripts/run makes one in var/secret_key), or FLASK_DEBUG=1 for development."
+            )
+
+    @property
+    def library_enabled(self) -> bool:
+        """The whisper API, webhooks and watched folders answer only once ASR_TOKEN is set."""
+        return bool(self.asr_token)
 
     @property
     def gemini_configured(self) -> bool:

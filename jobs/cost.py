@@ -44,11 +44,12 @@ EXPECTED_OUTPUT_TOKENS_PER_SECOND = 14
 """Output tokens a second of ordinary speech comes back as (text, translation, JSON), for the
 estimate."""
 
-REQUEST_CHARS = 2000
-"""Characters of text a chunk's request carries (prompt with a full context, system
-instruction, schema); tests/unit/test_cost.py checks it against the real request."""
+REQUEST_CHARS = 2800
+"""Characters of text a chunk's request carries (prompt with a full context and the most
+speaker names, system instruction, schema); tests/unit/test_cost.py checks it against the real
+request."""
 
-REQUEST_BYTES_MOST = 3200
+REQUEST_BYTES_MOST = 4600
 """UTF-8 bytes of the same text when the context is in a script of three bytes a character."""
 
 SPEECH_CHARS_PER_SECOND = 15

@@ -11,6 +11,11 @@ to read, never overlapping the next cue or passing the end of the media.
 
 Segments without word times (Gemini's answers) are cut into tokens whose times are shared out
 by text length across the segment, and go through the same path.
+
+Speakers (segments with a `speaker`): a change of speaker is a natural cue break, a line never
+holds two speakers, and a cue holds at most two, one a line, as the style allows
+(`Style.dual`): Netflix puts a hyphen at the start of each line of such a cue (none when one
+person speaks); BBC starts a new cue for a new speaker unless both lines are very short.
 """
 
 from __future__ import annotations
@@ -35,18 +40,27 @@ class Style:
     max_duration: float
     max_cps: float
     min_gap: float
+    dual: str = "dash"
+    """Two speakers in one cue: "dash" (a line each, each starting "- "), "short" (the same,
+    only when both lines are at most SHORT_SHARE of a line), "never"."""
 
 
 TWO_FRAMES = 0.083
 """Two frames at 24 frames a second: the least a viewer needs to see that a cue changed."""
 
 STYLES = {
-    "netflix": Style("netflix", "Netflix", 42, 2, 5 / 6, 7.0, 20.0, TWO_FRAMES),
-    "bbc": Style("bbc", "BBC", 37, 2, 5 / 6, 7.0, 15.0, TWO_FRAMES),
-    "vertical": Style("vertical", "vertical video", 32, 2, 1.0, 5.0, 20.0, TWO_FRAMES),
+    "netflix": Style("netflix", "Netflix", 42, 2, 5 / 6, 7.0, 20.0, TWO_FRAMES, "dash"),
+    "bbc": Style("bbc", "BBC", 37, 2, 5 / 6, 7.0, 15.0, TWO_FRAMES, "short"),
+    "vertical": Style("vertical", "vertical video", 32, 2, 1.0, 5.0, 20.0, TWO_FRAMES, "never"),
 }
 """The presets a job may choose (`style`). BBC's 160–180 words a minute is about 15 characters
-a second; vertical video (phones) has narrow lines and short cues."""
+a second; vertical video (phones) has narrow lines and short cues, one speaker each."""
+
+DASH = "- "
+"""What starts each line of a cue two people speak (Netflix's dual-speaker rule)."""
+
+SHORT_SHARE = 0.5
+"""BBC: two speakers share a cue only when each one's line is at most this share of a line."""
 
 DEFAULT_STYLE = "netflix"
 """The style of a job that names none."""
@@ -107,11 +121,25 @@ class Cue:
     lines: tuple[str, ...]
     source_text: str = ""
     words: tuple[Word, ...] = ()
+    speakers: tuple[str, ...] = ()
+    """Who speaks: () when the engine cannot tell, one name, or one per line (two people
+    sharing a cue, each line starting with DASH; more only for speech too dense to part)."""
 
     @property
     def text(self) -> str:
         """The lines as a subtitle file writes them."""
         return "\n".join(self.lines)
+
+    @property
+    def speaker(self) -> str:
+        """The cue's (first) speaker, "" when not known."""
+        return self.speakers[0] if self.speakers else ""
+
+    def line_speakers(self) -> tuple[str, ...]:
+        """Each line's speaker ("" for every line when not known)."""
+        if len(self.speakers) == len(self.lines) > 1:
+            return self.speakers
+        return (self.speaker,) * len(self.lines)
 
 
 # --- language knowledge -----------------------------------------------------------------------
@@ -202,6 +230,9 @@ LAST_CUE_MIN = 0.05
 """A cue starting this close to the end of the media (or after it) is dropped."""
 MIN_VISIBLE = 0.1
 """The least a cue is on screen; cue starts are never closer than this plus the gap."""
+DUAL = 20.0
+"""Layout cost of a cue two people share (weighed by LINE_WEIGHT): worth it for a short
+exchange that would otherwise flash by in two cues too short to read, not otherwise."""
 OVERFLOW = 1000.0
 """Cost of a cue over the line or duration limits: only when words come too densely (many at
 one instant) for any cue that keeps them to end sooner."""
@@ -217,6 +248,7 @@ class _Token:
     space: bool  # a space before it, when it does not start a line
     word: Word | None = None
     last_of_segment: bool = False
+    speaker: str = ""
 
 
 def _bare(text: str) -> str:
@@ -231,6 +263,8 @@ def _is_number(text: str) -> bool:
 
 def _break_cost(a: _Token, b: _Token, language: str) -> float:
     """The cost of a cue or line ending after `a` with `b` next."""
+    if a.speaker != b.speaker:
+        return BREAK_SENTENCE  # someone else speaks: the most natural break there is
     text = a.text
     if not b.space and language in UNSPACED:
         if b.text in NO_LINE_START or text in NO_LINE_END:
@@ -266,6 +300,11 @@ def _line_cost(top: int, bottom: int, after: float, width: int) -> float:
     LOPSIDED_RATIO of the other looks like a mistake however good its break."""
     cost = 2 * after + 12 * abs(top - bottom) / width + (0.5 if top > bottom else 0.0)
     return cost + (LOPSIDED if min(top, bottom) < LOPSIDED_RATIO * max(top, bottom) else 0.0)
+
+
+def dual_width(style: Style, width: int) -> int:
+    """The widest line (dash included) of a cue two people share under `style`."""
+    return width if style.dual == "dash" else int(width * SHORT_SHARE)
 
 
 def _line(tokens: list[_Token]) -> str:
@@ -329,7 +368,8 @@ def _segment_tokens(segment: dict, language: str) -> list[_Token]:
     for (text, space), width in zip(pieces, widths, strict=True):
         t0 = start + (end - start) * done / total
         done += width
-        tokens.append(_Token(text, t0, start + (end - start) * done / total, space))
+        tokens.append(_Token(text, t0, start + (end - start) * done / total, space,
+                             speaker=segment.get("speaker") or ""))  # fmt: skip
     return tokens
 
 
@@ -365,8 +405,18 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
             first_line_end += 1
         pauses, ended, inner_sentence_end = 0.0, False, False
         opens_sentence = i == 0 or breaks[i - 1] == BREAK_SENTENCE
-        for j in range(i + 1, n + 1):
+        change, mixed = None, False  # where a second speaker starts; speakers the style
+        for j in range(i + 1, n + 1):  # cannot lay out (a third, or two where it forbids it)
             token = tokens[j - 1]
+            if j - 1 > i and token.speaker != tokens[j - 2].speaker:
+                if change is not None or style.dual == "never" or style.max_lines < 2:
+                    mixed = True
+                change = j - 1 if change is None else change
+            widest = dual_width(style, width)
+            if change is not None and max(chars(i, change), chars(change, j)) + len(DASH) > widest:
+                mixed = True  # a line each, dashed, does not fit
+            if mixed and ended:
+                break  # longer cues only mix more; only when nothing else can end (OVERFLOW)
             if j - 1 > i and breaks[j - 2] == BREAK_SENTENCE:
                 inner_sentence_end = True
             if j - 1 > i and token.start - tokens[j - 2].end >= INNER_PAUSE_S:
@@ -378,9 +428,10 @@ def _choose_cues(tokens: list[_Token], style: Style, language: str,
             span = token.end - tokens[i].start
             # Too long to show, a word wider than a line among others (it stands alone), or
             # more than two lines: such a cue is only taken when no other can end (OVERFLOW).
-            over = j - 1 > i and (span > style.max_duration or len(token.text) > width)
-            layout = 0.0
-            if not over and chars(i, j) > width and j - 1 > i:
+            over = mixed or (j - 1 > i and (span > style.max_duration
+                                             or len(token.text) > width))  # fmt: skip
+            layout = DUAL if change is not None else 0.0
+            if not over and chars(i, j) > width and j - 1 > i and change is None:
                 layout = min(
                     (_line_cost(chars(i, k), chars(k, j), breaks[k - 1], width)
                      for k in range(first_line_end, i, -1) if chars(k, j) <= width),
@@ -463,7 +514,8 @@ def _timed(cues: list[Cue], style: Style, language: str, media_end: float) -> li
         if end <= start:  # the next cue starts within the gap: keep the cue, lose the gap
             end = min(after if after is not None else media_end, media_end)
             end = max(end, start + 0.001)
-        timed.append(Cue(start, round(end, 3), cue.lines, cue.source_text, cue.words))
+        timed.append(Cue(start, round(end, 3), cue.lines, cue.source_text, cue.words,
+                         cue.speakers))  # fmt: skip
     return timed
 
 
@@ -485,7 +537,7 @@ def _joined(segments: list[dict], language: str) -> list[dict]:
         start = max(0.0, float(s["start"]), cleaned[-1]["start"] if cleaned else 0.0)
         source = unicodedata.normalize("NFC", str(s.get("source_text") or "")).strip()
         cleaned.append({"start": start, "end": max(float(s["end"]), start), "text": text,
-                        "source_text": source})  # fmt: skip
+                        "source_text": source, "speaker": s.get("speaker") or ""})  # fmt: skip
     for before, after in zip(cleaned, cleaned[1:], strict=False):
         before["end"] = min(before["end"], after["start"])  # overlapping input: the later wins
     joined: list[dict] = []
@@ -496,6 +548,7 @@ def _joined(segments: list[dict], language: str) -> list[dict]:
             last
             and not SENTENCE_END.search(last["text"])
             and s["start"] - last["end"] <= (JOIN_WITHIN_S)
+            and s["speaker"] == last["speaker"]
         ):
             last["text"] += glue + s["text"]
             last["source_text"] = " ".join(filter(None, (last["source_text"], s["source_text"])))
@@ -563,10 +616,20 @@ def _build(tokens: list[_Token], ranges: list[tuple[int, int]], sources: list[st
     cues = []
     for k, (i, j) in enumerate(ranges):
         part = tokens[i:j]
-        lines = _layout(part, width, style.max_lines, language)
+        turns = [[part[0]]]  # each speaker's run of tokens
+        for a, b in zip(part, part[1:], strict=False):
+            if b.speaker != a.speaker:
+                turns.append([])
+            turns[-1].append(b)
+        if len(turns) > 1:  # a line each, dashed (more than two: see OVERFLOW in _choose_cues)
+            lines = tuple(DASH + _line(turn) for turn in turns)
+            who = tuple(turn[0].speaker for turn in turns)
+        else:
+            lines = _layout(part, width, style.max_lines, language)
+            who = (part[0].speaker,) if part[0].speaker else ()
         words = tuple(t.word for t in part if t.word is not None)
         source = sources[k] if sources is not None else " ".join(lines)
-        cues.append(Cue(part[0].start, part[-1].end, lines, source, words))
+        cues.append(Cue(part[0].start, part[-1].end, lines, source, words, who))
     return _timed(cues, style, language, media_end)
 
 

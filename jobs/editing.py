@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from . import cues, keys, record, storage, subfile
+from . import cues, keys, record, session, speakers, storage, subfile
 from .config import Config
 from .cues import Cue, Style
 from .errors import BadRequest, NotFound, SubcueError
@@ -33,6 +33,10 @@ MAX_CUE_CHARS = 200
 
 MAX_CUE_LINES = 4
 """More lines than any subtitle should have."""
+
+MAX_SOURCE_CHARS = 1_000
+"""A cue's source text (what was said, shown beside the translation) at most: a cue's worth of
+speech is a few dozen words; more is not a subtitle's, and every revision keeps it again."""
 
 MAX_CUES = subfile.MAX_CUES
 """Cues one save may hold: as many as a subtitle file may bring (a film has about 1,500)."""
@@ -151,14 +155,42 @@ def checked(raw, media_end: float) -> list[Cue]:
             raise BadCue(f"Cue {number} carries more text than a subtitle should (at most "
                          f"{MAX_CUE_CHARS} characters on {MAX_CUE_LINES} lines); split it.",
                          number)  # fmt: skip
+        if "-->" in text:  # SRT would read it as a timing line; WebVTT forbids it
+            raise BadCue(f"Cue {number}: a subtitle's text cannot hold \"-->\"; write \"->\" "
+                         "or \"→\".", number)  # fmt: skip
+        said = item.get("source_text")
+        if said is not None and not isinstance(said, str):
+            raise BadCue(f"Cue {number}: source_text must be text.", number)
+        if len(said or "") > MAX_SOURCE_CHARS:
+            raise BadCue(f"Cue {number}: source_text is longer than {MAX_SOURCE_CHARS} "
+                         "characters.", number)  # fmt: skip
         if found and start < found[-1].end - 0.0005:
             raise BadCue(f"Cue {number - 1} overlaps the next one: it ends at "
                          f"{found[-1].end:.3f} s, after cue {number} starts.",
                          number - 1)  # fmt: skip
         source = item.get("source_text")
         found.append(Cue(round(float(start), 3), round(float(end), 3), lines,
-                         source if isinstance(source, str) else ""))  # fmt: skip
+                         source if isinstance(source, str) else "",
+                         speakers=_speakers(item, number, len(lines))))  # fmt: skip
     return found
+
+
+def _speakers(item: dict, number: int, lines: int) -> tuple[str, ...]:
+    """A saved cue's speakers: `speakers` (one name, or one a line) or `speaker`, each a plain
+    name of at most speakers.MAX_NAME_CHARS characters; BadCue otherwise."""
+    given = item.get("speakers")
+    if given is None:
+        given = [item["speaker"]] if item.get("speaker") not in (None, "") else []
+    if not isinstance(given, list) or (len(given) > 1 and len(given) != lines):
+        raise BadCue(f"Cue {number}: speakers is one name, or one a line (two for a cue of two "
+                     "lines).", number)  # fmt: skip
+    for name in given:
+        if why := speakers.problem(name):
+            raise BadCue(f"Cue {number}: {why}.", number)
+    names = tuple(name.strip() for name in given)
+    if not all(names):
+        raise BadCue(f"Cue {number}: a speaker's name is empty.", number)
+    return names if len(set(names)) > 1 else names[:1]
 
 
 def flagged(segments: list[dict], style: Style, language: str, media_end: float) -> list[dict]:
@@ -176,7 +208,9 @@ def flagged(segments: list[dict], style: Style, language: str, media_end: float)
         found.append({"start": segment["start"], "end": segment["end"], "text": segment["text"],
                       "source_text": segment.get("source_text", ""), "unsure": unsure,
                       "check": (["unsure"] if unsure else [])
-                      + [r for r in cues.RULES if r in rules]})  # fmt: skip
+                      + [r for r in cues.RULES if r in rules]}
+                     | ({"speakers": segment.get("speakers") or [segment["speaker"]]}
+                        if segment.get("speaker") else {}))  # fmt: skip
     return found
 
 
@@ -185,13 +219,23 @@ def latest(conn: redis.Redis, job_id: str, where: Target) -> int:
     return int(conn.hget(keys.job(job_id), where.field) or 0)
 
 
+def dropped(newest: int, kept: int) -> int:
+    """The newest revision dropped once `newest` exists and `kept` are kept (0: none is):
+    revision 0, what the engine made, is never dropped."""
+    return max(0, newest - kept)
+
+
 def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
-         revision: int | None = None) -> dict:  # fmt: skip
-    """One revision (the latest when None) of the file's cues in the language."""
+         revision: int | None = None, kept: int | None = None) -> dict:  # fmt: skip
+    """One revision (the latest when None) of the file's cues in the language; `kept`: how many
+    revisions after 0 are kept (MAX_REVISIONS), to say why an older one is gone."""
     job_id, newest = rec["id"], latest(conn, rec["id"], where)
     wanted = newest if revision is None else revision
     if not 0 <= wanted <= newest:
         raise NotFound(f"No revision {revision}: the latest is {newest}.")
+    if kept is not None and 0 < wanted <= dropped(newest, kept):
+        raise NotFound(f"Revision {wanted} is no longer kept: only revision 0 and the latest "
+                       f"{kept} are.", code="revision_dropped")  # fmt: skip
     key = storage.output_key(job_id, f"{where.stem}.json")
     document = _read(store, key if wanted == newest else where.revision_key(job_id, wanted))
     style = cues.STYLES.get(document.get("style"), cues.STYLES[cues.DEFAULT_STYLE])
@@ -226,22 +270,28 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
                 f"These subtitles were saved elsewhere meanwhile (revision {newest}; "
                 f"yours was made from {base}). Reload to see them, then edit again."
             )
-        if newest == 0:  # keep what the engine made before it is overwritten
-            engine_made = storage.output_key(job_id, f"{where.stem}.json")
-            _write(store, where.revision_key(job_id, 0), _read(store, engine_made))
         revision = newest + 1
         with tempfile.TemporaryDirectory(dir=_scratch(config)) as tmp:
+            # every file written locally first: a save that fails here stores nothing
             duration = current["duration_s"]
+            names = bool((rec.get("params") or {}).get("speaker_names"))
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
-                                            shaped, style, unsure)  # fmt: skip
+                                            shaped, style, unsure, names,
+                                            speakers_ass(conn, rec, where))  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)
-                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style)
+                both, _ = write_outputs(Path(tmp), stem, where.language, duration, pairs, style,
+                                        ass=False)  # fmt: skip
                 written += [p for p in both if p.suffix != ".json"]
+            if newest == 0:  # keep what the engine made before it is overwritten
+                engine_made = storage.output_key(job_id, f"{where.stem}.json")
+                _write(store, where.revision_key(job_id, 0), _read(store, engine_made))
             sizes = {path.name: store.put_file(storage.output_key(job_id, path.name), path)
                      for path in written}  # fmt: skip
             store.put_file(where.revision_key(job_id, revision), document)
+            if gone := dropped(revision, config.max_revisions):  # one in, the oldest out
+                store.delete_prefix(where.revision_key(job_id, gone))
         outputs = [o | ({"size": sizes[o["name"]]} if o["name"] in sizes else {})
                    for o in rec["outputs"]]  # fmt: skip
         quality = [q | ({**report, "summary": cues.summary(report, style)}
@@ -257,6 +307,14 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
         record.script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
             "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
+
+
+def speakers_ass(conn: redis.Redis, rec: dict, where: Target) -> bool:
+    """Whether a save writes the file's `.ass` again: only the one a media file's speakers
+    made (a subtitle file's own `.ass`, styles and positions kept, is never overwritten)."""
+    kinds = {f["id"]: f.get("kind", "media") for f in session.files(conn, rec["session_id"])}
+    listed = {o["name"] for o in rec.get("outputs") or []}
+    return kinds.get(where.file_id) == "media" and f"{where.stem}.ass" in listed
 
 
 def _read(store: Storage, key: str) -> dict:

@@ -1,5 +1,15 @@
 """Errors with a code and a sentence for a person; the web maps them to JSON in one place."""
 
+import re
+
+_PATH = re.compile(r"(?:file:|(?<![\w.:/]))/(?:[^\s'\":,/]+/)+([^\s'\":,]*)")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute path cut to its last part: messages users see never show
+    where the server keeps its files."""
+    return _PATH.sub(lambda m: m[1] or "…", text)
+
 
 class SubcueError(Exception):
     """Base error: `code` is a slug, `message` a sentence, `status` the HTTP status."""
@@ -41,6 +51,18 @@ class NotMedia(SubcueError):
     """The upload is not audio or video we can read."""
 
     status, code = 415, "not_media"
+
+
+class UnsupportedMedia(NotMedia):
+    """The upload is a playlist, an image sequence or another kind that names other files."""
+
+    code = "unsupported_media"
+
+
+class MediaTooLong(SubcueError):
+    """The media lasts longer than MAX_MEDIA_MINUTES."""
+
+    status, code = 413, "media_too_long"
 
 
 class EngineUnsupported(SubcueError):

@@ -11,6 +11,9 @@
   keep_running=false jobs; expires after LEASE_SECONDS without renewal.
 - `subcue:owner:<owner>:jobs` (zset): the owner's job ids by creation time; expires
   RECORD_TTL after its last write.
+- `subcue:owner:<owner>:stored` (hash): session id -> bytes of the owner's uploads in it, for
+  OWNER_STORAGE_MB (jobs/footprint.py); entries of sessions that are gone are dropped at the
+  owner's next upload; expires footprint.TTL after its last write.
 - `subcue:session:<id>` (hash): the session record (see jobs/session.py); RECORD_TTL after
   its last write.
 - `subcue:session:<id>:files` (hash): file id -> file JSON (name, size, duration, storage
@@ -28,8 +31,15 @@
 - `subcue:uploads:pending` (set): ids of jobs whose uploads at the provider a process could
   not delete (it had no GEMINI_API_KEY, or the provider failed); any worker with the key
   deletes them at its next sweep.
+- `subcue:sweep:orphans` (string): set by the worker whose sweeper looks for stored files
+  without records; expires after ORPHAN_SWEEP_SECONDS, when another pass is due.
 - `subcue:active` (zset): ids of jobs queued, running or cancelling, for the sweeper and the
   lease check; members leave when their job ends, so it never grows without bound.
+- `subcue:library:request:<sha256>` (string): the job that a whisper-API request (or a
+  library file) is being served by, so the same audio or file asked again joins it; expires
+  after jobs/library/asr.DEDUPE_TTL. `...:lock` guards its check-then-submit for a moment.
+- `subcue:library:job:<id>:waiters` (string): how many held whisper-API requests wait for the
+  job; when it falls to 0 and stays there, the job is cancelled (web/library/hold.py).
 
 And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
 is created, changes or is deleted, so that event streams wait instead of polling.
@@ -96,6 +106,11 @@ def owner_jobs(owner: str) -> str:
     return f"{PREFIX}owner:{owner}:jobs"
 
 
+def owner_stored(owner: str) -> str:
+    """Bytes of uploads the owner keeps, per session."""
+    return f"{PREFIX}owner:{owner}:stored"
+
+
 def session(session_id: str) -> str:
     """The session record hash."""
     return f"{PREFIX}session:{session_id}"
@@ -121,6 +136,21 @@ def changes() -> str:
     return f"{PREFIX}changes"
 
 
+def orphan_sweep() -> str:
+    """Present while the last search for stored files without records is recent."""
+    return f"{PREFIX}sweep:orphans"
+
+
 def active() -> str:
     """Jobs that are queued, running or cancelling."""
     return f"{PREFIX}active"
+
+
+def library_request(digest: str) -> str:
+    """The job serving a library request (the same audio or media file asked again joins it)."""
+    return f"{PREFIX}library:request:{digest}"
+
+
+def library_waiters(job_id: str) -> str:
+    """How many held whisper-API requests wait for the job."""
+    return f"{PREFIX}library:job:{job_id}:waiters"

@@ -20,7 +20,7 @@ import redis
 from . import engines, keys, record, spend, status, submit, workspace
 from .config import Config
 from .connection import connect
-from .errors import JobCancelled, JobFailed, SubcueError
+from .errors import JobCancelled, JobFailed, SubcueError, without_paths
 from .status import Status
 from .storage import Storage, open_storage
 from .timeutil import iso_in, now_iso
@@ -204,8 +204,8 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
     finally:
         workspace.remove(config, job_id)  # gone before the record says how the job ended
         spend.release_all(conn, job_id, run.owner)  # calls cut short by an error or a cancel
-        if failure is not None:
-            _fail(conn, job_id, failure)
+        if failure is not None:  # said to users: no path of this server in it
+            _fail(conn, job_id, failure | {"message": without_paths(failure["message"])})
 
 
 def settle(conn: redis.Redis, config: Config, job_id: str, was: str | None, *,

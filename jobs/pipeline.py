@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, engines, media, record, session, status, subfile
-from .errors import JobCancelled, JobFailed
+from . import audio, engines, media, record, session, speakers, status, subfile, workspace
+from .errors import JobCancelled, JobFailed, SubcueError
 from .lifecycle import JobRun, watched
 from .storage import job_prefix
 from .timeutil import now_iso
@@ -45,6 +45,8 @@ class Source:
     """The input itself, kept in the temp dir when the job puts subtitles into its video."""
     sync: dict | None = None
     """How a subtitle file was re-timed to its media (`sync` jobs; jobs/resync.py)."""
+    demuxer: str = ""
+    """The ffmpeg demuxer that reads `media` (every ffmpeg run over it is told so)."""
 
 
 def prepare(job: JobRun) -> list[Source]:
@@ -55,6 +57,7 @@ def prepare(job: JobRun) -> list[Source]:
     for index, file in enumerate(session.files(job.conn, job.record["session_id"])):
         job.check()
         local = job.tmp / f"input-{index}{Path(file['name']).suffix[:10]}"
+        workspace.make_room(job.tmp, job.config.job_temp_mb, file.get("size") or 0, file["name"])
         job.storage.download(file["key"], local)
         if file.get("kind") == "subtitles":
             parsed = subfile.read(subfile.decode(local.read_bytes()), file["format"], file["name"])
@@ -65,19 +68,44 @@ def prepare(job: JobRun) -> list[Source]:
             local.unlink()
             continue
         wav = job.tmp / f"audio-{index}.wav"
-        try:
-            media.extract_audio(local, wav, ffmpeg)
-        except media.ExtractError as exc:
-            raise JobFailed(f"{file['name']}: {exc}", code="decode_failed") from exc
+        extract(job, file, local, wav, ffmpeg)
         keep = file.get("has_video") and job.params.get("video", "none") != "none"
         if not keep:
             local.unlink()
         stem = _unique(Path(file["name"]).stem or "media", stems)
         sources.append(Source(file["id"], file["name"], stem, audio.duration_of(wav), wav,
-                              media=local if keep else None))  # fmt: skip
+                              media=local if keep else None,
+                              demuxer=file["demuxer"]))  # fmt: skip
     if not sources:
         raise JobFailed("The session has no files to translate.", code="no_files")
     return sources
+
+
+def extract(job: JobRun, file: dict, local: Path, wav: Path, ffmpeg: str) -> None:
+    """Decode a media file's audio to `wav`, read with the demuxer its upload was probed
+    with, no longer than MAX_MEDIA_MINUTES nor much longer than the probe said, within the
+    job's temp space. (Files stored before demuxers were recorded are probed again, by the
+    same rules as an upload.)"""
+    limit = job.config.max_media_minutes
+    try:
+        if not file.get("demuxer"):
+            found = media.probe(local, ffmpeg)
+            file["demuxer"], file["duration_s"] = found.demuxer, found.duration_s
+        media.check_length(file["duration_s"], limit)
+    except SubcueError as exc:
+        raise JobFailed(f"{file['name']}: {exc.message}", code=exc.code) from exc
+    allowed = media.decode_limit(file["duration_s"], limit)
+    workspace.make_room(job.tmp, job.config.job_temp_mb, media.wav_bytes(allowed),
+                        f"Decoding the audio of {file['name']}")  # fmt: skip
+    try:
+        media.extract_audio(local, wav, ffmpeg, file["demuxer"], allowed)
+    except media.TooMuchAudio as exc:
+        raise JobFailed(f"{file['name']}: {exc}, more than its container says it lasts "
+                        f"({file['duration_s'] / 60:.1f} minutes) or than this server takes "
+                        f"({limit} minutes, MAX_MEDIA_MINUTES).",
+                        code="media_too_long") from exc  # fmt: skip
+    except media.ExtractError as exc:
+        raise JobFailed(f"{file['name']}: {exc}", code="decode_failed") from exc
 
 
 def plan(job: JobRun, sources: list[Source]) -> list[Piece]:
@@ -102,9 +130,15 @@ async def transcribe_all(job: JobRun, pieces: list[Piece],
             sound = audio.read_chunk(piece.wav, piece.chunk)
             previous = results.get(piece.number - 1) if piece.chunk.index else None
             context = " ".join(s["source_text"] for s in previous["segments"]) if previous else ""
+            # The previous chunk's speakers, when it is done (concurrent chunks are reconciled
+            # afterwards: jobs/speakers.py); the labels given are kept for that.
+            told, given = speakers.prompt_lines(previous["segments"] if previous else None)
             answer = await engine.transcribe(sound, target_language=language, context=context,
-                                             calls=job, glossary=glossary)  # fmt: skip
+                                             calls=job, glossary=glossary,
+                                             speakers=told)  # fmt: skip
             payload = {"segments": answer.segments, "language": answer.language}
+            if given:
+                payload["speakers_given"] = list(given)
             if answer.speech is not None:
                 payload["speech"] = answer.speech
             if answer.unsure:

@@ -9,6 +9,7 @@ never recreated by a horse that has not noticed yet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -202,7 +203,18 @@ def _fetch_many(conn: redis.Redis, ids: list[str], index_key: str) -> list[dict]
     return records
 
 
-_JSON_FIELDS = ("params", "error", "outputs", "usage", "files", "quality", "warnings", "waiting")
+_JSON_FIELDS = (
+    "params",
+    "error",
+    "outputs",
+    "usage",
+    "files",
+    "quality",
+    "warnings",
+    "notes",
+    "waiting",
+    "written",
+)
 _FLOAT_FIELDS = ("eta_s", "created_ts")
 _INT_FIELDS = ("done", "total", "ttl")
 
@@ -232,6 +244,11 @@ def _encode(value) -> str:
 def decoded(value) -> str:
     """Decode bytes from Redis."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def token_owner(token: str) -> str:
+    """The owner an API token (API_TOKENS, ASR_TOKEN) stands for: a hash, never the token."""
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 def is_valid_id(value: str) -> bool:

@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -117,6 +117,12 @@ class S3Storage:
                     "ResponseContentDisposition": f"inline; filename*=UTF-8''{quote(name)}"},
             ExpiresIn=DIRECT_URL_SECONDS,
         )  # fmt: skip
+
+    def direct_origin(self) -> str | None:
+        """The endpoint's origin (a custom AWS_ENDPOINT_URL, e.g. MinIO over plain HTTP); AWS
+        itself answers on https://<bucket>.s3..., which the pages allow anyway."""
+        parts = urlsplit(self.client.meta.endpoint_url or "")
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
     def list(self, prefix: str) -> list[Entry]:
         """Every object under the prefix, page by page."""

@@ -74,9 +74,13 @@ def touch(conn: redis.Redis, session_id: str) -> None:
 
 
 def purge(conn: redis.Redis, session_id: str) -> None:
-    """Delete the session's records (not its jobs' records, nor stored files)."""
+    """Delete the session's records and its share of its owner's storage count (not its jobs'
+    records, nor stored files)."""
+    owner = conn.hget(keys.session(session_id), "owner")
     conn.delete(keys.session(session_id), keys.session_files(session_id),
                 keys.session_jobs(session_id))  # fmt: skip
+    if owner:
+        conn.hdel(keys.owner_stored(owner.decode()), session_id)
 
 
 GLOSSARY_ENTRIES = 200

@@ -70,6 +70,10 @@ class Storage(Protocol):
     def direct_url(self, key: str, name: str, mimetype: str) -> str | None:
         """A URL a browser can fetch the object from directly (with ranges), or None."""
 
+    def direct_origin(self) -> str | None:
+        """The scheme://host[:port] that `direct_url`s point at, if the backend has one (the
+        pages' Content-Security-Policy lets media load from it)."""
+
     def list(self, prefix: str) -> list[Entry]:
         """Every object whose key starts with `prefix`, sorted by key."""
 
@@ -132,6 +136,10 @@ class LocalStorage:
 
     def direct_url(self, key: str, name: str, mimetype: str) -> str | None:
         """None: the app serves local files itself."""
+        return None
+
+    def direct_origin(self) -> str | None:
+        """None: no direct URLs."""
         return None
 
     def list(self, prefix: str) -> list[Entry]:

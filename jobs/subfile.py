@@ -22,7 +22,13 @@ FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 """File extension -> pysubs2 format name of the subtitle files Subcue translates."""
 
 MAX_CUES = 20_000
-"""More cues than any film or series episode has: a guard against a mistaken upload."""
+"""More cues than any film or series episode has: a guard against a mistaken upload. Counted
+while the timing lines are scanned, so a file with a million cues is refused at the 20,001st,
+before pysubs2 parses anything."""
+
+MAX_BYTES = 5 * 1024 * 1024
+"""The largest subtitle file accepted: 20,000 cues of two full lines take about 2 MB. Checked
+on the upload's size before a byte of it is decoded."""
 
 SRT_TIMING = re.compile(
     r"^\s*\d{1,3}:\d{1,2}:\d{1,2}[,.]\d{1,3}\s*-->\s*\d{1,3}:\d{1,2}:\d{1,2}[,.]\d{1,3}"
@@ -42,8 +48,9 @@ class BrokenSubtitles(BadRequest):
 
     code = "bad_subtitles"
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message, code=self.code)
+    def __init__(self, message: str, line: int | None = None, code: str | None = None,
+                 status: int | None = None):  # fmt: skip
+        super().__init__(message, code=code or self.code, status=status)
         self.line, self.where = line, {"line": line} if line else {}
 
 
@@ -80,11 +87,25 @@ def format_of(name: str) -> str | None:
     return FORMATS.get(Path(name).suffix.lower())
 
 
-def decode(data: bytes) -> str:
+def check_size(size: int, name: str = "the file") -> None:
+    """BrokenSubtitles (413 `too_large`) for a subtitle file over MAX_BYTES."""
+    if size > MAX_BYTES:
+        raise BrokenSubtitles(f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MB; no "
+                              "subtitle file needs that much.", code="too_large",
+                              status=413)  # fmt: skip
+
+
+def decode(data: bytes, name: str = "the file") -> str:
     """A subtitle file's text: UTF-8 (with or without BOM), UTF-16 with a BOM, else
-    Windows-1252, the usual encoding of old SRT files (every byte decodes)."""
+    Windows-1252, the usual encoding of old SRT files (every byte decodes). A file with a
+    UTF-16 byte-order mark that is cut short or holds a lone surrogate is BrokenSubtitles."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise BrokenSubtitles(f"{name} starts like UTF-16 text but is not valid UTF-16 "
+                                  f"(byte {exc.start}: {exc.reason}); save it again as "
+                                  "UTF-8.") from exc  # fmt: skip
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -109,7 +130,8 @@ def belongs(subtitles_name: str, media_name: str) -> bool:
 
 def read(text: str, fmt: str, name: str = "the file") -> SubtitleFile:
     """Parse a subtitle file's text; BrokenSubtitles (with a line number) when a cue has no
-    valid timing line or there is no cue at all. Nothing is guessed: pysubs2 skips a block it
+    valid timing line, there is no cue at all, or there are more than MAX_CUES (found by the
+    line scan, before pysubs2 parses the file). Nothing is guessed: pysubs2 skips a block it
     cannot time, and a skipped cue would change the file's cue count."""
     text = text.lstrip("\ufeff")
     _check_timing(text, fmt, name)
@@ -123,8 +145,9 @@ def read(text: str, fmt: str, name: str = "the file") -> SubtitleFile:
     events = [e for e in document.events if not e.is_comment]
     if not events:
         raise BrokenSubtitles(f"{name} has no cues.")
-    if len(events) > MAX_CUES:
-        raise BrokenSubtitles(f"{name} has {len(events)} cues; at most {MAX_CUES} are accepted.")
+    if len(events) > MAX_CUES:  # the scan counts what pysubs2 reads; this is a backstop
+        raise BrokenSubtitles(f"{name} has {len(events)} cues; at most {MAX_CUES} are accepted.",
+                              code="too_many_cues")  # fmt: skip
     cues = []
     for number, event in enumerate(events):
         if event.end < event.start:
@@ -138,8 +161,11 @@ def _check_timing(text: str, fmt: str, name: str) -> None:
     valid times. BrokenSubtitles names the first line that breaks this."""
     lines = text.splitlines()
     if fmt == "ass" or fmt == "ssa":
+        found = 0
         for number, line in enumerate(lines, start=1):
             if ASS_DIALOGUE.match(line):
+                found += 1
+                _check_count(found, name, number)
                 fields = line.split(":", 1)[1].split(",", 9)
                 if len(fields) < 10 or not all(ASS_TIME.match(f.strip()) for f in fields[1:3]):
                     raise BrokenSubtitles(f"{name}, line {number}: a Dialogue line without valid "
@@ -158,6 +184,7 @@ def _check_timing(text: str, fmt: str, name: str) -> None:
             return
         if any(timing.match(line) for _, line in block[:3]):
             found += 1
+            _check_count(found, name, block[0][0])
             return
         numbered = first.isdigit()  # an SRT cue number: its timing line must follow
         if found and not numbered and fmt == "srt":
@@ -178,6 +205,14 @@ def _check_timing(text: str, fmt: str, name: str) -> None:
     close()
     if not found:
         raise BrokenSubtitles(f"{name} has no cue with a valid timing line.", 1)
+
+
+def _check_count(found: int, name: str, line: int) -> None:
+    """BrokenSubtitles as soon as the scan meets a cue over MAX_CUES."""
+    if found > MAX_CUES:
+        raise BrokenSubtitles(f"{name} has more than {MAX_CUES} cues (the cue at line {line} "
+                              f"is number {found}); at most {MAX_CUES} are accepted.",
+                              line, code="too_many_cues")  # fmt: skip
 
 
 def _cue(index: int, event: pysubs2.SSAEvent, fmt: str) -> SubCue:
@@ -208,7 +243,7 @@ def plain(text: str) -> str:
 def restore(cue: SubCue, translation: str, fmt: str) -> str:
     """A translation back in the event text of `fmt`: the kept-aside lead in front, line
     breaks as \\N, and for ASS the simple tags as override blocks again."""
-    text = translation.strip().replace("\r\n", "\n")
+    text = translation.strip().replace("\r\n", "\n").replace("-->", "->")  # not a timing line
     if fmt in ("ass", "ssa"):
         text = HTML_TAG.sub(lambda m: "{\\" + m.group(2) + ("0" if m.group(1) else "1") + "}",
                             text)  # fmt: skip

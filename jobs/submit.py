@@ -18,7 +18,12 @@ from .status import Move
 
 log = logging.getLogger("subcue.submit")
 
-JOB_FUNCTIONS = {"translate": "jobs.translate.run", "analyze": "jobs.analyze.run"}
+JOB_FUNCTIONS = {
+    "translate": "jobs.translate.run",
+    "analyze": "jobs.analyze.run",
+    "detect": "jobs.library.detect.run",
+    "library": "jobs.library.sidecar.run",
+}
 """Job kind -> the function a worker runs, by import path (web never imports the work)."""
 
 JOB_TIMEOUT = 6 * 3600
@@ -30,6 +35,17 @@ def queue(conn: redis.Redis, config: Config) -> Queue:
     return Queue(config.queue_name, connection=conn)
 
 
+LIBRARY_KINDS = frozenset({"library"})
+"""Jobs nobody waits for on a page (webhooks, watched folders): they go to a second queue."""
+
+
+def queues(conn: redis.Redis, config: Config) -> list[Queue]:
+    """The queues a worker drains, in order: people's jobs first, then the library's (RQ
+    takes from the first queue that has a job), so a season pack arriving by webhook never
+    holds up someone watching their job's page."""
+    return [queue(conn, config), Queue(f"{config.queue_name}-library", connection=conn)]
+
+
 def submit(
     conn: redis.Redis,
     config: Config,
@@ -39,9 +55,13 @@ def submit(
     kind: str,
     params: dict,
     description: str,
+    limit: bool = True,
 ) -> str:
-    """Create a queued job for the session and enqueue it; returns the job id."""
-    check_limit(conn, config, owner)
+    """Create a queued job for the session and enqueue it; returns the job id. `description`
+    is the record's line for Subcue's own pages (which show it as text); RQ gets its own.
+    `limit=False`: not held to MAX_ACTIVE_JOBS_PER_OWNER (library jobs queue instead)."""
+    if limit:
+        check_limit(conn, config, owner)
     job_id = record.new_id()
     record.create(
         conn, job_id=job_id, owner=owner, session_id=session_id, kind=kind, params=params,
@@ -51,7 +71,7 @@ def submit(
     if not params.get("keep_running", True):
         renew_lease(conn, config, job_id)
     try:
-        _enqueue(conn, config, kind, job_id, description)
+        _enqueue(conn, config, kind, job_id)
     except BaseException:
         conn.delete(keys.job(job_id))
         conn.zrem(keys.owner_jobs(owner), job_id)
@@ -123,14 +143,22 @@ def requeue(conn: redis.Redis, config: Config, job_id: str, how: Move,
         Job.fetch(job_id, connection=conn).delete()  # out of RQ's failed/canceled registries
     except NoSuchJobError:
         pass
-    _enqueue(conn, config, rec["kind"], job_id, rec.get("description") or "")
+    _enqueue(conn, config, rec["kind"], job_id)
     return True
 
 
-def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str, description: str) -> None:
+def rq_description(kind: str, job_id: str) -> str:
+    """The RQ job's description, as rq-dashboard shows it: the kind and the id, never a file
+    name or anything else a user chose (rq-dashboard puts a job's description into its page
+    as HTML, so a file name could run script in the administrator's browser)."""
+    return f"{kind} {job_id}"
+
+
+def _enqueue(conn: redis.Redis, config: Config, kind: str, job_id: str) -> None:
     """The RQ job: same id as our record, only the id as argument (never a secret)."""
-    queue(conn, config).enqueue(
+    chosen = queues(conn, config)[1] if kind in LIBRARY_KINDS else queue(conn, config)
+    chosen.enqueue(
         JOB_FUNCTIONS[kind], job_id,
-        job_id=job_id, description=description, job_timeout=JOB_TIMEOUT,
+        job_id=job_id, description=rq_description(kind, job_id), job_timeout=JOB_TIMEOUT,
         result_ttl=keys.RECORD_TTL, failure_ttl=keys.RECORD_TTL,
     )  # fmt: skip

@@ -1,10 +1,17 @@
 """Subtitles: engine results placed on the media's timeline, shaped into cues by the job's style
-(jobs/cues.py), and written as SRT, WebVTT and JSON with well-kept libraries."""
+(jobs/cues.py), and written as SRT, WebVTT and JSON with well-kept libraries.
+
+Speakers: the JSON's segments carry `speaker` (and `speakers` for a cue two people share), the
+WebVTT wraps each speaker's lines in a voice span (`<v Anna>`), an `.ass` (pysubs2) names each
+event's speaker, and SRT stays plain text (the dashes are in the lines). With `names` (the
+job's `speaker_names`), SRT and WebVTT lines start with the speaker's name, "ANNA: ", as
+subtitles for the deaf and hard of hearing do."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +19,8 @@ import srt
 import webvtt
 from webvtt.models import Timestamp
 
-from . import cues
-from .cues import WORDLIKE, Cue, Style, Word
+from . import cues, video
+from .cues import DASH, WORDLIKE, Cue, Style, Word
 
 
 def place(raw: list[dict], offset: float, chunk_duration: float,
@@ -45,7 +52,8 @@ def place(raw: list[dict], offset: float, chunk_duration: float,
             except (KeyError, TypeError, ValueError):
                 continue
         placed.append({"start": start, "end": max(start, end), "source_text": source,
-                       "text": text or source, "words": words})  # fmt: skip
+                       "text": text or source, "words": words}
+                      | ({"speaker": item["speaker"]} if item.get("speaker") else {}))  # fmt: skip
     return placed
 
 
@@ -61,33 +69,86 @@ def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue
     """Each cue's source line(s) above its translation, each wrapped to the style."""
     return [Cue(c.start, c.end,
                 (*(cues.wrap(c.source_text, style, source_language) or ()), *c.lines),
-                c.source_text) for c in shaped]  # fmt: skip
+                c.source_text, speakers=c.speakers if len(c.speakers) == 1 else ())
+            for c in shaped]  # fmt: skip
 
 
 def write_outputs(directory: Path, stem: str, language: str, duration: float,
-                  shaped: list[Cue], style: Style,
-                  unsure: set[int] = frozenset()) -> tuple[list[Path], dict]:  # fmt: skip
-    """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json`; return their paths and the quality
-    report (which the JSON carries too). `unsure`: the cues the engine doubted."""
+                  shaped: list[Cue], style: Style, unsure: set[int] = frozenset(),
+                  names: bool = False,
+                  ass: bool | None = None) -> tuple[list[Path], dict]:  # fmt: skip
+    """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json` (and `<stem>.ass` when `ass`, by
+    default when the cues have speakers, before the JSON); return their paths and the quality
+    report (which the JSON carries too). `unsure`: the cues the engine doubted; `names`: the
+    speakers' names before their lines. A `-->` in a cue's text (a model may write one)
+    becomes `->`: it would read as a timing line in SRT, and WebVTT forbids it."""
     directory.mkdir(parents=True, exist_ok=True)
-    srt_path, vtt_path, json_path = (
-        directory / f"{stem}{ext}" for ext in (".srt", ".vtt", ".json")
+    shaped = [_without_arrow(c) for c in shaped]
+    srt_path, vtt_path, ass_path, json_path = (
+        directory / f"{stem}{ext}" for ext in (".srt", ".vtt", ".ass", ".json")
     )
     subs = [
-        srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), c.text)
+        srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end),
+                     "\n".join(named_lines(c) if names else c.lines))
         for i, c in enumerate(shaped, start=1)
-    ]
+    ]  # fmt: skip
     srt_path.write_text(srt.compose(subs), encoding="utf-8")
     vtt = webvtt.WebVTT()
     for c in shaped:
-        caption = webvtt.Caption(text=c.text)
+        caption = webvtt.Caption(text=vtt_text(c, names))
         caption.start_time = Timestamp.from_seconds(c.start)
         caption.end_time = Timestamp.from_seconds(c.end)
         vtt.captions.append(caption)
     vtt.save(os.fspath(vtt_path))
+    paths = [srt_path, vtt_path]
+    if any(c.speakers for c in shaped) if ass is None else ass:
+        video.burn_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
+        paths.append(ass_path)
     report = cues.check(shaped, style, language, duration)
     json_path = write_json(json_path, language, duration, style, shaped, report, unsure)
-    return [srt_path, vtt_path, json_path], report
+    return [*paths, json_path], report
+
+
+ASS_PICTURE = (1920, 1080)
+"""The picture an `.ass` output is laid out for (players scale it to theirs)."""
+
+
+def named_lines(cue: Cue) -> tuple[str, ...]:
+    """A cue's lines with its speakers' names, "ANNA: ", where each one starts speaking (after
+    the dash of a cue two people share)."""
+    if not cue.speakers:
+        return cue.lines
+    found, before = [], None
+    for line, who in zip(cue.lines, cue.line_speakers(), strict=True):
+        if who != before:
+            dash = DASH if line.startswith(DASH) and len(cue.speakers) > 1 else ""
+            line = f"{dash}{who.upper()}: {line.removeprefix(dash)}"
+        found.append(line)
+        before = who
+    return tuple(found)
+
+
+def _escaped(text: str) -> str:
+    """Text as WebVTT cue text: &, < and > are markup there and must be escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vtt_text(cue: Cue, names: bool = False) -> str:
+    """A cue as WebVTT cue text: each speaker's lines in a voice span (`<v Anna>`), the text
+    escaped (an `<` in a cue is text, not a tag)."""
+    lines = named_lines(cue) if names else cue.lines
+    if not cue.speakers:
+        return "\n".join(_escaped(line) for line in lines)
+    found, before = [], None
+    for line, who in zip(lines, cue.line_speakers(), strict=True):
+        text = _escaped(line)
+        if who != before:  # a new voice: close the last one's span, open this one's
+            if found:
+                found[-1] += "</v>"
+            text = f"<v {_escaped(who)}>{text}"
+        found.append(text)
+        before = who
+    return "\n".join(found) + "</v>"
 
 
 def write_json(path: Path, language: str, duration: float, style: Style, shaped: list[Cue],
@@ -106,10 +167,26 @@ def write_json(path: Path, language: str, duration: float, style: Style, shaped:
     return path
 
 
+TIMING_ARROW = "-->"
+"""What separates a cue's times in SRT and WebVTT; never written inside a cue's text."""
+
+
+def _without_arrow(cue: Cue) -> Cue:
+    """The cue with every `-->` in its lines and source text written `->`."""
+    if TIMING_ARROW not in cue.text and TIMING_ARROW not in cue.source_text:
+        return cue
+    return replace(cue, lines=tuple(line.replace(TIMING_ARROW, "->") for line in cue.lines),
+                   source_text=cue.source_text.replace(TIMING_ARROW, "->"))  # fmt: skip
+
+
 def _segment(cue: Cue) -> dict:
     """A cue as the JSON output shows it; its words (with times) where the engine gave them."""
     segment = {"start": cue.start, "end": cue.end, "source_text": cue.source_text,
                "text": cue.text}  # fmt: skip
+    if cue.speakers:
+        segment["speaker"] = cue.speaker
+    if len(cue.speakers) > 1:
+        segment["speakers"] = list(cue.speakers)
     if cue.words:
         segment["words"] = [
             {"start": w.start, "end": w.end, "text": w.text.strip(), "probability": w.probability}

@@ -25,15 +25,18 @@ from . import (
     resync,
     retime,
     session,
+    speakers,
     speech,
     storage,
     subfile,
     sync,
     video,
+    workspace,
 )
 from .cues import Cue, Style
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .errors import JobCancelled, JobFailed
+from .languages import name_of
 from .lifecycle import JobRun, job_run, watched
 from .pipeline import Piece, Source, finish, guarded_put, plan, prepare, run_calls, transcribe_all
 from .subtitles import bilingual, place, shape, write_json, write_outputs
@@ -67,21 +70,42 @@ def run(job_id: str) -> None:
         sources, synced = prepare(job), []
         if job.params.get("sync"):
             sources, synced = resync.apply(job, sources)
-        pieces = plan(job, sources)
-        results = asyncio.run(transcribe_all(job, pieces, glossary))
-        warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
-        style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
-        heard, mistimed = shape_heard(job, sources, pieces, results, style)
-        work = text_work(sources, heard, languages_of(job.params), len(pieces),
-                         job.config.gemini_cues_per_call)  # fmt: skip
-        calls = {b.number: translation(job, b, glossary) for b in work}
-        asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
-        texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
-        for (file_index, _), mine in unsure.items():
-            mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
-        outputs, quality = write_all(job, sources, heard, texts, style, unsure)
-        outputs += videos(job, sources, heard, style)
-        finish(job, outputs, quality=quality, warnings=synced + warnings)
+        made = subtitle(job, sources, glossary)
+        outputs = made.outputs + videos(job, sources, made.heard, made.style, made.warnings)
+        finish(job, outputs, quality=made.quality, warnings=synced + made.warnings,
+               notes=speaker_notes(job, made.heard))  # fmt: skip
+
+
+@dataclass
+class Made:
+    """What `subtitle` made of a job's prepared sources."""
+
+    outputs: list[dict]
+    quality: list[dict]
+    warnings: list[dict]
+    heard: dict[int, list[Cue]]
+    """Each media file's cues in the first language (for its video and the notes)."""
+    style: Style
+
+
+def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
+    """Every prepared file's subtitles in every language of the job, stored: media heard
+    chunk by chunk, its cues shaped and put on the speech, other languages and subtitle files
+    translated as text; with the quality reports and the warnings."""
+    pieces = plan(job, sources)
+    results = asyncio.run(transcribe_all(job, pieces, glossary))
+    warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
+    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
+    heard, mistimed = shape_heard(job, sources, pieces, results, style)
+    work = text_work(sources, heard, languages_of(job.params), len(pieces),
+                     job.config.gemini_cues_per_call)  # fmt: skip
+    calls = {b.number: translation(job, b, glossary) for b in work}
+    asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
+    texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
+    for (file_index, _), mine in unsure.items():
+        mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
+    outputs, quality = write_all(job, sources, heard, texts, style, unsure)
+    return Made(outputs, quality, warnings, heard, style)
 
 
 def languages_of(params: dict) -> list[str]:
@@ -118,6 +142,21 @@ async def language_warnings(job: JobRun, sources: list[Source], pieces: list[Pie
     return warnings
 
 
+NO_SPEAKERS = (
+    "The {engine} engine cannot tell speakers apart: these subtitles say nobody's name "
+    "(the Gemini engine marks who speaks)."
+)
+
+
+def speaker_notes(job: JobRun, heard: dict[int, list[Cue]]) -> list[dict]:
+    """A note when the job heard media with an engine that cannot tell who speaks: its cues
+    carry no speaker, and nothing invents one."""
+    engine = job.params["engine"]
+    if not heard or engines.load(job.config, engine).tells_speakers:
+        return []
+    return [{"code": "no_speakers", "message": NO_SPEAKERS.format(engine=engine)}]
+
+
 def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results: dict[int, dict],
                 style: Style) -> tuple[dict[int, list[Cue]], dict[int, set[int]]]:  # fmt: skip
     """Each media file's cues in the first language, by file index, with their times moved
@@ -130,9 +169,12 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results
             continue
         mine = [results[p.number] | {"chunk": p.chunk} for p in pieces
                 if p.file_index == file_index]  # fmt: skip
+        labels = speakers.reconcile([speakers.ChunkSpeakers(
+            tuple((s["start"], s["end"], s.get("speaker") or "") for s in r["segments"]),
+            r["chunk"].duration, tuple(r.get("speakers_given") or ())) for r in mine])  # fmt: skip
         chunks = [((r["chunk"].start, r["chunk"].end), place(
-            r["segments"], r["chunk"].start, r["chunk"].duration, source.duration))
-            for r in mine]  # fmt: skip
+            speakers.relabelled(r["segments"], found), r["chunk"].start, r["chunk"].duration,
+            source.duration)) for r, found in zip(mine, labels, strict=True)]  # fmt: skip
         guessed: list[retime.Span] = []
         if job.config.speech_timing:
             job.check()
@@ -260,7 +302,8 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                                  else language), set())  # fmt: skip
             if source.subtitles is None:
                 written, report = write_outputs(directory, stem, language, source.duration,
-                                                shaped, style, doubts)  # fmt: skip
+                                                shaped, style, doubts,
+                                                bool(job.params.get("speaker_names")))  # fmt: skip
             else:
                 formats = list(dict.fromkeys([source.subtitles.format, "srt", "vtt"]))
                 written = subfile.write(source.subtitles, texts[(file_index, language)],
@@ -279,15 +322,16 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 pair = f"{src}-{language}"
                 both = bilingual(shaped, style, src)
                 written, _ = write_outputs(directory, f"{source.stem}.{pair}", language,
-                                           source.duration, both, style)  # fmt: skip
+                                           source.duration, both, style, ass=False)  # fmt: skip
                 store([p for p in written if p.suffix != ".json"], source, pair)
     return outputs, quality
 
 
-def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
-           style: Style) -> list[dict]:  # fmt: skip
-    """With `video=mux`, `<stem>.subtitled.mkv` (streams copied, a track per language); with
-    `video=burn`, `<stem>.burned.mp4` (the first language in the picture)."""
+def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]], style: Style,
+           notes: list[dict]) -> list[dict]:  # fmt: skip
+    """With `video=mux`, `<stem>.subtitled.mkv` (streams copied, a track per language that
+    has cues; `notes` hears of those left out); with `video=burn`, `<stem>.burned.mp4` (the
+    first language in the picture)."""
     mode, outputs = job.params.get("video", "none"), []
     if mode == "none":
         return outputs
@@ -297,14 +341,24 @@ def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
         if source.media is None:
             continue
         job.check()
+        room = workspace.room(job.tmp, job.config.job_temp_mb)
         try:
             if mode == "mux":
                 dest = directory / f"{source.stem}.subtitled.mkv"
                 tracks = [(directory / f"{source.stem}.{lang}.srt", lang) for lang in languages]
-                video.mux(ffmpeg, source.media, tracks, dest)
+                if silent := [lang for path, lang in tracks if not path.read_text().strip()]:
+                    notes.append(no_track_note(source, silent, len(silent) == len(tracks)))
+                tracks = [(path, lang) for path, lang in tracks if lang not in silent]
+                video.mux(ffmpeg, source.media, source.demuxer, tracks, dest, room)
             else:
                 dest = directory / f"{source.stem}.burned.mp4"
-                burn_one(job, ffmpeg, source, heard[file_index], style, languages[0], dest)
+                burn_one(job, ffmpeg, source, heard[file_index], style, languages[0], dest, room)
+        except video.TooBig as exc:
+            raise JobFailed(
+                f"{source.name}: {exc} of this job's {job.config.job_temp_mb} MB of "
+                "temporary space (JOB_TEMP_MB).",
+                code="temp_budget",
+            ) from exc
         except RuntimeError as exc:
             raise JobFailed(f"{source.name}: {exc}", code="video_failed") from exc
         size = guarded_put(job, storage.output_key(job.job_id, dest.name), dest)
@@ -315,14 +369,25 @@ def videos(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
     return outputs
 
 
+def no_track_note(source: Source, languages: list[str], none_left: bool) -> dict:
+    """The job's note that `source`'s video got no subtitle track for `languages` (their
+    subtitles have no cue: nothing was said, or nothing the engine heard)."""
+    named = ", ".join(name_of(lang) for lang in languages)
+    what = "no subtitle track" if none_left else f"no {named} subtitle track"
+    return {"code": "no_subtitle_track", "file_id": source.file_id,
+            "message": f"{source.name}: no speech was heard, so the {named} subtitles are "
+                       f"empty and its video has {what}."}  # fmt: skip
+
+
 BURN_REPORT_S = 0.5
 """How often a burn's progress is written to the record (and the cancel flag read)."""
 
 
 def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style: Style,
-             language: str, dest: Path) -> None:  # fmt: skip
-    """Burn one file's cues into its picture, its progress shown on the job like chunks."""
-    picture = media.probe(source.media, ffmpeg).picture
+             language: str, dest: Path, room: int) -> None:  # fmt: skip
+    """Burn one file's cues into its picture, its progress shown on the job like chunks;
+    the video may take `room` bytes."""
+    picture = media.probe(source.media, ffmpeg, source.demuxer).picture
     if picture is None:
         raise RuntimeError(f"{source.name}: no video stream to put subtitles on")
     width, height = picture
@@ -350,7 +415,8 @@ def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style:
         return stop
 
     try:
-        video.burn(ffmpeg, source.media, subtitles, dest, progress, should_stop)
+        video.burn(ffmpeg, source.media, source.demuxer, subtitles, dest, room, progress,
+                   should_stop)  # fmt: skip
     except video.Stopped:
         raise JobCancelled(job.job_id) from None
     job.set_total(chunks, chunks)
@@ -361,7 +427,8 @@ def retexted(heard: list[Cue], found: dict[int, str], style: Style, language: st
     """The first language's cues with another language's text: same times, lines wrapped for
     that language."""
     return [Cue(c.start, c.end, cues.wrap(found[k], style, language) or (found[k],),
-                c.source_text) for k, c in enumerate(heard)]  # fmt: skip
+                c.source_text, speakers=c.speakers if len(c.speakers) == 1 else ())
+            for k, c in enumerate(heard)]  # fmt: skip
 
 
 def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[Cue]:

@@ -20,7 +20,7 @@ import pysubs2
 
 from .cues import Cue, Style
 from .languages import name_of
-from .media import last_line
+from .media import input_args, last_line
 
 MODES = ("none", "mux", "burn")
 """What a job may do with a video input (`video`)."""
@@ -68,7 +68,7 @@ def burn_document(shaped: list[Cue], style: Style, language: str, width: int,
                   height: int) -> pysubs2.SSAFile:  # fmt: skip
     """The cues as an ASS document sized to the picture: a font for the script, a solid
     outline and shadow for any background, margins inside the safe area, and on portrait
-    video the larger size of the vertical preset."""
+    video the larger size of the vertical preset. Each event's Name is its speaker(s)."""
     portrait = height > width
     size = (width if portrait else height) * FONT_SHARE["portrait" if portrait else "landscape"]
     document = pysubs2.SSAFile()
@@ -85,16 +85,24 @@ def burn_document(shaped: list[Cue], style: Style, language: str, width: int,
     for cue in shaped:
         text = "\\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines)
         document.events.append(pysubs2.SSAEvent(start=round(cue.start * 1000),
-                                                end=round(cue.end * 1000), text=text))  # fmt: skip
+                                                end=round(cue.end * 1000), text=text,
+                                                name=ass_name(cue.speakers)))  # fmt: skip
     return document
 
 
-def mux(ffmpeg: str, media: Path, tracks: list[tuple[Path, str]], dest: Path) -> None:
-    """`media`'s streams copied (no re-encode) with one subtitle track per (SRT, language),
-    each tagged and titled with its language; the first is the default."""
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", os.fspath(media)]
+def ass_name(speakers: tuple[str, ...]) -> str:
+    """An event's Name field: the cue's speakers joined by " / " (a comma ends the field)."""
+    return " / ".join(" ".join(name.replace(",", " ").split()) for name in speakers)
+
+
+def mux(ffmpeg: str, media: Path, demuxer: str, tracks: list[tuple[Path, str]], dest: Path,
+        max_bytes: int) -> None:  # fmt: skip
+    """`media` (read with its probed `demuxer`) with its streams copied (no re-encode) and one
+    subtitle track per (SRT, language), each tagged and titled with its language; the first is
+    the default. No tracks: the streams alone. RuntimeError if `dest` would pass `max_bytes`."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", *input_args(media, demuxer)]
     for path, _ in tracks:
-        cmd += ["-i", os.fspath(path)]
+        cmd += input_args(path, "srt", accepted=("srt",))  # our own files, still only as SRT
     cmd += ["-map", "0:v", "-map", "0:a?"]
     for n in range(len(tracks)):
         cmd += ["-map", f"{n + 1}:0"]
@@ -103,25 +111,27 @@ def mux(ffmpeg: str, media: Path, tracks: list[tuple[Path, str]], dest: Path) ->
         cmd += [f"-metadata:s:s:{n}", f"language={ISO_639_2.get(language, language)}",
                 f"-metadata:s:s:{n}", f"title={name_of(language)}",
                 f"-disposition:s:{n}", "default" if n == 0 else "0"]  # fmt: skip
-    cmd += [os.fspath(dest)]
+    cmd += ["-fs", str(max_bytes), os.fspath(dest)]
     _run(cmd)
+    _within(dest, max_bytes)
 
 
 class Stopped(Exception):
     """The job had to stop while ffmpeg burned; ffmpeg is gone."""
 
 
-def burn(ffmpeg: str, media: Path, subtitles: Path, dest: Path, progress: Callable[[float], None],
-         should_stop: Callable[[], bool]) -> None:  # fmt: skip
-    """Render `subtitles` (an ASS file) into `media`'s picture as an H.264 + AAC MP4 with the
-    index at the front. `progress(seconds)` hears how far ffmpeg is; when `should_stop()`
-    says so, ffmpeg is killed, the partial file removed, and Stopped raised."""
+def burn(ffmpeg: str, media: Path, demuxer: str, subtitles: Path, dest: Path, max_bytes: int,
+         progress: Callable[[float], None], should_stop: Callable[[], bool]) -> None:  # fmt: skip
+    """Render `subtitles` (an ASS file) into `media`'s picture (read with its probed `demuxer`)
+    as an H.264 + AAC MP4 with the index at the front. `progress(seconds)` hears how far ffmpeg
+    is; when `should_stop()` says so, ffmpeg is killed, the partial file removed, and Stopped
+    raised. RuntimeError if `dest` would pass `max_bytes`."""
     cmd = [
-        ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", os.fspath(media),
+        ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", *input_args(media, demuxer),
         "-map", "0:v:0", "-map", "0:a:0?", "-vf", f"subtitles=filename={subtitles.name}",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-sn",
-        "-progress", "pipe:1", "-nostats", os.fspath(dest),
+        "-progress", "pipe:1", "-nostats", "-fs", str(max_bytes), os.fspath(dest),
     ]  # fmt: skip
     log = subtitles.parent / "ffmpeg.log"  # a file, not a pipe nobody reads while it burns
     with log.open("w+", errors="replace") as errors:
@@ -136,12 +146,24 @@ def burn(ffmpeg: str, media: Path, subtitles: Path, dest: Path, progress: Callab
         if process.wait() != 0:
             error = log.read_text(errors="replace")
             raise RuntimeError(f"ffmpeg could not burn the subtitles: {last_line(error)}")
+        _within(dest, max_bytes)
     except BaseException:
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
         dest.unlink(missing_ok=True)
         raise
+
+
+class TooBig(RuntimeError):
+    """The video would pass the room the job had left for it (ffmpeg stopped at `-fs`)."""
+
+
+def _within(dest: Path, max_bytes: int) -> None:
+    """TooBig (and `dest` removed) if ffmpeg stopped writing `dest` at its `-fs` limit."""
+    if dest.stat().st_size >= max_bytes:
+        dest.unlink()
+        raise TooBig(f"the video would take more than the {max_bytes / 2**20:.1f} MB left")
 
 
 def _run(cmd: list[str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from redis.connection import parse_url
 
 from .config import Config
+from .errors import JobFailed
 
 
 def deployment(config: Config) -> str:
@@ -49,3 +50,16 @@ def present(config: Config) -> list[str]:
     """Job ids that have a temp directory here."""
     base = root(config)
     return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
+def room(directory: Path, limit_mb: int) -> int:
+    """Bytes the job may still write under `directory` within its JOB_TEMP_MB."""
+    used = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    return limit_mb * 1024 * 1024 - used
+
+
+def make_room(directory: Path, limit_mb: int, need: int, what: str) -> None:
+    """JobFailed (`temp_budget`) unless `need` more bytes, for `what`, fit in JOB_TEMP_MB."""
+    if need > room(directory, limit_mb):
+        raise JobFailed(f"{what} would take this job past its {limit_mb} MB of temporary "
+                        "space (JOB_TEMP_MB).", code="temp_budget")  # fmt: skip

@@ -46,6 +46,9 @@ def base_env(redis_url, tmp_path_factory) -> dict:
         "CHUNK_SECONDS": "6",
         "SECRET_KEY": "test-secret",
         "MAX_ACTIVE_JOBS_PER_OWNER": "50",
+        # the whole suite's owners and jobs come from 127.0.0.1 (test_input_bounds.py lowers them)
+        "NEW_OWNERS_PER_ADDRESS": "100000 per minute",
+        "JOBS_PER_ADDRESS": "100000 per minute",
         "GEMINI_API_KEY": "",
     }
 
@@ -218,3 +221,47 @@ def bucket(s3_env) -> str:
     name = f"subcue-{uuid.uuid4().hex[:12]}"
     S3Storage(name).client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def media_servers():
+    """The Jellyfin and Plex stand-ins, for the library tests."""
+    from .library import JELLYFIN_KEY, PLEX_TOKEN, MediaServerStub
+
+    with MediaServerStub(JELLYFIN_KEY, PLEX_TOKEN) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def library_root(tmp_path_factory) -> Path:
+    """The library tests' MEDIA_ROOTS (each module fills a folder of its own)."""
+    return tmp_path_factory.mktemp("library")
+
+
+@pytest.fixture(scope="session")
+def library_env(base_env, library_root, media_servers) -> dict:
+    """Settings of the library tests (tests/library.py)."""
+    from .library import library_env
+
+    return library_env(base_env, library_root, media_servers)
+
+
+@pytest.fixture(scope="session")
+def library_worker(library_env, tmp_path_factory):
+    """One real worker for every library test module (whisper API, webhooks, watcher)."""
+    proc = WorkerProcess(library_env, tmp_path_factory.mktemp("library-logs") / "worker.log")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def short_speech(tmp_path_factory) -> Path:
+    """The spoken clip's first 4 s ("The quick brown fox..."), as MP4: one short chunk, for
+    tests about where subtitles go rather than what they say."""
+    path = tmp_path_factory.mktemp("media") / "short-speech.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(DATA / "speech.mp4"), "-t", "4", "-c", "copy",
+         str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

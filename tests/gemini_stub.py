@@ -172,11 +172,13 @@ class GeminiStub:
     lasts (the audio is cut into equal segments), ``faults`` one-shot (name, params) queue
     taking precedence over ``always`` (a name or (name, params) applied to every call),
     ``script`` source phrases used one per segment; ``timeline`` (see TimedAnswers) answers a
-    known clip's sentences at their true times, perturbed as an audio model's are. Fault names:
-    see FAULTS; params ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``.
-    ``calls`` is the log, ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}.
-    Each call records the tokens it billed (``tokens_in``, ``tokens_out``); an answer longer
-    than the request's maxOutputTokens is cut there, as Gemini does.
+    known clip's sentences at their true times, perturbed as an audio model's are; ``speakers``
+    one list of labels per audio call, in order, given to that call's segments in turn (none: no
+    ``speaker`` field; the analysis answers its speakers from the first list). Fault names: see
+    FAULTS; params ``retry_delay`` (429), ``delay`` (extra seconds), ``finish_reason``. ``calls``
+    is the log, ``files`` maps "files/<id>" to {"json": File JSON, "data": bytes}. Each call
+    records the tokens it billed (``tokens_in``, ``tokens_out``); an answer longer than the
+    request's maxOutputTokens is cut there, as Gemini does.
     """
 
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
@@ -186,6 +188,7 @@ class GeminiStub:
         self.always: str | tuple | None = None
         self.faults: list[tuple[str, dict]] = []
         self.script: list[str] = []
+        self.speakers: list[list[str]] = []
         self.timeline: TimedAnswers | None = None
         self.calls: list[dict] = []
         self.files: dict[str, dict] = {}
@@ -231,13 +234,15 @@ class GeminiStub:
     def reset(self) -> None:
         """Forget calls, faults, script, latency, always, stored files and pending uploads."""
         with self._lock:
-            for bucket in (self.calls, self.faults, self.script, self.files, self._uploads):
+            for bucket in (self.calls, self.faults, self.script, self.speakers, self.files,
+                           self._uploads):  # fmt: skip
                 bucket.clear()
             self.latency, self.always, self.timeline = 0.0, None, None
             self.segment_seconds = SEGMENT_SECONDS
 
     def configure(self, cfg: dict) -> None:
-        """Apply a /_stub/config body: latency, always, api_key, script (replaced), faults."""
+        """Apply a /_stub/config body: latency, always, api_key, script and speakers (replaced),
+        faults."""
         faults = [_as_fault(f) for f in cfg.get("faults", [])]
         if cfg.get("always"):
             _as_fault(cfg["always"])  # reject typos now rather than on the next call
@@ -247,6 +252,8 @@ class GeminiStub:
                     setattr(self, key, cfg[key])
             if "script" in cfg:
                 self.script[:] = list(cfg["script"])
+            if "speakers" in cfg:
+                self.speakers[:] = [list(labels) for labels in cfg["speakers"]]
             if "timeline" in cfg:
                 self.timeline = TimedAnswers(**cfg["timeline"]) if cfg["timeline"] else None
             self.faults.extend(faults)
@@ -289,12 +296,16 @@ class GeminiStub:
         with self._lock:
             # Take this call's phrases in one go so concurrent calls do not interleave.
             phrases, self.script[:] = self.script[:n], self.script[n:]
+            labels = self.speakers.pop(0) if self.speakers and n else []
         phrases += [f"Segment {k + 1} of chunk {call_no}." for k in range(len(phrases), n)]
         bounds = [round(duration * k / n, 3) for k in range(n + 1)]
-        return [
+        found = [
             {"start": a, "end": b, "source_text": t}
             for a, b, t in zip(bounds, bounds[1:], phrases, strict=False)
         ]
+        for k, segment in enumerate(found if labels else ()):
+            segment["speaker"] = labels[k % len(labels)]
+        return found
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -551,6 +562,8 @@ class _Handler(BaseHTTPRequestHandler):
         if asked is not None:
             call.update(kind="text", cue_indexes=[c["index"] for c in asked])
         call["had_context"] = "Previous chunk text:" in text
+        told = re.search(r"Speakers heard in the previous clip: ([^;\n]*);", text)
+        call["speakers_told"] = told.group(1).split(", ") if told else []
         try:
             name, params = stub._next_fault()
         except (ValueError, TypeError, IndexError) as e:  # a malformed entry in stub.faults
@@ -595,11 +608,19 @@ class _Handler(BaseHTTPRequestHandler):
                                     ensure_ascii=False)  # fmt: skip
             elif b'"summary"' in raw:  # the analyze job's schema asks for a whole-file analysis
                 call["kind"] = "analysis"
-                answer = json.dumps({
+                analysis = {
                     "language": "en", "summary": f"A recording of {audio:.1f} seconds.",
                     "topics": ["testing"] if segs else [],
                     "moments": [{"time": round(audio / 2, 3), "description": "the middle"}],
-                })  # fmt: skip
+                }  # fmt: skip
+                if who := [s["speaker"] for s in segs if s.get("speaker")]:
+                    analysis["speakers"] = [
+                        {"speaker": name, "seconds": sum(s["end"] - s["start"] for s in segs
+                                                         if s.get("speaker") == name)}
+                        for name in dict.fromkeys(who)
+                    ]  # fmt: skip
+                    analysis["moments"][0]["speakers"] = who[len(who) // 2 : len(who) // 2 + 1]
+                answer = json.dumps(analysis)
             if name == "malformed":
                 answer = answer[: max(12, len(answer) // 2)]  # cut off mid-JSON
             # Gemini bills audio at 32 tokens per second; text at roughly 4 characters a token.

@@ -56,4 +56,4 @@ def test_dashboard_shows_cancelled_jobs_as_stopped_or_canceled(base_env, worker,
 
     # RQ files the killed horse a moment after the cancel has answered
     found = wait_for(shown, timeout=5, message="the dashboard to show the job stopped")
-    assert found["description"] == "transcribe long-speech.wav (local)"
+    assert found["description"] == f"translate {job['id']}"  # ids and kinds, no file name

@@ -105,6 +105,9 @@ def test_a_correction_is_written_into_the_bilingual_files_of_its_language(client
         (lambda cues: cues[-1].update(end=60.0), None, "after the media ends"),
         (lambda cues: cues[1].update(text="word " * 60), 2, "more text than a subtitle"),
         (lambda cues: cues[1].update(text="  "), 2, "has no text"),
+        (lambda cues: cues[2].update(speaker="A" * 41), 3, "at most 40 characters"),
+        (lambda cues: cues[0].update(speaker="<b>Anna</b>"), 1, "cannot hold tags"),
+        (lambda cues: cues[1].update(speakers=["Anna", "Marco"]), 2, "two for a cue of two"),
     ],
 )
 def test_a_broken_save_names_the_cue_and_changes_nothing(client, job, change, number, words):

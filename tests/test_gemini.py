@@ -325,7 +325,7 @@ def test_killed_horse_then_retry_calls_only_the_missing_chunks(parallel, stub, l
     assert len(again) == total - len(done)
     assert all(c["status"] == 200 for c in again)
     wav = tmp_path / "audio.wav"  # the same extraction and cuts the job made
-    media.extract_audio(long_speech, wav, media.ffmpeg_binary())
+    media.extract_audio(long_speech, wav, media.ffmpeg_binary(), "wav", 3600)
     chunks = plan_chunks(wav, float(env["CHUNK_SECONDS"]))
     assert len(chunks) == total
     missing = sorted(round(c.duration, 2) for c in chunks if c.index not in done)

@@ -125,6 +125,18 @@ def test_segments_cover_audio_script_and_context(stub, client):
     assert [c["had_context"] for c in stub.calls] == [True, False]
 
 
+def test_speakers_are_answered_per_call_in_turn_and_what_the_prompt_told_is_logged(stub, client):
+    stub.speakers = [["S1", "S2"], ["Anna"]]
+    told = PROMPT + "\nSpeakers heard in the previous clip: S1, S2; it ended with S2 speaking."
+    first = json.loads(generate(client, 12.0, prompt=told).text)["segments"]
+    assert [s["speaker"] for s in first] == ["S1", "S2", "S1"]
+    second = json.loads(generate(client, 6.0).text)["segments"]
+    assert [s["speaker"] for s in second] == ["Anna", "Anna"]
+    third = json.loads(generate(client, 3.0).text)["segments"]
+    assert "speaker" not in third[0] and stub.speakers == []
+    assert [c["speakers_told"] for c in stub.calls] == [["S1", "S2"], [], []]
+
+
 def test_429_retry_info_and_daily_quota(stub, client):
     stub.faults.append(("429", {"retry_delay": 1.5}))
     with pytest.raises(errors.ClientError) as exc:

@@ -133,12 +133,21 @@ def test_an_ass_file_keeps_its_styles_and_override_tags(client, stub):
     response = post_file(client, "show.ass", source, engine="gemini", target_language="de")
     job = wait_for_status(client, response.get_json()["id"], END, timeout=60)
     assert job["status"] == "finished", job["error"]
-    ass = pysubs2.SSAFile.from_string(output(client, job, "show.de.ass"))
+    made = output(client, job, "show.de.ass")
+    ass = pysubs2.SSAFile.from_string(made)
     assert "Sign" in ass.styles
     assert [e.text for e in ass] == [r"{\an8}[de] Exit this way",
                                      r"[de] It was {\i1}never{\i0} here."]  # fmt: skip
     sent = next(c for c in stub.calls_snapshot() if c.get("kind") == "text")
     assert "{\\\\an8}" not in sent["prompt"]  # the position is kept aside, not translated
+
+    # A correction in the editor writes the SRT, VTT and JSON again, never this file's ASS.
+    url = f"/api/jobs/{job['id']}/cues"
+    cues = client.get(url).get_json()["cues"]
+    cues[1]["text"] = "Korrigiert."
+    assert client.put(url, json={"base_revision": 0, "cues": cues}).status_code == 200
+    assert output(client, job, "show.de.ass") == made
+    assert "Korrigiert." in output(client, job, "show.de.srt")
 
 
 def test_one_chunk_of_audio_in_two_languages_is_heard_once(client, stub):

@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `test_config` (variable names)."""
     app = Flask(__name__)
     config = Config.from_env({**os.environ, **(test_config or {})})
+    config.check_secret()  # before anything listens: a public key would let anyone be any owner
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD,
@@ -38,15 +39,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, dashboard, errors, health, owner, pages
+    from . import api, body, dashboard, errors, headers, health, library, owner, pages, ratelimit
+
+    body.init_app(app)
 
     dashboard.init_app(app, config)
     # Behind Heroku's router (or any one proxy) trust X-Forwarded-Proto, so cookies get Secure.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
+    headers.init_app(app, app.extensions["subcue"]["storage"])
     owner.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    ratelimit.init_app(app, config)  # after owner: it counts the owners that made
+    library.init_app(app)
     return app

@@ -62,6 +62,8 @@ _UPLOAD = {
                                  "first heard from the audio (a repeated field works too)"},
             "bilingual": {"type": "boolean"},
             "sync": _SYNC,
+            "speaker_names": {"type": "boolean", "description": "speakers' names before their "
+                              "lines in SRT and WebVTT (\"ANNA: \"), where the engine tells"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
@@ -83,6 +85,7 @@ _JOB_REQUEST = {
                                  "items": {"type": "string", "enum": sorted(LANGUAGES)}},
             "bilingual": {"type": "boolean"},
             "sync": _SYNC,
+            "speaker_names": {"type": "boolean"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
             "keep_running": {"type": "boolean"},
@@ -94,6 +97,13 @@ _JOB_REQUEST = {
 }  # fmt: skip
 _RETRY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"max_cost_usd": {**_CAP, "nullable": True}}}}}}  # fmt: skip
+_NAME = {"type": "string", "maxLength": 40, "description": "S1, S2… or a name; no tags"}
+_SPEAKERS = {
+    "type": "array",
+    "maxItems": 2,
+    "items": _NAME,
+    "description": "who speaks the cue: one name, or two (one a line, dashed)",
+}
 
 
 def spec() -> dict:
@@ -129,7 +139,7 @@ def spec() -> dict:
                            "checkpoints), optionally with a new max_cost_usd",
                 "parameters": [_ID], "requestBody": _RETRY,
                 "responses": {"202": _json("Job", "the requeued job"),
-                              **_error_responses(400, 404, 429)}}},
+                              **_error_responses(400, 404, 413, 429)}}},
             "/api/jobs/{job_id}/lease": {"post": {
                 "summary": "The job page is still open", "parameters": [_ID],
                 "responses": {"204": {"description": "renewed"}, **_error_responses(404)}}},
@@ -145,7 +155,7 @@ def spec() -> dict:
             "/api/sessions": {"post": {
                 "summary": "A new session with files", "requestBody": _UPLOAD,
                 "responses": {"201": _json("Session", "the session"),
-                              **_error_responses(400, 413, 415, 503)}}},
+                              **_error_responses(400, 413, 415, 429, 503)}}},
             "/api/sessions/{session_id}": {
                 "get": {"summary": "One session", "parameters": [_SID],
                         "responses": {"200": _json("Session", "the session"),
@@ -157,7 +167,7 @@ def spec() -> dict:
             "/api/sessions/{session_id}/files": {"post": {
                 "summary": "Add files", "parameters": [_SID], "requestBody": _UPLOAD,
                 "responses": {"201": _json("Session", "the session"),
-                              **_error_responses(400, 404, 413, 415)}}},
+                              **_error_responses(400, 404, 413, 415, 429)}}},
             "/api/sessions/{session_id}/files/{file_id}": {"get": {
                 "summary": "An uploaded media file (ranges work; S3 answers a redirect)",
                 "parameters": [_SID, {"name": "file_id", "in": "path", "required": True,
@@ -208,9 +218,12 @@ def spec() -> dict:
                         "requestBody": {"required": True, "content": {"application/json": {
                             "schema": {"type": "object", "required": ["base_revision", "cues"],
                                        "properties": {"base_revision": {"type": "integer"},
-                                                      "cues": {"type": "array"}}}}}},
+                                                      "cues": {"type": "array", "items": {
+                                                          "type": "object", "properties": {
+                                                              "speakers": _SPEAKERS,
+                                                              "speaker": _NAME}}}}}}}},
                         "responses": {"200": {"description": "the new revision"},
-                                      **_error_responses(400, 404, 409)}},
+                                      **_error_responses(400, 404, 409, 413)}},
             },
             "/api/sessions/{session_id}/glossary": {
                 "get": {"summary": "The session's glossary", "parameters": [_SID],
@@ -221,13 +234,13 @@ def spec() -> dict:
                             "application/json": {"schema": {
                                 "$ref": "#/components/schemas/Glossary"}}}},
                         "responses": {"200": _json("Glossary", "the glossary as kept"),
-                                      **_error_responses(400, 404)}},
+                                      **_error_responses(400, 404, 413)}},
             },
             "/api/sessions/{session_id}/jobs": {"post": {
                 "summary": "Start a job over the session", "parameters": [_SID],
                 "requestBody": _JOB_REQUEST,
                 "responses": {"202": _json("Job", "the job"),
-                              **_error_responses(400, 404, 422, 429)}}},
+                              **_error_responses(400, 404, 413, 422, 429)}}},
         },
         "components": {"schemas": _schemas()},
     }  # fmt: skip
@@ -273,6 +286,10 @@ def _schemas() -> dict:
             "waiting": {"type": "object", "nullable": True, "description":
                         "Set while the job waits for the engine's quota: reason, seconds, "
                         "until, message."},
+            "notes": {"type": "array", "description": "What the outputs lack by design, e.g. "
+                      "no_speakers (the local engine tells no speakers)",
+                      "items": {"type": "object", "properties": {
+                          "code": {"type": "string"}, "message": {"type": "string"}}}},
         }},
         "Estimate": {"type": "object", "properties": {
             "cost_usd": {"type": "number"}, "max_cost_usd": {"type": "number"},
@@ -293,6 +310,7 @@ def _schemas() -> dict:
                 "start": {"type": "number"}, "end": {"type": "number"},
                 "text": {"type": "string"}, "source_text": {"type": "string"},
                 "unsure": {"type": "boolean"},
+                "speakers": _SPEAKERS,
                 "check": {"type": "array", "items": {"type": "string"}}}}}}},
         "Glossary": {"type": "object", "required": ["glossary"], "properties": {"glossary": {
             "type": "array", "maxItems": 200, "items": {"type": "object", "required": ["term"],

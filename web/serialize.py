@@ -42,6 +42,7 @@ def job(rec: dict) -> dict:
         "waiting": rec.get("waiting") if status == Status.RUNNING else None,
         "stage": (rec.get("stage") or None) if status == Status.RUNNING else None,
         "warnings": rec.get("warnings") or [],
+        "notes": rec.get("notes") or [],
     }
 
 

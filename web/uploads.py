@@ -11,11 +11,11 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs import media, record, session, subfile
-from jobs.errors import BadRequest, NotMedia, TooLarge
+from jobs import footprint, media, record, session, subfile
+from jobs.errors import BadRequest, MediaTooLong, NotMedia, TooLarge
 from jobs.storage import upload_key
 
-from . import context
+from . import context, filetypes, owner
 
 MAX_NAME_CHARS = 120
 """Longer names are cut (keeping the extension), so keys and headers stay sane."""
@@ -50,20 +50,22 @@ class Staged:
     def __exit__(self, *exc):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def add(self, upload: FileStorage) -> None:
-        """Save one upload locally and probe it; refuse empty, oversized or non-media files."""
+    def add(self, upload: FileStorage, limit_mb: int | None = None) -> None:
+        """Save one upload locally and probe it; refuse empty, oversized (over `limit_mb`,
+        default MAX_UPLOAD_MB) or non-media files."""
         name = safe_name(upload.filename)
         path = self.dir / f"{len(self.files)}"
         upload.save(path)
         size = path.stat().st_size
-        limit = context.config().max_upload_mb
+        limit = limit_mb or context.config().max_upload_mb
         if size == 0:
             raise BadRequest(f"{name} is empty.", code="empty_file")
         if size > limit * 1024 * 1024:
             raise TooLarge(f"{name} is larger than {limit} MB.")
         fmt = subfile.format_of(name)
         if fmt is not None:  # translated as text: read it now, so a broken one is refused
-            parsed = subfile.read(subfile.decode(path.read_bytes()), fmt, name)
+            subfile.check_size(size, name)  # before reading: parsing is CPU the process shares
+            parsed = subfile.read(subfile.decode(path.read_bytes(), name), fmt, name)
             self.files.append({"id": record.new_id(), "name": name, "size": size,
                                "duration_s": round(parsed.duration_s, 3), "has_video": False,
                                "kind": "subtitles", "format": fmt, "cues": len(parsed.cues),
@@ -71,12 +73,13 @@ class Staged:
             return
         try:
             found = media.probe(path, media.ffmpeg_binary(context.config().ffmpeg_binary))
-        except NotMedia as exc:
-            raise NotMedia(f"{name}: {exc.message}") from exc
+            media.check_length(found.duration_s, context.config().max_media_minutes)
+        except (NotMedia, MediaTooLong) as exc:
+            raise type(exc)(f"{name}: {exc.message}") from exc
         self.files.append(
             {"id": record.new_id(), "name": name, "size": size,
              "duration_s": round(found.duration_s, 3), "has_video": found.has_video,
-             "path": str(path)}
+             "demuxer": found.demuxer, "path": str(path)}
         )  # fmt: skip
 
 
@@ -99,12 +102,18 @@ def stage(uploads: list[FileStorage]) -> Staged:
 
 
 def store(staged: Staged, session_id: str) -> list[dict]:
-    """Move staged files into storage and record them on the session."""
+    """Move staged files into storage and record them on the session; 413 `storage_quota`,
+    before any is stored, when they would take the owner over OWNER_STORAGE_MB."""
+    size = sum(file["size"] for file in staged.files)
+    footprint.reserve(context.conn(), owner.current(), session_id, size,
+                      context.config().owner_storage_mb)  # fmt: skip
     stored = []
     for file in staged.files:
         key = upload_key(session_id, file["id"], file["name"])
         context.storage().put_file(key, file["path"])
         entry = {k: v for k, v in file.items() if k != "path"} | {"key": key}
+        # typed now, from the bytes on local disk: served by that, never by the name
+        entry["mimetype"] = filetypes.of_upload(file, filetypes.read_head(file["path"]))
         session.add_file(context.conn(), session_id, entry)
         stored.append(entry)
     return stored

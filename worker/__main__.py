@@ -5,9 +5,9 @@ import logging
 import sys
 
 from jobs import audio, media
-from jobs.config import Config
+from jobs.config import Config, InsecureSecret
 from jobs.connection import connect
-from jobs.submit import JOB_FUNCTIONS, queue
+from jobs.submit import JOB_FUNCTIONS, queues
 
 from .worker import SubcueWorker
 
@@ -26,16 +26,21 @@ def preload_job_functions() -> None:
 
 
 def main() -> int:
-    """Start a forking worker on the Subcue queue."""
+    """Start a forking worker on Subcue's queues (people's jobs first, then the library's)."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
     )
     config = Config.from_env()
+    try:
+        config.check_secret()
+    except InsecureSecret as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
     audio.use_ffmpeg(media.ffmpeg_binary(config.ffmpeg_binary))
     preload_job_functions()
     conn = connect(config)
     worker = SubcueWorker(
-        [queue(conn, config)],
+        queues(conn, config),
         connection=conn,
         subcue_config=config,
         worker_ttl=WORKER_TTL,

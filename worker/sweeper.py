@@ -8,7 +8,9 @@ number of workers on any number of machines can sweep at once. It:
   it had to leave: `keys.uploads_pending`);
 - cancels keep_running=false jobs whose page lost its lease (reason `abandoned`);
 - deletes jobs whose RQ job was deleted behind our back (rq-dashboard), stopping them first;
-- removes this machine's temp directories of jobs that are not running here.
+- removes this machine's temp directories of jobs that are not running here;
+- once per ORPHAN_SWEEP_SECONDS across all workers, removes stored files whose session or job
+  record is gone (records expire after RECORD_TTL; their uploads and outputs would stay forever).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from jobs.connection import connect
 from jobs.delete import delete_job
 from jobs.lifecycle import settle
 from jobs.status import Status
-from jobs.storage import open_storage
+from jobs.storage import Storage, open_storage
 
 log = logging.getLogger("subcue.sweeper")
 
@@ -76,6 +78,25 @@ def _forget_dead(worker: Worker) -> None:
     log.info("event=dead_worker_unregistered worker=%s pid=%s", worker.name, worker.pid)
 
 
+OWNED_PREFIXES = {"sessions/": keys.session, "jobs/": keys.job}
+"""Storage prefixes whose next path part is an id, and the Redis record that id must have."""
+
+
+def sweep_orphans(conn: redis.Redis, store: Storage) -> int:
+    """Delete everything stored under `sessions/<id>/` or `jobs/<id>/` whose record no longer
+    exists; returns how many files went. Safe beside uploads in progress: a session's and a
+    job's record is written before their first file, and a deleted one is never written again."""
+    removed = 0
+    for prefix, record_key in OWNED_PREFIXES.items():
+        ids = {entry.key[len(prefix) :].split("/", 1)[0] for entry in store.list(prefix)}
+        for owned_id in sorted(ids):
+            if owned_id and not conn.exists(record_key(owned_id)):
+                gone = store.delete_prefix(f"{prefix}{owned_id}/")
+                removed += gone
+                log.info("event=orphans_swept prefix=%s%s files=%d", prefix, owned_id, gone)
+    return removed
+
+
 def interval(config: Config) -> float:
     """Seconds between sweeps: often enough that a lapsed lease is noticed within a third of it."""
     return max(1.0, min(config.sweep_interval_seconds, config.lease_seconds / 3))
@@ -89,7 +110,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
     between creating our record and enqueueing it.
     """
     counts = {"failed": 0, "cancelled": 0, "abandoned": 0, "deleted": 0, "temp_removed": 0,
-              "uploads_retried": 0}  # fmt: skip
+              "uploads_retried": 0, "orphans_removed": 0}  # fmt: skip
     suspects = set() if suspects is None else suspects
     missing_now = set()
     store = None
@@ -132,6 +153,10 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
             continue
         counts["temp_removed"] += workspace.remove(config, job_id)
         log.info("job=%s event=temp_swept status=%s", job_id, status)
+    # listing all of storage is not free (a bucket bills it): one worker per period does it
+    period = max(1, int(config.orphan_sweep_seconds))
+    if conn.set(keys.orphan_sweep(), socket.gethostname(), nx=True, ex=period):
+        counts["orphans_removed"] = sweep_orphans(conn, store or open_storage(config.storage_url))
     return counts
 
 

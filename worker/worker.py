@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import redis
@@ -31,6 +32,26 @@ log = logging.getLogger("subcue.worker")
 
 REDIS_RETRY_S = 1.0
 """Seconds between looks for Redis when it went away in the middle of a job's bookkeeping."""
+
+WARM_SHUTDOWN_S = 20.0
+"""Seconds a worker may take, after SIGTERM, to put its job back on the queue and unregister.
+Heroku kills a dyno 30 s after SIGTERM anyway; past this bound the worker exits by itself rather
+than hang (its job is requeued first in every normal case; otherwise the next sweep settles it)."""
+
+MARKUP_STAND_INS = str.maketrans({"<": "\u2039", ">": "\u203a"})
+"""Angle brackets in a failure's text become look-alikes (‹ ›): see `markup_free`."""
+
+
+def markup_free(text: str) -> str:
+    """A job's traceback as RQ stores it, with no way to open an HTML tag.
+
+    rq-dashboard (0.8/0.9) puts a job's `exc_info` into its job page as HTML, and Subcue's
+    failure messages name the user's files: a file called `<img src=x onerror=...>.wav` would
+    run its script in the administrator's browser. Without `<` no tag can start (an entity
+    such as `&lt;` only ever decodes to text), and the look-alikes read the same in the job
+    page and in the jobs list (which escapes, so `&lt;` would show as such)."""
+    return text.translate(MARKUP_STAND_INS)
+
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent dies (Linux)."""
@@ -56,6 +77,7 @@ class SubcueWorker(Worker):
         self.sweeper: Sweeper | None = None
         self._requeue_current = False
         self._uploads_at_stop: dict[str, list[str]] = {}
+        self._shutdown_bound: threading.Timer | None = None
 
     def request_stop(self, signum, frame):
         """SIGTERM/SIGINT (a dyno restart): stop the current job now and queue it again.
@@ -66,7 +88,17 @@ class SubcueWorker(Worker):
         if self.horse_pid and not self._requeue_current:
             self._requeue_current = True
             self.kill_horse()
+        if self._shutdown_bound is None:
+            self._shutdown_bound = threading.Timer(WARM_SHUTDOWN_S, self._exit_now)
+            self._shutdown_bound.daemon = True
+            self._shutdown_bound.start()
         super().request_stop(signum, frame)
+
+    def _exit_now(self) -> None:
+        """The warm shutdown ran past WARM_SHUTDOWN_S: leave now (the horse dies with us)."""
+        log.warning("event=warm_shutdown_timeout worker=%s after_s=%s", self.name,
+                    WARM_SHUTDOWN_S)  # fmt: skip
+        os._exit(1)
 
     def setup_work_horse_signals(self):
         """The horse dies with this worker, even when the worker is SIGKILLed."""
@@ -89,12 +121,28 @@ class SubcueWorker(Worker):
             # Its key expires on its own within worker_ttl, and the sweeper treats it as gone.
             log.warning("event=unregister_skipped worker=%s reason=%s", self.name, exc)
 
+    def unsubscribe(self):
+        """RQ's unsubscribe, without its minute-long wait (RQ 3.0 with redis-py 8.2).
+
+        RQ sends UNSUBSCRIBE, then stops its pubsub thread; redis-py 8.2's `stop()` now waits
+        for that thread, which by then sits in `get_message` waiting up to RQ's sleep_time (60 s)
+        for a subscription that will never come: a SIGTERM'd worker hung a minute (Heroku
+        SIGKILLs it at 30 s). Clearing the thread's loop flag first lets it leave as soon as
+        the UNSUBSCRIBE reply arrives."""
+        if self.pubsub_thread is not None:
+            try:
+                self.pubsub_thread.stop(timeout=0)  # clear the flag; do not wait here
+            except TypeError:  # redis-py before 8: stop() takes no timeout and never waited
+                self.pubsub_thread.stop()
+        super().unsubscribe()
+
     def handle_job_failure(self, job: Job, queue, started_job_registry=None, exc_string="",
                            execution=None):  # fmt: skip
         """Clean up after a job that raised or whose horse died, let RQ file it, then record why.
 
         Runs in the horse when the job raised (e.g. it saw its cancel flag), and in this parent
-        process when the horse was killed (stop-job) or died. Our record changes last: once a
+        process when the horse was killed (stop-job) or died. What RQ stores of the failure
+        holds no markup (see `markup_free`). Our record changes last: once a
         cancel, delete or retry sees `cancelled` or `failed`, the temp dir is gone and RQ has
         nothing more to write for this execution. Last, what the killed horse had uploaded to
         the engine's provider is deleted there.
@@ -120,7 +168,8 @@ class SubcueWorker(Worker):
                     pipe.execute()
                 return
             super().handle_job_failure(
-                job, queue, started_job_registry=started_job_registry, exc_string=exc_string,
+                job, queue, started_job_registry=started_job_registry,
+                exc_string=markup_free(exc_string),
                 execution=execution,
             )  # fmt: skip
         finally:

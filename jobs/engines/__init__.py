@@ -144,12 +144,16 @@ class Engine(ABC):
 
     name: str = ""
     concurrency: int = 1
+    tells_speakers: bool = False
+    """Whether its segments say who speaks (`speaker`)."""
 
     @abstractmethod
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
         """Transcribe `audio` and give its text in `target_language` (using the session's
-        `glossary` where the engine can).
+        `glossary` where the engine can); an engine that can tell voices apart gives each
+        segment a `speaker` and reads `speakers`, prompt lines naming the previous chunk's.
 
         `calls.before_call()` comes before each request (an engine that retries calls it before
         each attempt) and `calls.billed()` after each; uploads are named in `calls.uploads`.
@@ -192,7 +196,15 @@ def offered(config: Config) -> list[dict]:
 
 
 def check_request(config: Config, engine: str | None, target_language: str | None) -> tuple:
-    """Validate an engine/language pair at submission; return the (engine, language) to use."""
+    """Validate an engine/language pair at submission; return the (engine, language) to use.
+    Either may come from a JSON body, so anything but text is refused as unknown."""
+    for value, what, example, code in (
+        (engine, "engine", '"local"', "unknown_engine"),
+        (target_language, "target language", '"de"', "unknown_language"),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"The {what} must be text such as {example}, not {value!r:.40}.",
+                             code=code)  # fmt: skip
     engine = (engine or config.default_engine).strip().lower()
     language = (target_language or "en").strip().lower()
     if engine not in ENGINES:

@@ -98,6 +98,7 @@ class GeminiEngine(Engine):
     """Gemini over google-genai's async client: cancelling a task aborts its request."""
 
     name = "gemini"
+    tells_speakers = True
 
     def __init__(self, config: Config):
         self.config, self.model = config, config.gemini_model
@@ -140,7 +141,8 @@ class GeminiEngine(Engine):
         )
 
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
         """One chunk: retried on 429/5xx/timeouts/garbage; JobFailed when it cannot be done.
 
         An empty answer is legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it
@@ -169,7 +171,8 @@ class GeminiEngine(Engine):
                 upload = self._name_upload(calls.uploads)
                 uploaded = await self._upload(io.BytesIO(wav), upload)
                 part = types.Part.from_uri(file_uri=uploaded.uri, mime_type="audio/wav")
-            contents = [prompt(target_language, duration, context, list(glossary)), part]
+            contents = [prompt(target_language, duration, context, list(glossary),
+                               list(speakers)), part]  # fmt: skip
             segments = await self._call(contents, RESPONSE_SCHEMA, read, calls, duration,
                                         cost.max_output_tokens(duration),
                                         SYSTEM_INSTRUCTION)  # fmt: skip

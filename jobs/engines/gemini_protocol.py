@@ -13,6 +13,7 @@ from ..cost import TEXT_BATCH_CHARS
 from ..errors import JobFailed
 from ..languages import name_of
 from ..session import glossary_lines
+from ..speakers import clean_name
 
 MAX_SERVER_DELAY_S = 300.0
 """A 429 asking for a longer wait than this is treated as an exhausted quota."""
@@ -21,7 +22,8 @@ CONTEXT_CHARS = 600
 """How much of the previous chunk's text is sent as context (its end matters most)."""
 
 FIELDS = ("start", "end", "source_text", "text")
-_SEGMENT = {f: {"type": "NUMBER" if f in FIELDS[:2] else "STRING"} for f in FIELDS}
+_ORDER = ("start", "end", "speaker", "source_text", "text")
+_SEGMENT = {f: {"type": "NUMBER" if f in FIELDS[:2] else "STRING"} for f in _ORDER}
 RESPONSE_SCHEMA = {
     "type": "OBJECT",
     "required": ["segments"],
@@ -29,11 +31,19 @@ RESPONSE_SCHEMA = {
         "segments": {
             "type": "ARRAY",
             "items": {"type": "OBJECT", "properties": _SEGMENT, "required": list(FIELDS),
-                      "propertyOrdering": list(FIELDS)},
+                      "propertyOrdering": list(_ORDER)},
         }
     },
 }  # fmt: skip
-"""The structured answer of API.md: segments with seconds relative to the chunk start."""
+"""The structured answer of API.md: segments with seconds relative to the chunk start, each
+with who speaks it (`speaker`, optional: an answer without speakers is still valid)."""
+
+SPEAKERS_LINE = (
+    "speaker: who says the segment. Use S1, S2, S3… for the people in order of first speech, "
+    "or a person's name when the speech itself says it (someone is addressed or introduces "
+    "themselves). A segment holds one speaker's words only: when someone else starts "
+    "talking, start a new segment."
+)
 
 SYSTEM_INSTRUCTION = (
     "You make subtitles. You hear one clip cut from a longer recording; you transcribe its "
@@ -43,8 +53,9 @@ SYSTEM_INSTRUCTION = (
 
 
 def prompt(target_language: str, duration: float, context: str = "",
-           glossary: list[dict] | None = None) -> str:  # fmt: skip
-    """The request text (the stand-in reads `Target language: Name (code).` and the context)."""
+           glossary: list[dict] | None = None, speakers: list[str] = ()) -> str:  # fmt: skip
+    """The request text (the stand-in reads `Target language: Name (code).` and the context);
+    `speakers`: what to say of the previous chunk's speakers (speakers.prompt_lines)."""
     name = name_of(target_language)
     lines = [
         "Transcribe the speech in this audio clip and translate it.",
@@ -55,7 +66,9 @@ def prompt(target_language: str, duration: float, context: str = "",
         f"0 and {duration:.2f}, where the words are actually spoken.",
         f"source_text: the words as spoken, in their own language. text: the same words in "
         f"{name}; if they are already in {name}, repeat them.",
+        SPEAKERS_LINE,
         'Leave out music, noises and silence. If nobody speaks, answer {"segments": []}.',
+        *speakers,
     ]
     if context:
         lines += [
@@ -82,8 +95,11 @@ def parse_segments(text: str | None, duration: float) -> list[dict] | None:
         source = item.get("source_text")
         source = source.strip() if isinstance(source, str) else ""
         if end > start and item["text"].strip():
-            found.append({"start": start, "end": end, "source_text": source,
-                          "text": item["text"].strip()})  # fmt: skip
+            segment = {"start": start, "end": end, "source_text": source,
+                       "text": item["text"].strip()}  # fmt: skip
+            if who := clean_name(item.get("speaker")):  # a model's words: cleaned, never trusted
+                segment["speaker"] = who
+            found.append(segment)
     segments: list[dict] = []
     for segment in sorted(found, key=lambda s: (s["start"], s["end"])):
         if segments and segment["start"] < segments[-1]["end"]:
@@ -156,12 +172,23 @@ ANALYSIS_SCHEMA = {
             "type": "ARRAY",
             "items": {"type": "OBJECT", "required": ["time", "description"],
                       "properties": {"time": {"type": "NUMBER"},
-                                     "description": {"type": "STRING"}}},
+                                     "description": {"type": "STRING"},
+                                     "speakers": {"type": "ARRAY", "items": {"type": "STRING"}}}},
+        },
+        "speakers": {
+            "type": "ARRAY",
+            "items": {"type": "OBJECT", "required": ["speaker", "seconds"],
+                      "properties": {"speaker": {"type": "STRING"},
+                                     "seconds": {"type": "NUMBER"}}},
         },
     },
-    "propertyOrdering": list(ANALYSIS_FIELDS),
+    "propertyOrdering": [*ANALYSIS_FIELDS, "speakers"],
 }  # fmt: skip
-"""The analyze job's answer per file: language code, summary, topics, notable moments (s)."""
+"""The analyze job's answer per file: language code, summary, topics, notable moments (s) and
+who speaks in each, and each speaker's speaking time (`speakers`, optional)."""
+
+MAX_SPEAKERS = 20
+"""Speakers an analysis keeps at most (the most talkative)."""
 
 
 def analysis_prompt(duration: float, glossary: list[dict] | None = None) -> str:
@@ -171,8 +198,11 @@ def analysis_prompt(duration: float, glossary: list[dict] | None = None) -> str:
         f"It lasts {duration:.2f} seconds.",
         "language: the ISO 639-1 code of the main spoken language. summary: three to five "
         "sentences in English. topics: up to eight short topic names. moments: up to ten notable "
-        f"moments, each with its time in seconds from the start (0 to {duration:.2f}) and one "
-        "sentence saying what happens.",
+        f"moments, each with its time in seconds from the start (0 to {duration:.2f}), one "
+        "sentence saying what happens, and who speaks in it.",
+        "speakers: each person who speaks, by name when the recording says it, else S1, S2… in "
+        "order of first speech (the same labels as in moments), with the seconds they speak in "
+        "all.",
         "If nobody speaks, say so in the summary and leave topics and moments empty.",
         *glossary_lines(glossary or []),
     ])  # fmt: skip
@@ -189,6 +219,7 @@ def parse_analysis(text: str | None, duration: float) -> dict | None:
     moments = [
         {"time": round(min(max(float(m["time"]), 0.0), duration), 3),
          "description": m["description"].strip()}
+        | ({"speakers": who} if (who := _names(m.get("speakers"))) else {})
         for m in data.get("moments") or []
         if isinstance(m, dict) and isinstance(m.get("description"), str)
         and isinstance(m.get("time"), int | float) and math.isfinite(m["time"])
@@ -198,7 +229,30 @@ def parse_analysis(text: str | None, duration: float) -> dict | None:
         "summary": data["summary"].strip(),
         "topics": [t.strip() for t in data.get("topics") or [] if isinstance(t, str)],
         "moments": sorted(moments, key=lambda m: m["time"]),
+        "speakers": _speaking(data.get("speakers"), duration),
     }
+
+
+def _names(raw) -> list[str]:
+    """Speaker names of a moment, cleaned, each once (none when the answer gave none)."""
+    found = [clean_name(n) for n in raw] if isinstance(raw, list) else []
+    return list(dict.fromkeys(n for n in found if n))[:MAX_SPEAKERS]
+
+
+def _speaking(raw, duration: float) -> list[dict]:
+    """Each speaker's speaking time (clamped to the recording) and share of all speech, the
+    most talkative first; one entry per name (times of a name given twice are added)."""
+    seconds: dict[str, float] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name, said = clean_name(item.get("speaker")), item.get("seconds")
+        if name and isinstance(said, int | float) and math.isfinite(said):
+            seconds[name] = seconds.get(name, 0.0) + min(max(float(said), 0.0), duration)
+    total = sum(seconds.values())
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])[:MAX_SPEAKERS]
+    return [{"speaker": name, "seconds": round(t, 3),
+             "share": round(t / total, 3) if total else 0.0} for name, t in ranked]  # fmt: skip
 
 
 # --- text translation of cues (subtitle files, and every language after the first) ---------

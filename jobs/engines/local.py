@@ -194,8 +194,10 @@ class LocalEngine(Engine):
         return ChunkResult(segments=found, language=info.language, speech=speech)
 
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
-                         calls: Calls, glossary: list[dict] = ()) -> ChunkResult:  # fmt: skip
-        """Run Whisper in a thread so the event loop stays free to notice a cancel."""
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
+        """Run Whisper in a thread so the event loop stays free to notice a cancel (it has no
+        speaker model: its segments carry no `speaker`, and `speakers` is not used)."""
         calls.before_call()
         loop = asyncio.get_running_loop()
         loud_s = audio.duration_seconds if audio.dBFS > LOUD_DBFS else 0.0
@@ -230,3 +232,21 @@ class LocalEngine(Engine):
             if sure_of_its_words(probe):
                 return False  # no doubt left: another probe would only cost time
         return False
+
+    async def detect_language(self, wav: Path) -> tuple[str | None, float]:
+        """The language spoken in the first PROBE_S of `wav`, and how sure the model is: a
+        multilingual model names it; an English-only one can only say English, or None when
+        the speech does not sound like English (its confidence: the words' probability)."""
+        window = read_chunk(wav, Chunk(0, 0.0, min(duration_of(wav), PROBE_S)))
+        loop = asyncio.get_running_loop()
+        if not self.english_only:
+            language, probability, _ = await loop.run_in_executor(
+                self._thread, self.model.detect_language, _samples(window)
+            )
+            return language, round(probability, 3)
+        segments, _ = await loop.run_in_executor(self._thread, self._decode, _samples(window),
+                                                 "", True)  # fmt: skip
+        probe = heard(segments)
+        if sounds_foreign(probe):
+            return None, 0.0
+        return "en", round(probe["word_prob"] / probe["words"], 3) if probe["words"] else 0.0

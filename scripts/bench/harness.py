@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -95,11 +96,13 @@ def environment(**settings) -> Iterator[tuple[dict, Stub]]:
             stub = Stub()
             try:
                 env = {
-                    **os.environ, "REDIS_URL": url,
+                    "SECRET_KEY": secrets.token_hex(16), **os.environ, "REDIS_URL": url,
                     "STORAGE_URL": f"file://{tmp_path / 'storage'}",
                     "TEMP_DIR": str(tmp_path / "temp"),
                     "QUEUE_NAME": "subcue-bench", "GEMINI_API_KEY": STUB_KEY,
                     "GEMINI_BASE_URL": stub.url, "MAX_ACTIVE_JOBS_PER_OWNER": "100000",
+                    "NEW_OWNERS_PER_ADDRESS": "100000 per minute",
+                    "JOBS_PER_ADDRESS": "100000 per minute", "OWNER_STORAGE_MB": "100000",
                     "PYTHONUNBUFFERED": "1", "LOGS": str(tmp_path),
                     **{k: str(v) for k, v in settings.items()},
                 }  # fmt: skip

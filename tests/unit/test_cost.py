@@ -13,6 +13,7 @@ from jobs.engines.gemini_protocol import (
     analysis_prompt,
     prompt,
 )
+from jobs.speakers import MAX_NAME_CHARS, prompt_lines
 
 SETUP = cost.Setup(chunk_seconds=30.0, concurrency=4)
 
@@ -53,11 +54,16 @@ def test_a_request_s_input_bound_covers_its_audio_and_every_byte_of_its_text():
 def test_the_request_text_constants_cover_the_real_requests():
     """REQUEST_CHARS and REQUEST_BYTES_MOST hold what Subcue really sends with a full context,
     in Latin and in a three-byte script."""
-    for context in ("x" * CONTEXT_CHARS, "語" * CONTEXT_CHARS):
-        text = cost.request_text(prompt("ja", 30.0, context), SYSTEM_INSTRUCTION, RESPONSE_SCHEMA)
+    many = [{"speaker": c * MAX_NAME_CHARS} for c in "abcdefghij"]  # the longest names
+    wide = [{"speaker": chr(0x8A9E + n) * MAX_NAME_CHARS} for n in range(10)]  # 3 bytes each
+    for context, speaking in (("x" * CONTEXT_CHARS, many), ("語" * CONTEXT_CHARS, wide)):
+        told, _ = prompt_lines(speaking)
+        text = cost.request_text(prompt("ja", 30.0, context, speakers=told), SYSTEM_INSTRUCTION,
+                                 RESPONSE_SCHEMA)  # fmt: skip
         assert len(text.encode()) <= cost.REQUEST_BYTES_MOST
-    latin = cost.request_text(prompt("en", 30.0, "x" * CONTEXT_CHARS), SYSTEM_INSTRUCTION,
-                              RESPONSE_SCHEMA)  # fmt: skip
+    told, _ = prompt_lines(many)
+    latin = cost.request_text(prompt("en", 30.0, "x" * CONTEXT_CHARS, speakers=told),
+                              SYSTEM_INSTRUCTION, RESPONSE_SCHEMA)  # fmt: skip
     assert len(latin) <= cost.REQUEST_CHARS
     analysis = cost.request_text(analysis_prompt(7200.0), ANALYSIS_SCHEMA)
     assert len(analysis.encode()) <= cost.REQUEST_BYTES_MOST

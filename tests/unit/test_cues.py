@@ -398,3 +398,100 @@ def test_messy_input_never_loses_a_word_nor_breaks_timing(seed):
         breaks = check(cues, style, "en", end)["breaks"]
         assert breaks["overlap"] == breaks["gap"] == breaks["media_end"] == 0
         assert breaks["max_duration"] == 0 and all(c.end > c.start for c in cues)
+
+
+# --- speakers -------------------------------------------------------------------------------
+
+
+def said(*turns: tuple[str, str, float, float]) -> list[dict]:
+    """Segments (speaker, text, start, end), as Gemini answers them."""
+    return [{"start": a, "end": b, "text": t, "source_text": t, "speaker": who}
+            for who, t, a, b in turns]  # fmt: skip
+
+
+def test_a_short_exchange_is_one_cue_with_a_dash_on_each_line():
+    """Netflix: two people in one cue, a line each, each starting with a hyphen."""
+    (cue,) = shape_segments(said(("Anna", "Ready?", 1.0, 1.5), ("Marco", "Yes, go.", 1.6, 2.2)),
+                            NETFLIX, "en", 10.0)  # fmt: skip
+    assert cue.lines == ("- Ready?", "- Yes, go.")
+    assert cue.speakers == ("Anna", "Marco") and cue.line_speakers() == ("Anna", "Marco")
+
+
+def test_one_speaker_gets_no_dash_and_longer_turns_get_their_own_cues():
+    """A change of speaker ends a cue when the turns are long; one person's cue has no dash."""
+    found = shape_segments(said(
+        ("Anna", "I have been waiting for you at the station for an hour.", 0.0, 3.5),
+        ("Marco", "The train was late and my phone was dead, I am sorry.", 3.6, 7.0),
+    ), NETFLIX, "en", 20.0)  # fmt: skip
+    assert [c.speakers for c in found] == [("Anna",), ("Marco",)]
+    assert not any(line.startswith("-") for c in found for line in c.lines)
+
+
+def test_bbc_shares_a_cue_only_for_very_short_lines_and_vertical_never():
+    """BBC: a new speaker starts a new cue unless the lines are very short; vertical video
+    gives each speaker their own cue."""
+    short = said(("Anna", "Ready?", 1.0, 1.5), ("Marco", "Yes.", 1.6, 2.0))
+    assert [c.lines for c in shape_segments(short, BBC, "en", 10.0)] == [("- Ready?", "- Yes.")]
+    assert [c.speakers for c in shape_segments(short, VERTICAL, "en", 10.0)] == [
+        ("Anna",), ("Marco",)]  # fmt: skip
+    longer = said(("Anna", "Are you coming tonight?", 1.0, 2.0),
+                  ("Marco", "I will be there at nine.", 2.1, 3.0))  # fmt: skip
+    assert all(len(c.speakers) == 1 for c in shape_segments(longer, BBC, "en", 10.0))
+
+
+def test_no_line_ever_holds_two_speakers():
+    """A long dialogue of random turns: every line is one speaker's words, no cue holds more
+    than two speakers, and two only with the dash on each line."""
+    rng = random.Random(7)
+    words = SIXTY_WORDS.split()
+    turns, t = [], 0.0
+    for _ in range(40):
+        text = " ".join(rng.sample(words, rng.randint(1, 12))).capitalize() + "."
+        length = len(text) / 15
+        turns.append((rng.choice(["Anna", "Marco", "S3"]), f"{text}", t, t + length))
+        t += length + rng.choice([0.1, 0.3, 1.2])
+    segments = said(*turns)
+    for style in (NETFLIX, BBC, VERTICAL):
+        found = shape_segments(segments, style, "en", t + 5)
+        for cue in found:
+            assert 1 <= len(cue.speakers) <= 2, cue
+            for line in cue.lines:
+                assert line.startswith("- ") == (len(cue.speakers) == 2), cue
+        spoken = [(s["speaker"], w) for s in segments for w in s["text"].split()]
+        shown = [(who, w) for c in found for line, who in zip(c.lines, c.line_speakers(),
+                                                              strict=True)
+                 for w in line.removeprefix("- ").split()]  # fmt: skip
+        assert shown == spoken  # every word, in order, under its own speaker
+
+
+def test_segments_without_speakers_are_shaped_as_before():
+    """No speaker anywhere: no speakers on cues, no dashes."""
+    found = shape_segments([{"start": 0.0, "end": 2.0, "text": "Hello there.", "source_text": ""}],
+                           NETFLIX, "en", 5.0)  # fmt: skip
+    assert found[0].speakers == () and found[0].lines == ("Hello there.",)
+
+
+def test_speakers_talking_at_once_still_give_every_word_a_cue():
+    """Three people within a tenth of a second, where no style can part them in time: every
+    word is still shown, in order, and the shaping ends (nothing left without a cue)."""
+    segments = said(("Anna", "No!", 1.0, 1.05), ("Marco", "Yes!", 1.05, 1.1),
+                    ("S3", "Stop it now, both of you.", 1.1, 1.15))  # fmt: skip
+    for style in (NETFLIX, BBC, VERTICAL):
+        found = shape_segments(segments, style, "en", 10.0)
+        assert all_text(found).replace("- ", "") == "No! Yes! Stop it now, both of you."
+
+
+def test_a_quick_exchange_where_the_style_forbids_sharing_does_not_swallow_what_follows():
+    """Vertical video gives every speaker their own cue, but "No!" and "Yes!" 50 ms apart
+    cannot be two cues: they share one as a last resort, and the sentences after them still
+    get cues of their own (the shaper once found no way past them and ran everything
+    together into one cue)."""
+    segments = said(("Anna", "No!", 1.0, 1.05), ("Marco", "Yes!", 1.05, 1.1),
+                    ("Anna", "Then we leave at dawn and never come back here.", 1.2, 4.0),
+                    ("Marco", "Fine by me, really.", 4.2, 6.0))  # fmt: skip
+    found = shape_segments(segments, VERTICAL, "en", 10.0)
+    assert [c.lines for c in found] == [
+        ("- No!", "- Yes!"),
+        ("Then we leave at dawn", "and never come back here."),
+        ("Fine by me, really.",),
+    ]

@@ -100,3 +100,48 @@ def test_an_analysis_answer_is_validated():
     assert found["summary"] == "Fine." and found["topics"] == ["a"]
     assert [m["time"] for m in found["moments"]] == [1, 10.0]
     assert parse_analysis('{"topics": []}', 10.0) is None
+
+
+def test_speakers_are_kept_cleaned_and_optional():
+    """A segment's speaker is kept, its markup stripped and its length cut; a segment without
+    one (or with an empty one) is still valid and carries none."""
+    text = answer(
+        {"start": 0.0, "end": 1.0, "speaker": "<b>Anna</b>", "source_text": "", "text": "Hi."},
+        {"start": 1.0, "end": 2.0, "speaker": "S" + "9" * 80, "source_text": "", "text": "Yo."},
+        {"start": 2.0, "end": 3.0, "source_text": "", "text": "Hm."},
+        {"start": 3.0, "end": 4.0, "speaker": 7, "source_text": "", "text": "Ok."},
+    )
+    found = parse_segments(text, 6.0)
+    assert [s.get("speaker") for s in found] == ["Anna", "S" + "9" * 39, None, None]
+
+
+def test_the_prompt_asks_for_speakers_and_names_the_previous_ones():
+    """Every chunk is asked who speaks; one after a finished chunk is told its speakers."""
+    plain = prompt("de", 30.0)
+    assert "speaker:" in plain and "S1, S2" in plain
+    told = prompt("de", 30.0, speakers=["Speakers heard in the previous clip: S1, Anna."])
+    assert "previous clip: S1, Anna." in told
+
+
+def test_an_analysis_says_who_speaks_how_long_and_in_which_moment():
+    """Speakers cleaned, their time clamped to the recording, their share of all speech; each
+    moment's speakers kept; an analysis without speakers is still valid."""
+    text = json.dumps({
+        "language": "en", "summary": "Two people talk.", "topics": [],
+        "moments": [{"time": 3, "description": "Anna asks.", "speakers": ["<i>Anna</i>", "S2"]},
+                    {"time": 1, "description": "Quiet."}],
+        "speakers": [{"speaker": "S2", "seconds": 10}, {"speaker": "Anna", "seconds": 30},
+                     {"speaker": "Anna", "seconds": 5}, {"speaker": "Bob", "seconds": "x"},
+                     {"speaker": "Eve", "seconds": 900}],
+    })  # fmt: skip
+    found = parse_analysis(text, duration=60.0)
+    assert found["speakers"] == [
+        {"speaker": "Eve", "seconds": 60.0, "share": 0.571},
+        {"speaker": "Anna", "seconds": 35.0, "share": 0.333},
+        {"speaker": "S2", "seconds": 10.0, "share": 0.095},
+    ]
+    assert found["moments"] == [{"time": 1, "description": "Quiet."},
+                                {"time": 3, "description": "Anna asks.",
+                                 "speakers": ["Anna", "S2"]}]  # fmt: skip
+    plain = parse_analysis(json.dumps({"summary": "Nobody.", "moments": []}), 60.0)
+    assert plain["speakers"] == []

@@ -85,3 +85,40 @@ def test_old_encodings_are_read():
     assert subfile.decode("Café".encode("cp1252")) == "Café"
     assert subfile.decode("\ufeffCafé".encode()) == "Café"
     assert subfile.decode("Café".encode("utf-16")) == "Café"
+
+
+def test_a_truncated_utf16_file_is_broken_subtitles_not_a_crash():
+    data = "1\n00:00:01,000 --> 00:00:02,000\nHi\n".encode("utf-16")[:-1]
+    with pytest.raises(BrokenSubtitles) as caught:
+        subfile.decode(data, "cut.srt")
+    assert "cut.srt" in caught.value.message and "UTF-16" in caught.value.message
+    lone = b"\xff\xfe" + "A".encode("utf-16-le") + b"\x00\xd8"  # a high surrogate, alone
+    with pytest.raises(BrokenSubtitles):
+        subfile.decode(lone)
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt", "ass"])
+def test_cues_over_the_limit_are_refused_by_the_scan_before_parsing(fmt, monkeypatch):
+    monkeypatch.setattr(subfile, "MAX_CUES", 3)
+    parsed = []
+    monkeypatch.setattr(pysubs2.SSAFile, "from_string", lambda *a, **k: parsed.append(1))
+    if fmt == "ass":
+        text = ASS_HEAD + "".join(f"Dialogue: 0,0:00:0{i}.00,0:00:0{i}.50,Default,,0,0,0,,Hi\n"
+                                  for i in range(5))  # fmt: skip
+    else:
+        sep = "," if fmt == "srt" else "."
+        head = "WEBVTT\n\n" if fmt == "vtt" else ""
+        text = head + "".join(f"{i}\n00:00:0{i}{sep}000 --> 00:00:0{i}{sep}500\nHi\n\n"
+                              for i in range(1, 6))  # fmt: skip
+    with pytest.raises(BrokenSubtitles) as caught:
+        subfile.read(text, fmt, "many")
+    assert caught.value.code == "too_many_cues" and "more than 3 cues" in caught.value.message
+    assert parsed == []  # refused by the line scan: pysubs2 never ran
+
+
+def test_a_subtitle_file_over_the_size_limit_is_413_too_large():
+    subfile.check_size(subfile.MAX_BYTES, "ok.srt")
+    with pytest.raises(BrokenSubtitles) as caught:
+        subfile.check_size(subfile.MAX_BYTES + 1, "big.srt")
+    assert (caught.value.status, caught.value.code) == (413, "too_large")
+    assert "big.srt" in caught.value.message

@@ -1,7 +1,7 @@
 """jobs/subtitles.py: an engine's chunk-relative segments placed on the media's timeline."""
 
-from jobs.cues import Word
-from jobs.subtitles import place
+from jobs.cues import Cue, Word
+from jobs.subtitles import named_lines, place, vtt_text
 
 
 def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
@@ -19,6 +19,20 @@ def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
     assert (segment["start"], segment["end"]) == (31.0, 32.5)
     assert segment["text"] == "Hello." and segment["source_text"] == "Hallo."
     assert segment["words"] == [Word(31.0, 32.4, " Hello.", 0.9)]
+
+
+def test_a_timing_arrow_in_a_cue_is_written_as_a_plain_arrow(tmp_path):
+    """WebVTT refuses `-->` in a cue and SRT would read it as a timing line."""
+    from jobs import cues
+    from jobs.cues import Cue
+    from jobs.subtitles import write_outputs
+
+    shaped = [Cue(1.0, 2.5, ("A --> B",), "a --> b"), Cue(3.0, 4.0, ("Plain",))]
+    paths, _ = write_outputs(tmp_path, "x.de", "de", 5.0, shaped, cues.STYLES["netflix"])
+    srt_text, vtt_text, json_text = (p.read_text() for p in paths)
+    assert srt_text.count("-->") == vtt_text.count("-->") == 2  # the timing lines only
+    assert "A -> B" in srt_text and '"a -> b"' in json_text
+    assert "A -&gt; B" in vtt_text  # WebVTT cue text escapes its markup characters
 
 
 def test_times_are_clamped_to_the_chunk_and_the_media():
@@ -52,3 +66,21 @@ def test_malformed_words_are_skipped_but_the_segment_kept():
     ]
     (segment,) = place(raw, offset=0.0, chunk_duration=5.0, media_duration=5.0)
     assert [w.text for w in segment["words"]] == [" Hi"]
+
+
+def test_webvtt_text_has_a_voice_span_per_speaker_and_escapes_markup():
+    """Each speaker's lines in a `<v>` span; an `<` or `&` in a cue is text, not markup."""
+    dual = Cue(0.0, 1.0, ("- Ready & set?", "- <Yes>"), speakers=("Anna", "S1"))
+    assert vtt_text(dual) == "<v Anna>- Ready &amp; set?</v>\n<v S1>- &lt;Yes&gt;</v>"
+    one = Cue(0.0, 1.0, ("Where were", "you?"), speakers=("Anna",))
+    assert vtt_text(one) == "<v Anna>Where were\nyou?</v>"
+    assert vtt_text(Cue(0.0, 1.0, ("a < b",))) == "a &lt; b"
+
+
+def test_speaker_names_go_where_each_speaker_starts():
+    """speaker_names: "ANNA: " before a speaker's first line, after the dual-speaker dash."""
+    dual = Cue(0.0, 1.0, ("- Ready?", "- Yes."), speakers=("Anna", "S1"))
+    assert named_lines(dual) == ("- ANNA: Ready?", "- S1: Yes.")
+    one = Cue(0.0, 1.0, ("Where were", "you?"), speakers=("Anna",))
+    assert named_lines(one) == ("ANNA: Where were", "you?")
+    assert named_lines(Cue(0.0, 1.0, ("Nobody known.",))) == ("Nobody known.",)

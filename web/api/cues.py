@@ -8,6 +8,7 @@ from jobs import editing, record
 from jobs.errors import BadRequest
 
 from .. import context, owner
+from ..body import json_body
 from . import bp
 
 
@@ -28,7 +29,8 @@ def get_cues(job_id: str):
     if raw is not None and not raw.isdigit():
         raise BadRequest(f"revision must be a number, not {raw!r}.", code="bad_revision")
     return jsonify(editing.load(context.conn(), context.storage(), rec, where,
-                                None if raw is None else int(raw)))  # fmt: skip
+                                None if raw is None else int(raw),
+                                kept=context.config().max_revisions))  # fmt: skip
 
 
 @bp.put("/jobs/<job_id>/cues")
@@ -37,5 +39,5 @@ def put_cues(job_id: str):
     write the SRT, VTT and JSON again."""
     rec, where = _where(job_id)
     saved = editing.save(context.conn(), context.storage(), context.config(), rec, where,
-                         request.get_json(silent=True))  # fmt: skip
+                         json_body())  # fmt: skip
     return jsonify(saved)

@@ -8,7 +8,8 @@ from jobs import cancel, delete, record, storage
 from jobs.errors import BadRequest, NotFound
 from jobs.submit import retry
 
-from .. import context, owner, serialize, uploads
+from .. import context, filetypes, owner, serialize, uploads
+from ..body import json_body
 from . import bp
 from .shared import admit, check_files, job_params, max_cost, new_session, send_stored, start
 
@@ -60,7 +61,7 @@ def retry_job(job_id: str):
     (JSON or form) may set a new `max_cost_usd` (empty or null: no cap)."""
     conn = context.conn()
     params = record.get(conn, job_id, owner.current())["params"]
-    values = request.get_json(silent=True) if request.is_json else request.form
+    values = json_body() if request.is_json else request.form
     if not isinstance(values, dict) and values is not None:
         raise BadRequest('Send a JSON object such as {"max_cost_usd": 1.0}.', code="bad_json")
     if values and "max_cost_usd" in values:
@@ -88,5 +89,5 @@ def download_output(job_id: str, name: str):
     if name not in {o["name"] for o in rec.get("outputs") or []}:
         raise NotFound("No such output.")
     inline = request.args.get("inline") == "1"  # the player's <track>, or a burned video
-    return send_stored(storage.output_key(job_id, name), name, as_attachment=not inline,
-                       direct=inline and name.endswith(".mp4"))  # fmt: skip
+    return send_stored(storage.output_key(job_id, name), name, filetypes.of_output(name),
+                       inline=inline, direct=inline and name.endswith(".mp4"))  # fmt: skip

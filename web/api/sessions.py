@@ -8,9 +8,10 @@ from jobs import delete, record, session, storage
 from jobs.errors import BadRequest, NotFound
 
 from .. import context, owner, serialize, uploads
+from ..body import json_body
 from . import bp
 from .jobs import accepted
-from .shared import admit, check_files, job_params, new_session, send_stored, start
+from .shared import admit, check_files, job_params, new_session, send_stored, start, upload_type
 
 
 def _session_response(session_id: str, status: int):
@@ -59,14 +60,14 @@ def download_file(session_id: str, file_id: str):
     file = next((f for f in found["files"] if f["id"] == file_id), None)
     if file is None:
         raise NotFound("No such file.")
-    return send_stored(file["key"], file["name"], as_attachment=False, direct=True)
+    return send_stored(file["key"], file["name"], upload_type(file), inline=True, direct=True)
 
 
 @bp.post("/sessions/<session_id>/jobs")
 def create_session_job(session_id: str):
     """Start a translate or analyze job over every file of the session."""
     found = session.get(context.conn(), session_id, owner.current())
-    values = request.get_json(silent=True)
+    values = json_body()
     if not isinstance(values, dict):
         raise BadRequest("Send a JSON object such as {\"kind\": \"translate\"}.",
                          code="bad_json")  # fmt: skip
@@ -89,7 +90,7 @@ def get_glossary(session_id: str):
 def put_glossary(session_id: str):
     """Replace the session's glossary ({"glossary": [{term, translation, note}]})."""
     session.get(context.conn(), session_id, owner.current())
-    entries = session.checked_glossary(request.get_json(silent=True))
+    entries = session.checked_glossary(json_body())
     session.set_glossary(context.conn(), session_id, entries)
     return jsonify({"glossary": entries})
 

@@ -3,7 +3,6 @@ nothing kept), a job started, a stored file sent."""
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,12 +14,9 @@ from jobs.errors import BadRequest, EngineUnsupported, NotFound
 from jobs.languages import LANGUAGES
 from jobs.submit import check_limit, submit
 
-from .. import context, owner, uploads
+from .. import context, filetypes, headers, owner, uploads
 
 KINDS = ("translate", "analyze")
-
-mimetypes.add_type("application/x-subrip", ".srt")
-mimetypes.add_type("text/vtt", ".vtt")
 
 
 def _flag(value: str | None, default: bool, name: str = "keep_running") -> bool:
@@ -156,6 +152,8 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         params["target_languages"] = languages
     if _flag(values.get("bilingual"), default=False, name="bilingual"):
         params["bilingual"] = True
+    if _flag(values.get("speaker_names"), default=False, name="speaker_names"):
+        params["speaker_names"] = True  # "ANNA: " before each speaker's lines (SRT, WebVTT)
     mode = str(values.get("video") or "none").strip().lower()
     if mode not in video.MODES:
         raise BadRequest(f"video must be one of {', '.join(video.MODES)}, not {mode!r}.",
@@ -215,18 +213,37 @@ def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
         raise
 
 
-def send_stored(key: str, name: str, as_attachment: bool, direct: bool = False):
-    """Serve a stored object: from disk when the backend has one (ranges work); for media in a
-    bucket, a redirect to a presigned URL (the player needs ranges to seek); else streamed."""
+def upload_type(file: dict) -> str:
+    """The type a session's file is served with, from what it holds (see web/filetypes.py):
+    found when it was uploaded, or (a file uploaded before Subcue kept it) from its bytes now."""
+    if file.get("mimetype") or file.get("kind") == "subtitles":
+        return file.get("mimetype") or filetypes.of_upload(file, b"")
     store = context.storage()
-    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     try:
-        url = store.direct_url(key, name, mimetype) if direct else None
+        path = store.local_path(file["key"])
+        head = filetypes.read_head(path if path is not None else store.open(file["key"]))
+    except FileNotFoundError as exc:
+        raise NotFound("That file is no longer stored.") from exc
+    return filetypes.of_upload(file, head)
+
+
+def send_stored(key: str, name: str, mimetype: str, inline: bool = False, direct: bool = False):
+    """Serve a stored object as `mimetype`: in place when `inline` is asked and it is audio,
+    video or subtitles, else as an attachment; never as anything a browser would run (nosniff,
+    and a sandboxing policy). From disk when the backend has one (ranges work); media shown
+    from a bucket is a redirect to a presigned URL (the player needs ranges to seek); else
+    streamed."""
+    store = context.storage()
+    as_attachment = not (inline and filetypes.inline(mimetype))
+    try:
+        url = store.direct_url(key, name, mimetype) if direct and not as_attachment else None
         if url:
             return redirect(url)
         path = store.local_path(key)
         source = path if path is not None else store.open(key)
     except FileNotFoundError as exc:
         raise NotFound("That file is no longer stored.") from exc
-    return send_file(source, as_attachment=as_attachment, download_name=name,
-                     mimetype=mimetype, conditional=True)  # fmt: skip
+    response = send_file(source, as_attachment=as_attachment, download_name=name,
+                         mimetype=mimetype, conditional=True)  # fmt: skip
+    response.headers["Content-Security-Policy"] = headers.STORED
+    return response

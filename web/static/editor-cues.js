@@ -1,7 +1,7 @@
 // What the cue editor's edits do to cues, apart from the page (editor.js shows them): times
 // written and moved, a cue split at a place in its text or merged with the next, and the key
 // that asks for each edit. Cues are the API's objects: {start, end, text, source_text, unsure,
-// check}, times in seconds. An edit that cannot be made says why, in words for the person.
+// check, speakers}, times in seconds. An edit that cannot be made says why, in words for the person.
 "use strict";
 
 const CueEdit = (() => {
@@ -41,7 +41,23 @@ const CueEdit = (() => {
       text: c.text,
       source_text: c.source_text || "",
       unsure: Boolean(c.unsure),
+      speakers: c.speakers || [],
     }));
+
+  // A speaker field's text as names: "Anna" or, for a cue two people share, "Anna / Marco".
+  const speakersOf = (value) => value.split("/").map((name) => name.trim()).filter(Boolean);
+
+  // The cues with one speaker's name changed everywhere ({cues, count}: how many cues).
+  function renamed(cues, from, to) {
+    let count = 0;
+    const found = cues.map((c) => {
+      if (!(c.speakers || []).includes(from)) return c;
+      count += 1;
+      const names = c.speakers.map((name) => (name === from ? to : name));
+      return { ...c, speakers: new Set(names).size === 1 ? names.slice(0, 1) : names, edited: true };
+    });
+    return { cues: found, count };
+  }
 
   // Where `step` nudges move a cue's start or end: never past its neighbours, the media's end
   // (`pastEnd`: why not, in words) or its other end. {value} or {refused: why}.
@@ -84,11 +100,16 @@ const CueEdit = (() => {
     }
     const [sourceFirst, sourceSecond] = splitWords(cue.source_text || "", share);
     const part = (fields) => ({ ...cue, check: [...cue.check], edited: true, ...fields });
+    // A cue two people shared, cut between them: one person each, so no dash.
+    const alone = (text) =>
+      (cue.speakers || []).length === 2 ? text.replace(/^- /gm, "").trim() : text;
     return {
       at,
       cues: [
-        part({ end: at, text: first, source_text: sourceFirst }),
-        part({ start: at, text: second, source_text: sourceSecond }),
+        part({ end: at, text: alone(first), source_text: sourceFirst,
+          speakers: (cue.speakers || []).slice(0, 1) }),
+        part({ start: at, text: alone(second), source_text: sourceSecond,
+          speakers: (cue.speakers || []).slice(-1) }),
       ],
     };
   }
@@ -107,6 +128,14 @@ const CueEdit = (() => {
     return [words.slice(0, cut).join(" "), words.slice(cut).join(" ")];
   }
 
+  // Who speaks two cues made one: one name if both have the same one, a name a line when
+  // each was one line, else the first cue's.
+  function mergedSpeakers(a, b, oneLineEach) {
+    const names = [...new Set([...a, ...b])];
+    if (names.length <= 1) return names;
+    return oneLineEach && a.length === 1 && b.length === 1 ? [a[0], b[0]] : a.slice(0, 1);
+  }
+
   // A cue and the next as one: two one-line cues make one cue of two lines. What was wrong
   // between them (too close, overlapping) is gone.
   function merged(first, second) {
@@ -114,11 +143,15 @@ const CueEdit = (() => {
     const b = second.text.trim();
     const oneLineEach = !a.includes("\n") && !b.includes("\n");
     const source = [first.source_text, second.source_text].map((s) => (s || "").trim());
+    const speakers = mergedSpeakers(first.speakers || [], second.speakers || [], oneLineEach);
+    // two people, a line each: each line starts with a dash (the style's dual-speaker rule)
+    const dash = (line) => (speakers.length === 2 && !line.startsWith("- ") ? `- ${line}` : line);
     return {
       ...first,
       end: second.end,
-      text: [a, b].filter(Boolean).join(oneLineEach ? "\n" : " "),
+      text: [a, b].filter(Boolean).map(dash).join(oneLineEach ? "\n" : " "),
       source_text: source.filter(Boolean).join(" "),
+      speakers,
       unsure: Boolean(first.unsure || second.unsure),
       check: [...new Set([...first.check, ...second.check])]
         .filter((code) => code !== "gap" && code !== "overlap"),
@@ -148,5 +181,5 @@ const CueEdit = (() => {
     return keys[event.code] || null;
   }
 
-  return { REASONS, clock, sent, nudged, split, merged, shortcut };
+  return { REASONS, clock, sent, speakersOf, renamed, nudged, split, merged, shortcut };
 })();

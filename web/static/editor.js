@@ -45,6 +45,8 @@
       <span class="cue-length"></span>
     </div>
     <div class="cue-body">
+      <input class="cue-speaker" maxlength="85" spellcheck="false" placeholder="speaker"
+        title="Who speaks (two people: Anna / Marco)">
       <textarea class="cue-text" rows="1" spellcheck="true"></textarea>
       <p class="cue-source"></p>
       <p class="cue-reasons"></p>
@@ -185,21 +187,23 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     state.targets = targetsOf(job, files);
     if (!state.targets.length) return;
     state.target = state.targets[0];
-    noteWhatIsNotRemade(job);
+    noteWhatIsNotRemade(job, files);
     renderPickers();
     if (!(await load())) return;
     root.hidden = false;
     adoptPlayer();
   }
 
-  // A save writes the language's SRT, VTT and JSON again (and its bilingual files); say which
-  // outputs it leaves as the engine made them (videos with subtitles, a subtitle file's own
-  // format).
-  function noteWhatIsNotRemade(job) {
+  // A save writes the language's SRT, VTT and JSON again (and its bilingual files, and the
+  // .ass a media file's speakers made); say which outputs it leaves as the engine made them
+  // (videos with subtitles, a subtitle file's own format).
+  function noteWhatIsNotRemade(job, files) {
     const kept = new Set();
+    const media = new Set(files.filter((f) => (f.kind || "media") === "media").map((f) => f.id));
     for (const output of job.outputs || []) {
       const format = output.format || output.name.split(".").pop();
       if ((output.language || "").includes("-")) continue; // written again with its language
+      if (format === "ass" && media.has(output.file_id)) continue; // the speakers' .ass
       if (VIDEO_FORMATS.includes(format)) kept.add("the video with subtitles");
       else if (!REMADE_FORMATS.includes(format)) kept.add(output.name);
     }
@@ -288,6 +292,7 @@ The time: the player’s when it is inside this cue, else in proportion to the t
       fillRow(row, cue, index);
     });
     list.replaceChildren(rows);
+    renderSpeakers();
     state.speaking = -1;
     markSpeaking();
     setCurrent(Math.min(state.current, state.cues.length - 1));
@@ -301,6 +306,10 @@ The time: the player’s when it is inside this cue, else in proportion to the t
     text.lang = state.target.language;
     text.readOnly = !editable();
     text.setAttribute("aria-label", `Cue ${index + 1}`);
+    const speaker = row.querySelector(".cue-speaker");
+    speaker.value = (cue.speakers || []).join(" / ");
+    speaker.readOnly = !editable();
+    speaker.setAttribute("aria-label", `Cue ${index + 1} speaker`);
     fillTimes(row, cue);
     fillNotes(row, cue);
     row.classList.toggle("bad", index === state.badCue);
@@ -455,7 +464,9 @@ The time: the player’s when it is inside this cue, else in proportion to the t
   }
 
   function lockRows() {
-    for (const text of list.querySelectorAll(".cue-text")) text.readOnly = !editable();
+    for (const text of list.querySelectorAll(".cue-text, .cue-speaker")) {
+      text.readOnly = !editable();
+    }
     renderState();
   }
 
@@ -994,8 +1005,45 @@ The time: the player’s when it is inside this cue, else in proportion to the t
   }
 
   list.addEventListener("input", (event) => {
+    if (event.target.classList.contains("cue-speaker")) {
+      editSpeaker(indexOf(event.target), event.target.value);
+      return;
+    }
     if (!event.target.classList.contains("cue-text")) return;
     editText(indexOf(event.target), event.target.value);
+  });
+
+  function editSpeaker(index, value) {
+    forgetUndo();
+    const cue = state.cues[index];
+    cue.speakers = CueEdit.speakersOf(value);
+    cue.edited = true;
+    renderSpeakers();
+    changed();
+  }
+
+  // The rename picker lists every speaker of the cues.
+  function renderSpeakers() {
+    const names = [...new Set(state.cues.flatMap((c) => c.speakers || []))].sort();
+    const picker = $("editor-speaker-from");
+    const chosen = picker.value;
+    picker.replaceChildren(...names.map((name) => new Option(name, name)));
+    if (names.includes(chosen)) picker.value = chosen;
+    $("editor-speakers").hidden = !names.length;
+  }
+
+  // "Rename S2 to Marco everywhere": one step, saved with the next save.
+  $("editor-speaker-rename").addEventListener("click", () => {
+    if (!editable()) return refuse();
+    const from = $("editor-speaker-from").value;
+    const to = $("editor-speaker-to").value.trim();
+    if (!from || !to || from === to) return;
+    forgetUndo();
+    const { cues, count } = CueEdit.renamed(state.cues, from, to);
+    state.cues = cues;
+    renderList();
+    changed();
+    status(`${from} is ${to} in ${count} cue${count === 1 ? "" : "s"}; save to keep it.`);
   });
 
   list.addEventListener("focusin", (event) => {

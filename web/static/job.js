@@ -112,7 +112,8 @@ function renderProgress() {
 }
 
 // What the finished job says about its subtitles: one quality line per file ("41 cues, all
-// within Netflix rules"), and warnings such as speech the local engine cannot understand.
+// within Netflix rules"), warnings such as speech the local engine cannot understand, and
+// notes on what the outputs lack by design (no speakers from the local engine).
 function renderNotes() {
   const finished = job.status === "finished";
   const quality = finished ? job.quality || [] : [];
@@ -129,6 +130,9 @@ function renderNotes() {
   const warnings = finished ? job.warnings || [] : [];
   $("warnings").textContent = warnings.map((w) => w.message).join(" ");
   $("warnings").hidden = !warnings.length;
+  const notes = finished ? job.notes || [] : [];
+  $("job-notes").textContent = notes.map((n) => n.message).join(" ");
+  $("job-notes").hidden = !notes.length;
 }
 
 function renderMessage() {

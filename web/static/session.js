@@ -227,6 +227,7 @@ $("start-job").addEventListener("submit", async (event) => {
     ...Object.fromEntries(data),
     target_languages: data.getAll("target_languages"),
     bilingual: data.get("bilingual") === "true",
+    speaker_names: data.get("speaker_names") === "true",
   };
   try {
     await api(`/api/sessions/${sessionId}/jobs`, {

@@ -1,0 +1,98 @@
+"""What the library tests share: the token, and stand-ins for the Jellyfin and Plex HTTP APIs
+that library jobs call (their real paths and auth headers, answering JSON as the real servers
+do, keeping every request they got). conftest.py builds one library worker on them."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "library-test-token-5f1c"
+"""ASR_TOKEN of the library tests."""
+
+JELLYFIN_KEY, PLEX_TOKEN = "jf-key-SECRET-1", "plex-SECRET-2"
+"""What the stand-ins accept."""
+
+
+def library_env(base_env: dict, root, servers: MediaServerStub) -> dict:
+    """The library on, with `root` as the media root (Sonarr's `/tv` and the servers' `/data`
+    mapped onto it), the stand-ins as Jellyfin and Plex, on a queue of its own."""
+    return {**base_env, "QUEUE_NAME": "subcue-library", "ASR_TOKEN": TOKEN,
+            "ASR_REJOIN_SECONDS": "0.5", "MEDIA_ROOTS": str(root),
+            "PATH_MAP": f"/tv={root}/tv,/data={root}",
+            "JELLYFIN_URL": servers.url, "JELLYFIN_API_KEY": JELLYFIN_KEY,
+            "PLEX_URL": servers.url, "PLEX_TOKEN": PLEX_TOKEN}  # fmt: skip
+
+
+class MediaServerStub:
+    """One HTTP server playing Jellyfin (`/Items`, `/Items/<id>/Refresh`, with the
+    `Authorization: MediaBrowser Token="<key>"` header) and Plex (`/library/metadata/<key>`
+    and `.../refresh`, with `X-Plex-Token`). `items` maps an item id to its file path."""
+
+    def __init__(self, jellyfin_key: str, plex_token: str):
+        self.jellyfin_key, self.plex_token = jellyfin_key, plex_token
+        self.items: dict[str, str] = {}
+        self.calls: list[tuple[str, str]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """One request to the stand-in."""
+
+            def log_message(self, *args):  # quiet
+                """No access log on stderr."""
+
+            def _answer(self, status: int, body: dict | None = None) -> None:
+                """Send `body` as JSON (or nothing)."""
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _route(self) -> None:
+                """Answer as Jellyfin or Plex would, refusing a missing or wrong key."""
+                url = urlsplit(self.path)
+                parts = url.path.strip("/").split("/")
+                stub.calls.append((self.command, url.path))
+                if parts[0] == "Items":
+                    want = f'MediaBrowser Token="{stub.jellyfin_key}"'
+                    if self.headers.get("Authorization") != want:
+                        return self._answer(401)
+                    if self.command == "GET" and len(parts) == 1:
+                        ids = parse_qs(url.query).get("ids", [""])[0].split(",")
+                        found = [{"Id": i, "Path": stub.items[i]} for i in ids if i in stub.items]
+                        return self._answer(200, {"Items": found, "TotalRecordCount": len(found)})
+                    if self.command == "POST" and parts[2:] == ["Refresh"]:
+                        return self._answer(204)
+                if parts[:2] == ["library", "metadata"]:
+                    if self.headers.get("X-Plex-Token") != stub.plex_token:
+                        return self._answer(401)
+                    key = parts[2]
+                    if self.command == "GET" and len(parts) == 3 and key in stub.items:
+                        part = {"id": 1, "file": stub.items[key]}
+                        meta = {"ratingKey": key, "Media": [{"Part": [part]}]}
+                        return self._answer(
+                            200, {"MediaContainer": {"size": 1, "Metadata": [meta]}}
+                        )
+                    if self.command == "PUT" and parts[3:] == ["refresh"]:
+                        return self._answer(200)
+                return self._answer(404)
+
+            do_GET = do_POST = do_PUT = _route
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> MediaServerStub:
+        """Start serving."""
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
