@@ -43,6 +43,8 @@ class Source:
     language: str | None = None
     media: Path | None = None
     """The input itself, kept in the temp dir when the job puts subtitles into its video."""
+    sync: dict | None = None
+    """How a subtitle file was re-timed to its media (`sync` jobs; jobs/resync.py)."""
     demuxer: str = ""
     """The ffmpeg demuxer that reads `media` (every ffmpeg run over it is told so)."""
 

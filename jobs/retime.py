@@ -16,10 +16,10 @@ Only times move; text stays with its segment. A segment that overlaps no speech 
 
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Sequence
 from dataclasses import replace
+
+import numpy as np
 
 from .cues import Word
 from .speech import Region
@@ -44,15 +44,6 @@ STRETCHES = [1 + k / 400 for k in range(-16, 17)]
 CAP_S = 0.6
 """In the fit, an edge further than this from any speech edge costs no more than this (one
 segment with no speech near it must not pull the whole chunk)."""
-
-
-def _nearest(points: Sequence[float], t: float) -> float | None:
-    """The element of sorted `points` nearest `t`."""
-    if not points:
-        return None
-    i = bisect.bisect_left(points, t)
-    near = [points[j] for j in (i - 1, i) if 0 <= j < len(points)]
-    return min(near, key=lambda p: abs(p - t))
 
 
 def _distance(regions: list[Region], a: float, b: float) -> float:
@@ -125,33 +116,33 @@ def without_repeats(segments: list[dict]) -> list[dict]:
     return [s for s, _ in out]
 
 
-def _fit_cost(edges: list[tuple[float, bool]], onsets: list[float], offsets: list[float],
-              origin: float, shift: float, stretch: float) -> float:  # fmt: skip
-    """The cost of moving every edge (time, is_start) by `shift` and `stretch` around `origin`:
-    each edge's distance to the nearest speech onset (or offset), capped at CAP_S."""
-    cost = 0.0
-    for t, is_start in edges:
-        moved = origin + (t - origin) * stretch + shift
-        near = _nearest(onsets if is_start else offsets, moved)
-        cost += CAP_S if near is None else min(CAP_S, abs(near - moved))
-    return cost
+def _distances(moved: np.ndarray, points: list[float]) -> np.ndarray:
+    """Each moved time's distance to the nearest of the sorted `points`, capped at CAP_S."""
+    if not points:
+        return np.full(moved.shape, CAP_S)
+    grid = np.asarray(points)
+    at = np.searchsorted(grid, moved)
+    before = np.abs(moved - grid[np.clip(at - 1, 0, grid.size - 1)])
+    after = np.abs(grid[np.clip(at, 0, grid.size - 1)] - moved)
+    return np.minimum(np.minimum(before, after), CAP_S)
 
 
 def fit(segments: list[dict], regions: list[Region], origin: float) -> tuple[float, float]:
     """The shift (s) and stretch around `origin` that best put the segments' starts on speech
-    onsets and their ends on speech offsets (the least shift among equals)."""
-    onsets = sorted(r.start for r in regions)
-    offsets = sorted(r.end for r in regions)
-    edges = [(float(s["start"]), True) for s in segments]
-    edges += [(float(s["end"]), False) for s in segments]
-    best = None
-    for stretch in STRETCHES:
-        for shift in SHIFTS:
-            cost = _fit_cost(edges, onsets, offsets, origin, shift, stretch)
-            key = (round(cost, 6), abs(shift), abs(stretch - 1))
-            if best is None or key < best[0]:
-                best = (key, shift, stretch)
-    return (best[1], best[2]) if best else (0.0, 1.0)
+    onsets and their ends on speech offsets: the least total distance (each edge's capped at
+    CAP_S), then the least shift, then the least stretch."""
+    starts = np.array([float(s["start"]) for s in segments]) - origin
+    ends = np.array([float(s["end"]) for s in segments]) - origin
+    stretch = np.array(STRETCHES)[:, None, None]
+    shift = np.array(SHIFTS)[None, :, None]
+    cost = _distances(origin + starts * stretch + shift, sorted(r.start for r in regions))
+    cost = cost.sum(axis=2) + _distances(origin + ends * stretch + shift,
+                                         sorted(r.end for r in regions)).sum(axis=2)  # fmt: skip
+    order = np.lexsort((np.abs(stretch[:, :, 0] - 1).repeat(len(SHIFTS), axis=1).ravel(),
+                        np.abs(shift[:, :, 0]).repeat(len(STRETCHES), axis=0).ravel(),
+                        np.round(cost, 6).ravel()))  # fmt: skip
+    k, h = divmod(int(order[0]), len(SHIFTS))
+    return SHIFTS[h], STRETCHES[k]
 
 
 def segments_on_speech(segments: list[dict], regions: list[Region], origin: float,

@@ -27,9 +27,11 @@ FRAME = 512
 
 FRAME_S = FRAME / RATE
 
-WINDOW_S = 60.0
+WINDOW_S = 10.0
 """Audio read and scored at once; the model's state starts afresh at each window, after a
-warm-up of CONTEXT_S of the audio before it, so a window border costs nothing."""
+warm-up of CONTEXT_S of the audio before it, so a window border costs nothing. (Measured on
+2 hours of audio: onnxruntime's peak memory grew by 5 MiB with 10 s windows, by 20 MiB with
+30 s and by 31 MiB with 60 s ones.)"""
 
 CONTEXT_S = 1.024
 
@@ -66,7 +68,8 @@ def probabilities(wav_path: str | os.PathLike, start_s: float = 0.0,
         total = w.getnframes()
         first = max(0, int(start_s * RATE))
         last = total if end_s is None else min(total, int(end_s * RATE))
-        window, context = int(WINDOW_S * RATE), int(CONTEXT_S * RATE)
+        # whole frames, or each window's scores would stand a fraction of a frame off the last
+        window, context = int(WINDOW_S * RATE) // FRAME * FRAME, int(CONTEXT_S * RATE)
         at = first
         while at < last:
             warm = min(context, at) // FRAME * FRAME  # the model's state warms up on these

@@ -122,6 +122,12 @@ def stem_and_language(name: str) -> tuple[str, str | None]:
     return stem, None
 
 
+def belongs(subtitles_name: str, media_name: str) -> bool:
+    """Whether a subtitle file goes with a media file, as players pair them: its name starts
+    with the media's stem (`film.srt`, `film.en.srt` with `film.mp4`)."""
+    return subtitles_name.lower().startswith(Path(media_name).stem.lower() + ".")
+
+
 def read(text: str, fmt: str, name: str = "the file") -> SubtitleFile:
     """Parse a subtitle file's text; BrokenSubtitles (with a line number) when a cue has no
     valid timing line, there is no cue at all, or there are more than MAX_CUES (found by the

@@ -81,14 +81,33 @@ def _global_offset(cues: list[tuple[float, float]], score: np.ndarray, rate: flo
 
 def fit(cues: list[tuple[float, float]], regions: list[Region], duration: float) -> Fit | None:
     """Where a subtitle file's cues (start, end in seconds) go on media whose speech is
-    `regions`; None when there is nothing to fit to (no cues, or no speech)."""
+    `regions`; None when there is nothing to fit to (no cues, or no speech). Every rate is
+    tried; a drift, like a split, must win SPLIT_COST over none."""
     if not cues or not regions:
         return None
     bins = int(duration / STEP_S) + 1
     score = _speech(regions, bins)
     prefix = np.concatenate([[0.0], np.cumsum(score, dtype=np.float64)])
-    name, rate, (_, base) = max(((n, r, _global_offset(cues, score, r)) for n, r in RATES.items()),
-                                key=lambda found: found[2][0])  # fmt: skip
+    tried = []
+    for name, rate in RATES.items():
+        total, chosen, offsets = _piecewise(cues, score, prefix, rate)
+        tried.append((total - (SPLIT_COST if rate != 1.0 else 0.0), name, rate, chosen, offsets))
+    _, name, rate, chosen, offsets = max(tried, key=lambda t: t[0])
+    shifts = [float(offsets[k]) for k in chosen]
+    times = [(round(s * rate + o, 3), round(e * rate + o, 3))
+             for (s, e), o in zip(cues, shifts, strict=True)]  # fmt: skip
+    splits = sum(1 for x, y in zip(chosen, chosen[1:], strict=False) if x != y)
+    moved = sum(1 for (s, _), (t, _) in zip(cues, times, strict=True) if abs(t - s) >= MOVED_S)
+    common = max(set(chosen), key=chosen.count)
+    return Fit(times, round(float(offsets[common]), 3), name, splits, moved)
+
+
+def _piecewise(cues: list[tuple[float, float]], score: np.ndarray, prefix: np.ndarray,
+               rate: float) -> tuple[float, list[int], np.ndarray]:  # fmt: skip
+    """At `rate`: the best total gain (splits paid for), each cue's offset (index into the
+    offsets), and the offsets tried (around the best single offset)."""
+    bins = score.size
+    _, base = _global_offset(cues, score, rate)
     offsets = base + OFFSET_STEP_S * np.arange(-round(REACH_S / OFFSET_STEP_S),
                                                round(REACH_S / OFFSET_STEP_S) + 1)  # fmt: skip
     starts = np.array([s for s, _ in cues]) * rate
@@ -102,23 +121,29 @@ def fit(cues: list[tuple[float, float]], regions: list[Region], duration: float)
     after = prefix[np.clip(a + edge, 0, bins)] - prefix[a]
     before = prefix[a] - prefix[np.clip(a - edge, 0, bins)]
     gain += (after - before) * STEP_S
-    penalty = SPLIT_COST
     value = gain[0].copy()
     back = np.zeros(gain.shape, dtype=np.int32)
     for i in range(1, len(cues)):
         best = int(np.argmax(value))
-        switch = value[best] - penalty
+        switch = value[best] - SPLIT_COST
         stay = value >= switch
         back[i] = np.where(stay, np.arange(offsets.size), best)
         value = np.where(stay, value, switch) + gain[i]
     chosen = [int(np.argmax(value))]
     for i in range(len(cues) - 1, 0, -1):
         chosen.append(int(back[i][chosen[-1]]))
-    chosen.reverse()
-    shifts = [float(offsets[k]) for k in chosen]
-    times = [(round(s * rate + o, 3), round(e * rate + o, 3))
-             for (s, e), o in zip(cues, shifts, strict=True)]  # fmt: skip
-    splits = sum(1 for x, y in zip(chosen, chosen[1:], strict=False) if x != y)
-    moved = sum(1 for (s, _), (t, _) in zip(cues, times, strict=True) if abs(t - s) >= MOVED_S)
-    common = max(set(chosen), key=chosen.count)
-    return Fit(times, round(float(offsets[common]), 3), name, splits, moved)
+    return float(value.max()), chosen[::-1], offsets
+
+
+def describe(report: dict | None) -> str:
+    """What a sync did, for the job page after the quality line ("" when it was no sync)."""
+    if report is None:
+        return ""
+    if not report["cues_moved"]:
+        return "; re-timed to the audio: already on time"
+    drift = "" if report["drift"] == "none" else f", frame rate {report['drift']}"
+    splits = {0: "", 1: ", 1 split"}.get(report["splits"], f", {report['splits']} splits")
+    return (
+        f"; re-timed to the audio: {report['cues_moved']} cues moved, offset "
+        f"{report['offset_s']:+.2f} s{drift}{splits}"
+    )

@@ -22,12 +22,14 @@ from . import (
     engines,
     media,
     record,
+    resync,
     retime,
     session,
     speakers,
     speech,
     storage,
     subfile,
+    sync,
     video,
     workspace,
 )
@@ -65,10 +67,12 @@ def run(job_id: str) -> None:
     """RQ entry point: translate (or transcribe) every file of the job's session."""
     with job_run(job_id) as job:
         glossary = session.glossary(job.conn, job.record["session_id"])
-        sources = prepare(job)
+        sources, synced = prepare(job), []
+        if job.params.get("sync"):
+            sources, synced = resync.apply(job, sources)
         made = subtitle(job, sources, glossary)
         outputs = made.outputs + videos(job, sources, made.heard, made.style, made.warnings)
-        finish(job, outputs, quality=made.quality, warnings=made.warnings,
+        finish(job, outputs, quality=made.quality, warnings=synced + made.warnings,
                notes=speaker_notes(job, made.heard))  # fmt: skip
 
 
@@ -196,7 +200,8 @@ def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: lis
     for file_index, source in enumerate(sources):
         if source.subtitles is not None:
             items = [(c.index, c.text) for c in source.subtitles.cues if c.translate]
-            wanted = languages
+            # A re-synced file needs no call for its own language: its text is kept as it is.
+            wanted = [lang for lang in languages if source.sync is None or lang != source.language]
         else:
             items = [(k, c.source_text or c.text) for k, c in enumerate(heard[file_index])]
             wanted = languages[1:]
@@ -304,13 +309,15 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 written = subfile.write(source.subtitles, texts[(file_index, language)],
                                         directory, stem, formats)  # fmt: skip
                 report = cues.check(shaped, style, language, source.duration)
+                report |= {"sync": source.sync} if source.sync is not None else {}
                 written.append(write_json(directory / f"{stem}.json", language,
                                           source.duration, style, shaped, report,
                                           doubts))  # a cue's index is its place  # fmt: skip
             store(written, source, language)
             quality.append({"file_id": source.file_id, "name": source.name,
                             "language": language, **report,
-                            "summary": cues.summary(report, style)})  # fmt: skip
+                            "summary": cues.summary(report, style)
+                            + sync.describe(source.sync)})  # fmt: skip
             if job.params.get("bilingual"):
                 pair = f"{src}-{language}"
                 both = bilingual(shaped, style, src)
@@ -429,7 +436,7 @@ def subtitle_cues(source: subfile.SubtitleFile, found: dict[int, str]) -> list[C
     report see them (plain lines; the subtitle files keep the tags)."""
     shaped = []
     for cue in source.cues:
-        text = found.get(cue.index, cue.text if not cue.translate else "")
+        text = found.get(cue.index, cue.text)  # untranslated: a drawing, or its own language
         lines = tuple(line for line in (subfile.plain(t) for t in text.split("\n")) if line)
         shaped.append(Cue(cue.start_ms / 1000, cue.end_ms / 1000, lines or ("",),
                           subfile.plain(cue.text)))  # fmt: skip

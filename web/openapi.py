@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs.cues import STYLES
 from jobs.languages import LANGUAGES
 from jobs.status import Status
+from jobs.sync import RATES
 from jobs.video import MODES
 
 STATUSES = [s.value for s in Status]
@@ -32,6 +33,10 @@ _ID = {
 }
 _SID = {"name": "session_id", "in": "path", "required": True,
         "schema": {"type": "string", "format": "uuid"}}  # fmt: skip
+_SYNC = {"type": "boolean", "description": "re-time each subtitle file to the media file whose "
+         "stem its name starts with (film.mp4 with film.srt or film.en.srt): offset, frame-rate "
+         "drift, splits; text untouched; no engine call for the file's own language. 400 "
+         "bad_sync without such a pair"}  # fmt: skip
 _CAP = {"type": "number", "minimum": 0, "exclusiveMinimum": True,
         "description": "The most the job may spend, in USD (paid engines); it stops with "
                        "budget_exhausted before a call that could pass it."}  # fmt: skip
@@ -56,6 +61,7 @@ _UPLOAD = {
             "target_languages": {"type": "string", "description": "comma-separated codes, the "
                                  "first heard from the audio (a repeated field works too)"},
             "bilingual": {"type": "boolean"},
+            "sync": _SYNC,
             "speaker_names": {"type": "boolean", "description": "speakers' names before their "
                               "lines in SRT and WebVTT (\"ANNA: \"), where the engine tells"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
@@ -78,6 +84,7 @@ _JOB_REQUEST = {
             "target_languages": {"type": "array", "maxItems": 10,
                                  "items": {"type": "string", "enum": sorted(LANGUAGES)}},
             "bilingual": {"type": "boolean"},
+            "sync": _SYNC,
             "speaker_names": {"type": "boolean"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
             "engine": {"type": "string", "enum": ["local", "gemini"]},
@@ -266,6 +273,15 @@ def _schemas() -> dict:
                 "language": {"type": "string", "description": "a code, or <src>-<lang> for a "
                              "bilingual file"},
                 "format": {"type": "string", "enum": ["srt", "vtt", "json", "ass", "ssa"]}}}},
+            "quality": {"type": "array", "description": "per file and language: the style "
+                        "rules' report (style, cues, within_rules, breaks, summary)",
+                        "items": {"type": "object", "properties": {
+                            "sync": {"type": "object", "description": "a sync job's re-timing",
+                                     "properties": {
+                                         "offset_s": {"type": "number"},
+                                         "drift": {"type": "string", "enum": list(RATES)},
+                                         "splits": {"type": "integer"},
+                                         "cues_moved": {"type": "integer"}}}}}},
             "usage": {"type": "object"},
             "waiting": {"type": "object", "nullable": True, "description":
                         "Set while the job waits for the engine's quota: reason, seconds, "

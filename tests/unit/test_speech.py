@@ -32,3 +32,26 @@ def test_a_click_is_not_speech_and_offsets_are_added():
     assert regions_from(frames((1, 0.0), (0.064, 0.99), (1, 0.0))) == []
     found = regions_from(frames((1, 0.9)), offset_s=30.0)
     assert found == [Region(30.0, round(30.0 + round(1 / FRAME_S) * FRAME_S, 3))]
+
+
+def test_scoring_in_windows_finds_the_regions_one_window_does(tmp_path, monkeypatch):
+    """The committed speech clip four times over (70 s, seven windows): its phrases start
+    where they do when the whole file is scored at once, to a frame or two."""
+    import wave
+
+    from jobs import speech
+    from tests.helpers import DATA
+
+    with wave.open(str(DATA / "speech.wav")) as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    looped = tmp_path / "looped.wav"
+    with wave.open(str(looped), "wb") as w:
+        w.setparams(params)
+        w.writeframes(frames * 4)
+    windowed = speech.detect(looped)
+    monkeypatch.setattr(speech, "WINDOW_S", 1000.0)
+    whole = speech.detect(looped)
+    assert len(whole) >= 8
+    assert len(windowed) >= len(whole) - 2  # one window may split a phrase at a short pause
+    for region in windowed:
+        assert min(abs(region.start - r.start) for r in whole) <= 2 * FRAME_S, region

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from flask import redirect, send_file
 
-from jobs import cues, media, session, spend, storage, video
+from jobs import cues, media, session, spend, storage, subfile, video
 from jobs.engines import check_request
 from jobs.errors import BadRequest, EngineUnsupported, NotFound
 from jobs.languages import LANGUAGES
@@ -68,6 +68,8 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
         if mode == "burn" and not video.can_burn(ffmpeg):
             raise EngineUnsupported(video.NO_LIBASS.format(ffmpeg=ffmpeg), code="cannot_burn")
     subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
+    if params.get("sync"):
+        subtitles = check_sync(params, files)
     if not subtitles:
         return
     if kind == "analyze":
@@ -79,6 +81,28 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
         raise EngineUnsupported(f"{subtitles[0]} is a subtitle file. Translating subtitles "
                                 "takes the Gemini engine; the local engine only transcribes "
                                 "English speech.")  # fmt: skip
+
+
+def check_sync(params: dict, files: list[dict]) -> list[str]:
+    """Refuse a `sync` job (400 bad_sync) without a media file, without a subtitle file, or
+    with a subtitle file whose name does not start with a media file's stem; return the
+    subtitle files that will need a translation (those in another language than the target)."""
+    names = [f["name"] for f in files if f.get("kind") != "subtitles"]
+    subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
+    if not names or not subtitles:
+        missing = "a media file (video or audio)" if not names else "a subtitle file"
+        raise BadRequest(f"sync re-times a subtitle file to its media: upload {missing} too, "
+                         "named alike (film.mp4 with film.srt or film.en.srt).",
+                         code="bad_sync")  # fmt: skip
+    for name in subtitles:
+        if not any(subfile.belongs(name, m) for m in names):
+            raise BadRequest(f"sync pairs a subtitle file with the media whose name it starts "
+                             f"with; no media file goes with {name} (film.mp4 takes film.srt "
+                             "or film.en.srt).", code="bad_sync")  # fmt: skip
+    own = params.get("source_language") or params["target_language"]
+    languages = params.get("target_languages") or [params["target_language"]]
+    return [n for n in subtitles
+            if languages != [(subfile.stem_and_language(n)[1] or own)]]  # fmt: skip
 
 
 MAX_COST_LIMIT_USD = 10_000.0
@@ -138,6 +162,11 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         if kind != "translate":
             raise BadRequest("video applies to translate jobs only.", code="bad_video")
         params["video"] = mode
+    if _flag(values.get("sync"), default=False, name="sync"):
+        if kind != "translate" or mode != "none":
+            raise BadRequest("sync re-times subtitle files: it applies to translate jobs "
+                             "without video output.", code="bad_sync")  # fmt: skip
+        params["sync"] = True
     source = str(values.get("source_language") or "").strip().lower()
     if source:
         if source not in LANGUAGES:
