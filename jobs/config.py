@@ -8,7 +8,7 @@ from pathlib import Path
 
 from limits import parse_many
 
-from .cost import parse_override
+from .spend.pricing import parse_override
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root; default storage lives under its `var/`."""
@@ -192,7 +192,8 @@ class Config:
     watch_dirs: tuple[str, ...] = ()
     watch_stable_seconds: float = 10.0
 
-    # Cues timed to the speech a voice-activity detector finds (jobs/speech.py, jobs/retime.py);
+    # Cues timed to the speech a voice-activity detector finds (jobs/media/speech.py,
+    # jobs/media/retime.py);
     # SPEECH_TIMING=off gives the engines' own times (the timing benchmark's "before").
     speech_timing: bool = True
 

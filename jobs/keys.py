@@ -1,6 +1,6 @@
 """Every Redis key Subcue uses, built in one place with one prefix.
 
-- `subcue:job:<id>` (hash): the job record (see jobs/record.py); expires RECORD_TTL after the
+- `subcue:job:<id>` (hash): the job record (see jobs/life/record.py); expires RECORD_TTL after the
   job ends.
 - `subcue:job:<id>:chunks` (hash): chunk index -> validated result JSON, the checkpoints;
   expires with the record.
@@ -12,15 +12,15 @@
 - `subcue:owner:<owner>:jobs` (zset): the owner's job ids by creation time; expires
   RECORD_TTL after its last write.
 - `subcue:owner:<owner>:stored` (hash): session id -> bytes of the owner's uploads in it, for
-  OWNER_STORAGE_MB (jobs/footprint.py); entries of sessions that are gone are dropped at the
+  OWNER_STORAGE_MB (jobs/storage/footprint.py); entries of sessions that are gone are dropped at the
   owner's next upload; expires footprint.TTL after its last write.
-- `subcue:session:<id>` (hash): the session record (see jobs/session.py); RECORD_TTL after
+- `subcue:session:<id>` (hash): the session record (see jobs/life/session.py); RECORD_TTL after
   its last write.
 - `subcue:session:<id>:files` (hash): file id -> file JSON (name, size, duration, storage
   key); expires with the session.
 - `subcue:session:<id>:jobs` (zset): the session's job ids; expires with the session.
 - `subcue:job:<id>:spend` (hash): what the job has spent and holds reserved for paid calls in
-  flight, in micro-dollars (see jobs/spend.py); expires with the record.
+  flight, in micro-dollars (see jobs/spend/ledger.py); expires with the record.
 - `subcue:spend:<YYYY-MM-DD>` (hash): the deployment's and each owner's spend that UTC day
   (settled and reserved), for the daily budgets; expires SPEND_DAY_TTL after its last write.
 - `subcue:usage:<owner>:<YYYY-MM-DD>` and `subcue:usage:<owner>:<YYYY-MM>` (hashes): the
@@ -39,7 +39,7 @@
   library file) is being served by, so the same audio or file asked again joins it; expires
   after jobs/library/asr.DEDUPE_TTL. `...:lock` guards its check-then-submit for a moment.
 - `subcue:library:job:<id>:waiters` (string): how many held whisper-API requests wait for the
-  job; when it falls to 0 and stays there, the job is cancelled (web/library/hold.py).
+  job; when it falls to 0 and stays there, the job is cancelled (web/library_routes/hold.py).
 
 And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
 is created, changes or is deleted, so that event streams wait instead of polling.

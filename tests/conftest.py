@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from jobs.s3storage import S3Storage
+from jobs.storage.s3 import S3Storage
 
 from .gemini_stub import GeminiStub
 from .helpers import (

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import redis
 
-from jobs import workspace
 from jobs.config import Config
+from jobs.life import workspace
 from web import create_app
 
 

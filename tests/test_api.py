@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from jobs.status import Status
+from jobs.life.status import Status
 
 from .helpers import DATA, make_app, upload
 

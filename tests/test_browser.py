@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from jobs import record
-from jobs.cancel import cancel
 from jobs.config import Config
-from jobs.status import ACTIVE
+from jobs.life import record
+from jobs.life.cancel import cancel
+from jobs.life.status import ACTIVE
 
 from .browser import SUBTITLES, Chromium, Dialogs, elapsed_since, iso_seconds, shot
 from .gemini_stub import GeminiStub

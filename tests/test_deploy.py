@@ -12,7 +12,7 @@ import httpx
 import redis
 from rq import Queue, Worker
 
-from jobs.s3storage import S3Storage
+from jobs.storage.s3 import S3Storage
 
 from .helpers import DATA, ROOT, free_port, wait_for
 

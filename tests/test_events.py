@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from jobs import keys
-from jobs.cancel import cancel
-from jobs.status import Status
+from jobs.life.cancel import cancel
+from jobs.life.status import Status
 
 from .browser import Gunicorn
 from .helpers import DATA, make_app, upload, wait_for
@@ -255,7 +255,7 @@ def idle_app(base_env):
 @pytest.fixture
 def chunks(idle_app, monkeypatch):
     """Open a job's stream in-process and iterate its chunks (keep-alive every 0.2 s)."""
-    monkeypatch.setattr("web.api.events.KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr("web.api.event_routes.KEEPALIVE_SECONDS", 0.2)
     opened = []
 
     def open_stream(client, job_id: str):

@@ -13,11 +13,13 @@ import redis
 import srt
 from rq.registry import FailedJobRegistry
 
-from jobs import keys, media, record
-from jobs.audio import plan_chunks
+from jobs import keys
 from jobs.config import Config
-from jobs.engines.gemini import MAX_ATTEMPTS
-from jobs.languages import LANGUAGES
+from jobs.life import record
+from jobs.media import probe
+from jobs.media.audio import plan_chunks
+from jobs.subtitles.languages import LANGUAGES
+from jobs.work.engines.gemini import MAX_ATTEMPTS
 from worker.sweeper import sweep
 
 from .gemini_stub import GeminiStub
@@ -325,7 +327,7 @@ def test_killed_horse_then_retry_calls_only_the_missing_chunks(parallel, stub, l
     assert len(again) == total - len(done)
     assert all(c["status"] == 200 for c in again)
     wav = tmp_path / "audio.wav"  # the same extraction and cuts the job made
-    media.extract_audio(long_speech, wav, media.ffmpeg_binary(), "wav", 3600)
+    probe.extract_audio(long_speech, wav, probe.ffmpeg_binary(), "wav", 3600)
     chunks = plan_chunks(wav, float(env["CHUNK_SECONDS"]))
     assert len(chunks) == total
     missing = sorted(round(c.duration, 2) for c in chunks if c.index not in done)

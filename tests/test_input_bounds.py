@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobs import keys, storage
+from jobs import keys
 from jobs.config import Config
-from jobs.s3storage import S3Storage
-from jobs.storage import open_storage
+from jobs.storage import stores
+from jobs.storage.s3 import S3Storage
+from jobs.storage.stores import open_storage
 from worker.sweeper import sweep_orphans
 
 from .helpers import DATA, make_app, upload, wait_for, wait_for_status
@@ -99,7 +100,7 @@ def test_cue_saves_that_cannot_be_written_are_refused_and_leave_no_revision(fini
     client, job = finished
     url = f"/api/jobs/{job['id']}/cues"
     cues = client.get(url).get_json()["cues"]
-    before = stored_under(base_env, storage.job_prefix(job["id"]))
+    before = stored_under(base_env, stores.job_prefix(job["id"]))
     for change, words in (({"text": "before --> after"}, '"-->"'),
                           ({"source_text": "x" * 1_000_000}, "1000 characters"),
                           ({"source_text": ["a"]}, "must be text")):  # fmt: skip
@@ -109,7 +110,7 @@ def test_cue_saves_that_cannot_be_written_are_refused_and_leave_no_revision(fini
         assert response.status_code == 400, response.get_json()
         error = response.get_json()["error"]
         assert error["code"] == "bad_cue" and error["cue"] == 2 and words in error["message"]
-    assert stored_under(base_env, storage.job_prefix(job["id"])) == before
+    assert stored_under(base_env, stores.job_prefix(job["id"])) == before
     assert not [k for k in before if "/revisions/" in k]
     assert client.get(url).get_json()["latest"] == 0
 
@@ -140,7 +141,7 @@ def test_revisions_past_the_cap_drop_the_oldest_and_keep_the_engine_s(base_env, 
         edited[0]["text"] = f"Saved {revision + 1} times."
         saved = client.put(url, json={"base_revision": revision, "cues": edited})
         assert saved.status_code == 200, saved.get_json()
-    kept = [k.rsplit("/", 1)[1] for k in stored_under(env, storage.job_prefix(job["id"]))
+    kept = [k.rsplit("/", 1)[1] for k in stored_under(env, stores.job_prefix(job["id"]))
             if "/revisions/" in k]  # fmt: skip
     assert sorted(kept) == ["0.json", "3.json", "4.json"]
     assert client.get(f"{url}?revision=3").get_json()["cues"][0]["text"] == "Saved 3 times."
@@ -187,12 +188,12 @@ def _orphans_are_swept(conn, store) -> None:
     gone_session, gone_job = uuid.uuid4().hex, uuid.uuid4().hex
     conn.hset(keys.session(live_session), "id", live_session)
     conn.hset(keys.job(live_job), "id", live_job)
-    kept = [storage.upload_key(live_session, "f1", "a.wav"),
-            storage.output_key(live_job, "a.en.srt")]  # fmt: skip
-    swept = [storage.upload_key(gone_session, "f1", "b.wav"),
-             storage.upload_key(gone_session, "f2", "c.wav"),
-             storage.output_key(gone_job, "b.en.srt"),
-             storage.job_prefix(gone_job) + "revisions/f1/en/0.json"]  # fmt: skip
+    kept = [stores.upload_key(live_session, "f1", "a.wav"),
+            stores.output_key(live_job, "a.en.srt")]  # fmt: skip
+    swept = [stores.upload_key(gone_session, "f1", "b.wav"),
+             stores.upload_key(gone_session, "f2", "c.wav"),
+             stores.output_key(gone_job, "b.en.srt"),
+             stores.job_prefix(gone_job) + "revisions/f1/en/0.json"]  # fmt: skip
     for key in kept + swept:
         store.put(key, io.BytesIO(b"data"))
     try:
@@ -213,14 +214,14 @@ def test_stored_files_whose_records_expired_are_swept(client, base_env, conn):
     files = {"file": (open(DATA / "silence.wav", "rb"), "old.wav")}
     sid = client.post("/api/sessions", data=files, content_type="multipart/form-data")
     sid = sid.get_json()["id"]
-    assert stored_under(base_env, storage.session_prefix(sid))
+    assert stored_under(base_env, stores.session_prefix(sid))
     for key in (keys.session(sid), keys.session_files(sid), keys.session_jobs(sid)):
         conn.pexpire(key, 1)  # as RECORD_TTL would, a week later
     wait_for(lambda: not conn.exists(keys.session(sid)), timeout=5, message="the expiry")
     assert client.get(f"/api/sessions/{sid}").status_code == 404
     store = open_storage(base_env["STORAGE_URL"])
     assert sweep_orphans(conn, store) >= 1
-    assert stored_under(base_env, storage.session_prefix(sid)) == []
+    assert stored_under(base_env, stores.session_prefix(sid)) == []
     _orphans_are_swept(conn, store)
 
 
@@ -236,7 +237,7 @@ def test_one_worker_per_period_looks_for_orphans(base_env, conn):
     config = Config.from_env(base_env)
     conn.delete(keys.orphan_sweep())
     store = open_storage(base_env["STORAGE_URL"])
-    gone = storage.upload_key(uuid.uuid4().hex, "f1", "x.wav")
+    gone = stores.upload_key(uuid.uuid4().hex, "f1", "x.wav")
     store.put(gone, io.BytesIO(b"data"))
     assert sweep(conn, config)["orphans_removed"] >= 1 and store.size(gone) is None
     store.put(gone, io.BytesIO(b"data"))

@@ -14,7 +14,7 @@ import pytest
 import requests
 import srt
 
-from jobs import record
+from jobs.life import record
 
 from .browser import Gunicorn
 from .helpers import DATA, make_app, wait_for

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from jobs import record
+from jobs.life import record
 
 from .helpers import WorkerProcess, gemini_env, make_app, wait_for
 from .library import TOKEN

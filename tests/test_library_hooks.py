@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from jobs import delete, record
 from jobs.config import Config
-from jobs.storage import open_storage
+from jobs.life import delete, record
+from jobs.storage.stores import open_storage
 
 from .helpers import DATA, make_app, stays, wait_for
 from .library import TOKEN

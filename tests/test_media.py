@@ -13,8 +13,8 @@ import pytest
 import redis
 from rq.worker import Worker
 
-from jobs import media, video
 from jobs.errors import UnsupportedMedia
+from jobs.media import probe, video
 
 from .helpers import DATA, WorkerProcess, make_app, temp_dir_of, upload, wait_for, wait_for_status
 
@@ -23,7 +23,7 @@ SEGMENTS = ("mp3", "ts", "mkv", "flac", "ogg")
 
 UPLOAD_NAMES = ("talk.mp3", "talk.mp4", "talk.wav", "talk.m3u8")
 
-FFMPEG = media.ffmpeg_binary()
+FFMPEG = probe.ffmpeg_binary()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_a_plain_ffmpeg_reads_the_server_files_these_playlists_name(segments, tm
         playlist.write_bytes(hls(str(segment)))
         said = subprocess.run([FFMPEG, "-hide_banner", "-i", str(playlist)],
                               capture_output=True, text=True).stderr  # fmt: skip
-        assert media.demuxer_of(said) == "hls" and "Audio:" in said, said
+        assert probe.demuxer_of(said) == "hls" and "Audio:" in said, said
 
 
 @pytest.mark.parametrize("name", UPLOAD_NAMES)
@@ -120,11 +120,11 @@ def test_ffmpeg_itself_opens_no_playlist_under_the_allow_list(segments, tmp_path
     open a playlist: no input is opened and no audio found."""
     playlist = tmp_path / "0"
     playlist.write_bytes(hls(str(segments["mp3"])))
-    said = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", *media.input_args(playlist)],
+    said = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", *probe.input_args(playlist)],
                           capture_output=True, text=True).stderr  # fmt: skip
-    assert media.demuxer_of(said) == "" and "Audio:" not in said, said
-    with pytest.raises(UnsupportedMedia if media.refused_demuxer(said) else media.NotMedia):
-        media.parse_probe(said)
+    assert probe.demuxer_of(said) == "" and "Audio:" not in said, said
+    with pytest.raises(UnsupportedMedia if probe.refused_demuxer(said) else probe.NotMedia):
+        probe.parse_probe(said)
 
 
 def test_a_stored_file_is_read_only_with_the_demuxer_it_was_probed_with(segments, tmp_path):
@@ -134,8 +134,8 @@ def test_a_stored_file_is_read_only_with_the_demuxer_it_was_probed_with(segments
     playlist = tmp_path / "input-0.m3u8"
     playlist.write_bytes(hls(str(segments["mp3"])))
     wav = tmp_path / "audio.wav"
-    with pytest.raises(media.ExtractError):
-        media.extract_audio(playlist, wav, FFMPEG, "mp3", 60)
+    with pytest.raises(probe.ExtractError):
+        probe.extract_audio(playlist, wav, FFMPEG, "mp3", 60)
     assert not wav.exists() or wav.stat().st_size < 1000
     mkv = tmp_path / "out.mkv"
     with pytest.raises(RuntimeError):
@@ -143,15 +143,15 @@ def test_a_stored_file_is_read_only_with_the_demuxer_it_was_probed_with(segments
     assert not mkv.exists() or mkv.stat().st_size < 1000
     disguised = tmp_path / "input-1.m3u8"
     disguised.write_bytes(segments["mp3"].read_bytes())
-    media.extract_audio(disguised, wav, FFMPEG, "mp3", 60)
-    assert wav.stat().st_size > media.WAV_BYTES_PER_S  # about 2 s of audio
+    probe.extract_audio(disguised, wav, FFMPEG, "mp3", 60)
+    assert wav.stat().st_size > probe.WAV_BYTES_PER_S  # about 2 s of audio
 
 
 def test_extraction_stops_at_its_limit_and_keeps_nothing(tmp_path):
     """Audio longer than extraction was allowed (17.6 s given 5 s): TooMuchAudio, no WAV."""
     wav = tmp_path / "audio.wav"
-    with pytest.raises(media.TooMuchAudio):
-        media.extract_audio(DATA / "speech.wav", wav, FFMPEG, "wav", 5)
+    with pytest.raises(probe.TooMuchAudio):
+        probe.extract_audio(DATA / "speech.wav", wav, FFMPEG, "wav", 5)
     assert not wav.exists()
 
 

@@ -10,7 +10,7 @@ import pysubs2
 import pytest
 import srt
 
-from jobs.audio import plan_chunks
+from jobs.media.audio import plan_chunks
 
 from .gemini_stub import GeminiStub
 from .helpers import DATA, WorkerProcess, gemini_env, make_app, upload, wait_for_status

@@ -13,9 +13,10 @@ import time
 import pytest
 import redis
 
-from jobs import audio, cost, spend
 from jobs.config import Config
-from jobs.quota import Quota
+from jobs.media import audio
+from jobs.spend import ledger, pricing
+from jobs.spend.quota import Quota
 
 from .browser import ROOT, Gunicorn
 from .helpers import (
@@ -29,7 +30,7 @@ from .helpers import (
 )
 
 END = {"finished", "failed", "cancelled"}
-FLASH = cost.prices_for("gemini-2.5-flash")
+FLASH = pricing.prices_for("gemini-2.5-flash")
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +72,7 @@ def test_a_capped_job_stops_within_its_cap_and_a_retry_with_more_finishes(
         assert job["params"]["max_cost_usd"] == cap
         job = wait_for_status(client, job["id"], END, timeout=120)
         assert job["status"] == "failed" and job["error"]["code"] == "budget_exhausted"
-        assert f"cap of {cost.usd(cap)}" in job["error"]["message"]
+        assert f"cap of {pricing.usd(cap)}" in job["error"]["message"]
         calls = stub.calls_snapshot()
         assert 4 <= len(calls) < job["progress"]["total"]
         assert stub.max_in_flight() >= 3, "the cap must hold with several calls in flight"
@@ -199,17 +200,17 @@ def test_a_killed_worker_s_reservations_are_released_by_the_sweeper(base_env, st
     job = upload(client, DATA / "speech.wav", engine="gemini").get_json()
     stub.wait_for_calls(4, timeout=30)
     owner = client.get("/api/me").get_json()["owner"]
-    assert len(spend.held(conn, job["id"])) == 4
-    assert spend.day_spent(conn, owner)[0] > 0
+    assert len(ledger.held(conn, job["id"])) == 4
+    assert ledger.day_spent(conn, owner)[0] > 0
     dying.proc.kill()
     dying.proc.wait(10)
     sweeping = WorkerProcess(env, tmp_path / "sweeping.log")
     try:
         job = wait_for_status(client, job["id"], END, timeout=30)
         assert job["status"] == "failed" and job["error"]["code"] == "worker_died"
-        wait_for(lambda: not spend.held(conn, job["id"]), timeout=10,
+        wait_for(lambda: not ledger.held(conn, job["id"]), timeout=10,
                  message="the sweeper to release the reservations")  # fmt: skip
-        assert spend.day_spent(conn, owner)[0] == 0
+        assert ledger.day_spent(conn, owner)[0] == 0
         assert client.get("/api/usage").get_json()["budget"]["owner_left_usd"] == 5
     finally:
         sweeping.stop()
@@ -254,7 +255,7 @@ def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path
         paid = run(DATA / "speech.mp4", "--engine", "gemini", "--to", "fr")
         pattern = r"About \$0\.\d{4}, at most \$0\.\d{4}: \d+ gemini-2\.5-flash calls?,"
         assert re.match(pattern, paid)
-        assert "as of " + cost.PRICES_AS_OF in paid
+        assert "as of " + pricing.PRICES_AS_OF in paid
         assert usd(run(DATA / "speech.mp4", "--engine", "gemini", "--to", "fr,de")) > usd(paid)
         assert re.match(pattern, run(subtitles, "--engine", "gemini", "--to", "de"))
         assert run(DATA / "speech.mp4", "--engine", "local").startswith("Free: the local engine")

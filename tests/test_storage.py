@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from jobs.s3storage import S3Storage
-from jobs.storage import PART_PREFIX, LocalStorage, open_storage
+from jobs.storage.s3 import S3Storage
+from jobs.storage.stores import PART_PREFIX, LocalStorage, open_storage
 
 from .helpers import DATA, make_app, upload, wait_for_status
 

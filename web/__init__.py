@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jobs.config import Config
 from jobs.connection import connect
-from jobs.storage import open_storage
+from jobs.storage.stores import open_storage
 
 from .streams import Hub
 
@@ -39,7 +39,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its subscription starts with the first stream, in the process that serves it
         "hub": Hub(conn, config.max_streams_per_owner),
     }
-    from . import api, body, dashboard, errors, headers, health, library, owner, pages, ratelimit
+    from . import api, dashboard, error_handlers, health, library_routes, pages
+    from .security import body, headers, owner, ratelimit
 
     body.init_app(app)
 
@@ -49,10 +50,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     headers.init_app(app, app.extensions["subcue"]["storage"])
     owner.init_app(app)
-    errors.init_app(app)
+    error_handlers.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     ratelimit.init_app(app, config)  # after owner: it counts the owners that made
-    library.init_app(app)
+    library_routes.init_app(app)
     return app

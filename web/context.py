@@ -4,7 +4,7 @@ import redis
 from flask import current_app
 
 from jobs.config import Config
-from jobs.storage import Storage
+from jobs.storage.stores import Storage
 
 from .streams import Hub
 

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 from jobs.config import Config
 from jobs.connection import redis_url
 
-from . import headers
+from .security import headers
 
 PREFIX = "/rq"
 """Where the dashboard is mounted."""

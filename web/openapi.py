@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from jobs.cues import STYLES
-from jobs.languages import LANGUAGES
-from jobs.status import Status
-from jobs.sync import RATES
-from jobs.video import MODES
+from jobs.life.status import Status
+from jobs.media.sync import RATES
+from jobs.media.video import MODES
+from jobs.subtitles.cues import STYLES
+from jobs.subtitles.languages import LANGUAGES
 
 STATUSES = [s.value for s in Status]
 

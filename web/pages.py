@@ -2,11 +2,13 @@
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from jobs import cues, record, session, status
-from jobs.engines import offered
-from jobs.languages import LANGUAGES
+from jobs.life import record, session, status
+from jobs.subtitles import cues
+from jobs.subtitles.languages import LANGUAGES
+from jobs.work.engines import offered
 
-from . import context, owner
+from . import context
+from .security import owner
 
 bp = Blueprint("pages", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from jobs.status import Status
+from jobs.life.status import Status
 
 USAGE_DEFAULTS = {"engine_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
 

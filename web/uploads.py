@@ -11,11 +11,15 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs import footprint, media, record, session, subfile
 from jobs.errors import BadRequest, MediaTooLong, NotMedia, TooLarge
-from jobs.storage import upload_key
+from jobs.life import record, session
+from jobs.media import probe
+from jobs.storage import footprint
+from jobs.storage.stores import upload_key
+from jobs.subtitles import reader
 
-from . import context, filetypes, owner
+from . import context, filetypes
+from .security import owner
 
 MAX_NAME_CHARS = 120
 """Longer names are cut (keeping the extension), so keys and headers stay sane."""
@@ -62,18 +66,18 @@ class Staged:
             raise BadRequest(f"{name} is empty.", code="empty_file")
         if size > limit * 1024 * 1024:
             raise TooLarge(f"{name} is larger than {limit} MB.")
-        fmt = subfile.format_of(name)
+        fmt = reader.format_of(name)
         if fmt is not None:  # translated as text: read it now, so a broken one is refused
-            subfile.check_size(size, name)  # before reading: parsing is CPU the process shares
-            parsed = subfile.read(subfile.decode(path.read_bytes(), name), fmt, name)
+            reader.check_size(size, name)  # before reading: parsing is CPU the process shares
+            parsed = reader.read(reader.decode(path.read_bytes(), name), fmt, name)
             self.files.append({"id": record.new_id(), "name": name, "size": size,
                                "duration_s": round(parsed.duration_s, 3), "has_video": False,
                                "kind": "subtitles", "format": fmt, "cues": len(parsed.cues),
                                "path": str(path)})  # fmt: skip
             return
         try:
-            found = media.probe(path, media.ffmpeg_binary(context.config().ffmpeg_binary))
-            media.check_length(found.duration_s, context.config().max_media_minutes)
+            found = probe.probe(path, probe.ffmpeg_binary(context.config().ffmpeg_binary))
+            probe.check_length(found.duration_s, context.config().max_media_minutes)
         except (NotMedia, MediaTooLong) as exc:
             raise type(exc)(f"{name}: {exc.message}") from exc
         self.files.append(

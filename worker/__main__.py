@@ -4,10 +4,10 @@ import importlib
 import logging
 import sys
 
-from jobs import audio, media
 from jobs.config import Config, InsecureSecret
 from jobs.connection import connect
-from jobs.submit import JOB_FUNCTIONS, queues
+from jobs.life.submit import JOB_FUNCTIONS, queues
+from jobs.media import audio, probe
 
 from .worker import SubcueWorker
 
@@ -36,7 +36,7 @@ def main() -> int:
     except InsecureSecret as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
-    audio.use_ffmpeg(media.ffmpeg_binary(config.ffmpeg_binary))
+    audio.use_ffmpeg(probe.ffmpeg_binary(config.ffmpeg_binary))
     preload_job_functions()
     conn = connect(config)
     worker = SubcueWorker(

@@ -25,14 +25,16 @@ from rq import worker_registration
 from rq.job import Job
 from rq.worker import Worker
 
-from jobs import engines, keys, record, workspace
-from jobs.cancel import cancel
+from jobs import keys
 from jobs.config import Config
 from jobs.connection import connect
-from jobs.delete import delete_job
-from jobs.lifecycle import settle
-from jobs.status import Status
-from jobs.storage import Storage, open_storage
+from jobs.life import record, workspace
+from jobs.life.cancel import cancel
+from jobs.life.delete import delete_job
+from jobs.life.status import Status
+from jobs.storage.stores import Storage, open_storage
+from jobs.work import engines
+from jobs.work.execution import settle
 
 log = logging.getLogger("subcue.sweeper")
 

@@ -20,11 +20,13 @@ from rq.command import parse_payload
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
-from jobs import engines, record, storage, workspace
 from jobs.config import Config
-from jobs.delete import forget_rq_job
-from jobs.lifecycle import confirm_stopped, settle
-from jobs.status import Status
+from jobs.life import record, workspace
+from jobs.life.delete import forget_rq_job
+from jobs.life.status import Status
+from jobs.storage import stores
+from jobs.work import engines
+from jobs.work.execution import confirm_stopped, settle
 
 from .sweeper import Sweeper
 
@@ -237,8 +239,8 @@ class SubcueWorker(Worker):
         """A killed horse may have stored an output before it could mark its job finished;
         a cancelled job keeps none."""
         try:
-            storage.open_storage(self.subcue_config.storage_url).delete_prefix(
-                storage.job_prefix(job_id)
+            stores.open_storage(self.subcue_config.storage_url).delete_prefix(
+                stores.job_prefix(job_id)
             )
         except Exception:  # the storage is unreachable: the job's expiry removes them later
             log.exception("job=%s event=outputs_not_dropped", job_id)

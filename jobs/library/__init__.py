@@ -4,5 +4,5 @@
   ordinary translate job: raw PCM made a WAV, answers in its formats, one job per audio.
 - `detect`: the language-detection job behind `POST /detect-language`.
 
-The HTTP side is `web/library/`. This package imports `jobs` modules, never Flask.
+The HTTP side is `web/library_routes/`. May import: any package of jobs (never Flask).
 """

@@ -13,7 +13,7 @@ from typing import BinaryIO
 import redis
 
 from .. import keys
-from ..media import SAMPLE_RATE
+from ..media.probe import SAMPLE_RATE
 
 OUTPUTS = ("srt", "vtt", "txt", "tsv", "json")
 """The `output` formats whisper-asr-webservice offers; `srt` is ours by default."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from .. import engines, storage
 from ..errors import JobFailed
-from ..languages import name_of
-from ..lifecycle import job_run, watched
-from ..pipeline import finish, guarded_put, prepare
+from ..storage import stores
+from ..subtitles.languages import name_of
+from ..work import engines
+from ..work.execution import job_run, watched
+from ..work.pipeline import finish, guarded_put, prepare
 
 RESULT = "language.json"
 """The job's one output: `{"detected_language", "language_code", "confidence"}`."""
@@ -35,7 +36,7 @@ def run(job_id: str) -> None:
                   "confidence": confidence}  # fmt: skip
         path = job.tmp / RESULT
         path.write_text(json.dumps(answer), encoding="utf-8")
-        size = guarded_put(job, storage.output_key(job.job_id, RESULT), path)
+        size = guarded_put(job, stores.output_key(job.job_id, RESULT), path)
         job.progressed(1, 1)
         finish(job, [{"name": RESULT, "size": size, "file_id": source.file_id,
                       "language": code, "format": "json"}])  # fmt: skip

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import redis
 
-from .. import keys, record, session, spend
+from .. import keys
 from ..config import Config
-from ..cues import DEFAULT_STYLE
-from ..engines import check_request
 from ..errors import SubcueError
-from ..status import Status
-from ..submit import submit
+from ..life import record, session
+from ..life.status import Status
+from ..life.submit import submit
+from ..spend import ledger
+from ..subtitles.cues import DEFAULT_STYLE
+from ..work.engines import check_request
 from . import asr, paths
 
 log = logging.getLogger("subcue.library")
@@ -88,7 +90,7 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
         check_request(config, engine, language)
     owner = owner_of(config)
     if engine != "local":
-        spend.check_budget(conn, config, owner)
+        ledger.check_budget(conn, config, owner)
     key = keys.library_request(hashlib.sha256(f"library:{media}".encode()).hexdigest())
     with locked(conn, key):
         if (job_id := running_job(conn, key)) is not None:

@@ -17,11 +17,13 @@ import os
 import uuid
 from pathlib import Path
 
-from .. import audio, cost, media, session, spend
 from ..errors import JobFailed, SubcueError
-from ..lifecycle import JobRun, job_run
-from ..pipeline import Source, extract, finish
-from ..translate import languages_of, subtitle
+from ..life import session
+from ..media import audio, probe
+from ..spend import ledger, pricing
+from ..work.execution import JobRun, job_run
+from ..work.pipeline import Source, extract, finish
+from ..work.translate import languages_of, subtitle
 from . import paths, servers
 
 log = logging.getLogger("subcue.library")
@@ -52,9 +54,9 @@ def run(job_id: str) -> None:
 def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[dict]]:
     """The translate job's work on one media file read in place: (outputs, quality, warnings)."""
     glossary = session.glossary(job.conn, job.record["session_id"])
-    wav, ffmpeg = job.tmp / "audio.wav", media.ffmpeg_binary(job.config.ffmpeg_binary)
+    wav, ffmpeg = job.tmp / "audio.wav", probe.ffmpeg_binary(job.config.ffmpeg_binary)
     try:  # the user's file is read as an upload is: allow-listed demuxers only
-        probed = media.probe(found, ffmpeg)
+        probed = probe.probe(found, ffmpeg)
     except SubcueError as exc:
         raise JobFailed(f"{found.name}: {exc.message}", code=exc.code) from exc
     affordable(job, found.name, probed.duration_s)  # before any work
@@ -72,22 +74,22 @@ def affordable(job: JobRun, name: str, duration: float) -> None:
     if job.params.get("engine") != "gemini":
         return
     config = job.config
-    prices = cost.prices_for(config.gemini_model, config.gemini_prices)
-    setup = cost.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    found = cost.estimate("gemini", "translate", [duration], prices, setup,
+    prices = pricing.prices_for(config.gemini_model, config.gemini_prices)
+    setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
+    found = pricing.estimate("gemini", "translate", [duration], prices, setup,
                           languages=len(languages_of(job.params)))  # fmt: skip
-    mine, everyone = spend.day_spent(job.conn, job.owner)
-    short = shortfall(spend.micros(found["max_cost_usd"]),
+    mine, everyone = ledger.day_spent(job.conn, job.owner)
+    short = shortfall(ledger.micros(found["max_cost_usd"]),
                       [("Your", config.owner_daily_budget_usd, mine),
                        ("This server's", config.daily_budget_usd, everyone)])  # fmt: skip
     if short is not None:
         whose, left, budget = short
         raise JobFailed(
-            f"Subtitles for {name} may cost up to {cost.usd(found['max_cost_usd'])}, more than "
-            f"{whose.lower()} daily budget of {cost.usd(budget)} leaves today "
-            f"({cost.usd(spend.dollars(left))}); nothing was spent. Retry it after 00:00 UTC, "
+            f"Subtitles for {name} may cost up to {pricing.usd(found['max_cost_usd'])}, more than "
+            f"{whose.lower()} daily budget of {pricing.usd(budget)} leaves today "
+            f"({pricing.usd(ledger.dollars(left))}); nothing was spent. Retry it after 00:00 UTC, "
             "or use the local engine (LIBRARY_ENGINE=local).",
-            code=spend.BudgetExhausted.code,
+            code=ledger.BudgetExhausted.code,
         )
 
 
@@ -95,8 +97,8 @@ def shortfall(worst: int, budgets: list[tuple[str, float | None, int]]) -> tuple
     """The first budget (whose, USD or None for none, micro-dollars used today) that cannot
     hold `worst` micro-dollars more, as (whose, micro-dollars left, budget); None if all can."""
     for whose, budget, used in budgets:
-        if budget is not None and used + worst > spend.micros(budget):
-            return whose, max(0, spend.micros(budget) - used), budget
+        if budget is not None and used + worst > ledger.micros(budget):
+            return whose, max(0, ledger.micros(budget) - used), budget
     return None
 
 

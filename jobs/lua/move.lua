@@ -1,5 +1,5 @@
 -- Move a job to a new status if, and only if, its status is one of the allowed ones
--- (jobs/status.py names the moves; this script knows no status by name).
+-- (jobs/life/status.py names the moves; this script knows no status by name).
 -- KEYS[1] job hash, KEYS[2] the active set, KEYS[3] the job's chunk checkpoints
 -- ARGV[1] job id, ARGV[2] allowed statuses (comma list), ARGV[3] new status,
 -- ARGV[4] 'ends' (the new status is terminal), 'enters' (it is active again) or '',

@@ -4,7 +4,7 @@
     scripts/bench/burn.py [--seconds 20] [--runs 2]
 
 For 720p and 1080p test videos (ffmpeg's testsrc2 at 25 fps with speech), Subcue's burn
-(jobs/video.py: the ASS it makes, ffmpeg with -progress read line by line, the job's cancel
+(jobs/media/video.py: the ASS it makes, ffmpeg with -progress read line by line, the job's cancel
 flag read from a private Redis every 0.25 s and its progress written every 0.5 s, as a job
 does) against a plain `ffmpeg -vf subtitles=<the same cues as SRT>` with the same encoder
 settings, in the same run: speed in × real time and the ratio (the cost of Subcue's
@@ -40,7 +40,7 @@ def make_video(path: Path, size: tuple[int, int], seconds: float) -> None:
 
 def cues_for(seconds: float):
     """A cue every 2.5 s, two lines, as dense as real subtitles."""
-    from jobs.cues import Cue
+    from jobs.subtitles.cues import Cue
 
     return [Cue(t, t + 2.2, ("Every band had to be recorded", f"by hand, take {n + 1}."))
             for n, t in enumerate(x * 2.5 for x in range(int(seconds / 2.5)))]  # fmt: skip
@@ -57,8 +57,9 @@ def main() -> None:
     """Run the benchmark and print its JSON."""
     import redis
 
-    from jobs import cues, media, video
-    from jobs.subtitles import write_outputs
+    from jobs.media import probe, video
+    from jobs.subtitles import cues
+    from jobs.subtitles.writer import write_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -75,7 +76,7 @@ def main() -> None:
             for label, size in SIZES.items():
                 source = folder / f"{label}.mp4"
                 make_video(source, size, args.seconds)
-                demuxer = media.probe(source, "ffmpeg").demuxer  # as an upload's probe finds it
+                demuxer = probe.probe(source, "ffmpeg").demuxer  # as an upload's probe finds it
                 ass = folder / f"{label}.ass"
                 video.burn_document(shaped, style, "en", *size).save(str(ass))
 

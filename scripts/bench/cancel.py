@@ -40,8 +40,8 @@ def submit(client, wav: bytes, lang: str) -> str:
 
 def running_cancels(env: dict, stub: harness.Stub, trials: int) -> dict:
     """Part 1: cancel latency and late calls."""
-    from jobs import workspace
     from jobs.config import Config
+    from jobs.life import workspace
     from web import create_app
 
     client = create_app(env).test_client()

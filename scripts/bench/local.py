@@ -29,7 +29,7 @@ BASELINE = """
 import time, sys
 from faster_whisper import WhisperModel
 from jobs.config import Config
-from jobs.engines.local import model_path
+from jobs.work.engines.local import model_path
 started = time.perf_counter()
 model = WhisperModel(model_path(Config.from_env()), device="cpu", compute_type="int8")
 segments, _ = model.transcribe(sys.argv[1], language="en", beam_size=5,
@@ -56,7 +56,7 @@ def main() -> None:
         media = Path(tmp) / "speech-looped.wav"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(args.repeat - 1),
                         "-i", str(clip), "-c", "copy", str(media)], check=True)  # fmt: skip
-        from jobs.audio import duration_of
+        from jobs.media.audio import duration_of
         from web import create_app
 
         duration = duration_of(media)

@@ -56,7 +56,7 @@ def job_peak(env: dict, media: Path) -> dict:
                                content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 202, response.get_json()
     job_id = response.get_json()["id"]
-    peak = measured(f"from jobs.translate import run; run({job_id!r})", env)
+    peak = measured(f"from jobs.work.translate import run; run({job_id!r})", env)
     job = client.get(f"/api/jobs/{job_id}").get_json()
     assert job["status"] == "finished", job
     return {"chunks": job["progress"]["total"], "peak_rss_mib": peak}

@@ -104,7 +104,7 @@ def text_against_audio(client, one_job, prices) -> dict:
 
 def main() -> None:
     """Run the benchmark and print its JSON."""
-    from jobs import cost
+    from jobs.spend import pricing
     from web import create_app
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -119,7 +119,7 @@ def main() -> None:
 
     with harness.environment(GEMINI_CONCURRENCY=args.concurrency) as (env, stub):
         client = create_app(env).test_client()
-        prices = cost.prices_for(env.get("GEMINI_MODEL") or "gemini-2.5-flash")
+        prices = pricing.prices_for(env.get("GEMINI_MODEL") or "gemini-2.5-flash")
 
         def estimate_of(seconds: float) -> dict:
             return client.get(f"/api/estimate?engine=gemini&duration_s={seconds}"

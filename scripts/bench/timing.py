@@ -172,7 +172,7 @@ def main() -> None:
     timeline = {"clip": str(clip.wav), "sentences": clip.sentences, "seed": args.seed,
                 "max_shift_s": args.max_shift, "max_stretch": 0.03, "round_s": 0.5}  # fmt: skip
     further = timeline | {"max_shift_s": FURTHER_S}
-    from jobs import speech
+    from jobs.media import speech
 
     started = time.perf_counter()
     regions = speech.detect(clip.wav)

@@ -1,11 +1,11 @@
-"""jobs/audio.py: cutting audio into chunks at quiet points."""
+"""jobs/media/audio.py: cutting audio into chunks at quiet points."""
 
 import wave
 
 import numpy as np
 import pytest
 
-from jobs.audio import AudioSegment, duration_of, plan_chunks, quietest_point, read_chunk
+from jobs.media.audio import AudioSegment, duration_of, plan_chunks, quietest_point, read_chunk
 
 RATE = 16000
 

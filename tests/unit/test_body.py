@@ -1,4 +1,5 @@
-"""Reading JSON bodies (web/body.py): what the checked parser refuses, without a request."""
+"""Reading JSON bodies (web/security/body.py): what the checked parser refuses, without a
+request."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 from flask import Flask
 
-from web.body import MAX_DEPTH, BadJSON, CheckedJSONProvider, checked
+from web.security.body import MAX_DEPTH, BadJSON, CheckedJSONProvider, checked
 
 
 def nested(depth: int):

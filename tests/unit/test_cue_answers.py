@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from jobs.engines.gemini_protocol import batches, cues_part, parse_cues
 from jobs.errors import BadRequest
-from jobs.session import checked_glossary, glossary_lines
+from jobs.life.session import checked_glossary, glossary_lines
+from jobs.work.engines.gemini_protocol import batches, cues_part, parse_cues
 
 ASKED = {1: "Hello there.", 2: "How are you?", 3: "Fine, thanks.", 4: "Good."}
 

@@ -1,4 +1,4 @@
-"""jobs/cues.py: timed words and segments become cues a viewer can read."""
+"""jobs/subtitles/cues.py: timed words and segments become cues a viewer can read."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from jobs.cues import (
+from jobs.subtitles.cues import (
     RULES,
     STYLES,
     Cue,

@@ -1,10 +1,10 @@
-"""jobs/engines/gemini_protocol.py: prompts, answer validation, prices, error bodies."""
+"""jobs/work/engines/gemini_protocol.py: prompts, answer validation, prices, error bodies."""
 
 import json
 
 from google.genai import errors
 
-from jobs.engines.gemini_protocol import (
+from jobs.work.engines.gemini_protocol import (
     parse_analysis,
     parse_segments,
     prompt,

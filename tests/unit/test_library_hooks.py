@@ -1,7 +1,7 @@
-"""web/library/sonarr.py and radarr.py: their webhook payloads as media paths."""
+"""web/library_routes/sonarr.py and radarr.py: their webhook payloads as media paths."""
 
-from web.library.radarr import RadarrSource
-from web.library.sonarr import SonarrSource
+from web.library_routes.radarr import RadarrSource
+from web.library_routes.sonarr import SonarrSource
 
 
 def test_sonarr_names_every_imported_episode():

@@ -1,6 +1,6 @@
-"""jobs/engines/local.py: whether an English-only model heard English."""
+"""jobs/work/engines/local.py: whether an English-only model heard English."""
 
-from jobs.engines.local import clearly_english, sounds_foreign, sure_of_its_words
+from jobs.work.engines.local import clearly_english, sounds_foreign, sure_of_its_words
 
 
 def signals(seconds: float, logprob: float, word_prob: float, fallback: float = 0.0) -> dict:

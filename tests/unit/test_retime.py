@@ -1,11 +1,11 @@
-"""Times moved onto speech (jobs/retime.py): Whisper's words snapped to speech edges, Gemini's
+"""Times moved onto speech (jobs/media/retime.py): Whisper's words snapped to speech edges, Gemini's
 segments fitted as a chunk for shift and stretch, then placed on the speech they overlap."""
 
 import random
 
-from jobs.cues import Word
-from jobs.retime import segments_on_speech, without_repeats, words_on_speech
-from jobs.speech import Region
+from jobs.media.retime import segments_on_speech, without_repeats, words_on_speech
+from jobs.media.speech import Region
+from jobs.subtitles.cues import Word
 
 SPEECH = [Region(1.0, 3.2), Region(3.9, 6.0), Region(8.5, 9.1), Region(10.0, 14.5),
           Region(15.2, 17.0), Region(19.4, 22.8), Region(23.3, 26.0)]  # fmt: skip

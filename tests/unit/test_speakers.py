@@ -1,8 +1,8 @@
-"""jobs/speakers.py: speaker names cleaned, and made consistent across a file's chunks."""
+"""jobs/subtitles/speakers.py: speaker names cleaned, and made consistent across a file's chunks."""
 
 from __future__ import annotations
 
-from jobs.speakers import (
+from jobs.subtitles.speakers import (
     MAX_NAME_CHARS,
     ChunkSpeakers,
     clean_name,

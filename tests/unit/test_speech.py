@@ -1,8 +1,9 @@
-"""Speech regions from the detector's per-frame probabilities (jobs/speech.py regions_from)."""
+"""Speech regions from the detector's per-frame probabilities (jobs/media/speech.py
+regions_from)."""
 
 import numpy as np
 
-from jobs.speech import FRAME_S, Region, regions_from
+from jobs.media.speech import FRAME_S, Region, regions_from
 
 
 def frames(*runs: tuple[float, float]) -> np.ndarray:
@@ -39,7 +40,7 @@ def test_scoring_in_windows_finds_the_regions_one_window_does(tmp_path, monkeypa
     where they do when the whole file is scored at once, to a frame or two."""
     import wave
 
-    from jobs import speech
+    from jobs.media import speech
     from tests.helpers import DATA
 
     with wave.open(str(DATA / "speech.wav")) as w:

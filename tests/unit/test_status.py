@@ -1,7 +1,7 @@
-"""jobs/status.py: the statuses and the moves between them."""
+"""jobs/life/status.py: the statuses and the moves between them."""
 
-from jobs import status
-from jobs.status import MOVES, Status
+from jobs.life import status
+from jobs.life.status import MOVES, Status
 
 
 def test_every_status_is_either_active_or_terminal_and_has_a_word():

@@ -1,9 +1,9 @@
-"""jobs/submit.py: which queue a job goes to, and in which order workers drain them."""
+"""jobs/life/submit.py: which queue a job goes to, and in which order workers drain them."""
 
 import redis
 
 from jobs.config import Config
-from jobs.submit import LIBRARY_KINDS, queues
+from jobs.life.submit import LIBRARY_KINDS, queues
 
 
 def test_people_come_before_the_library():

@@ -1,9 +1,9 @@
-"""Re-timing a subtitle file to its media's speech (jobs/sync.py): offset, drift, splits."""
+"""Re-timing a subtitle file to its media's speech (jobs/media/sync.py): offset, drift, splits."""
 
 import random
 
-from jobs.speech import Region
-from jobs.sync import fit
+from jobs.media.speech import Region
+from jobs.media.sync import fit
 
 rng = random.Random(25)
 SPEECH, at = [], 1.0

@@ -1,6 +1,6 @@
-"""jobs/usage.py: what a job used of its engine."""
+"""jobs/spend/usage.py: what a job used of its engine."""
 
-from jobs.usage import Usage
+from jobs.spend.usage import Usage
 
 
 def test_usages_add_up_and_round_the_cost():

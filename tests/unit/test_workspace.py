@@ -1,8 +1,8 @@
-"""jobs/workspace.py and jobs/connection.py: where a job's temp files live, and which Redis."""
+"""jobs/life/workspace.py and jobs/connection.py: where a job's temp files live, and which Redis."""
 
 from jobs.config import Config
 from jobs.connection import redis_url
-from jobs.workspace import deployment, path
+from jobs.life.workspace import deployment, path
 
 
 def test_temp_dirs_are_grouped_by_redis_without_its_password():

@@ -8,13 +8,18 @@ from contextlib import contextmanager
 
 from flask import redirect, send_file
 
-from jobs import cues, media, session, spend, storage, subfile, video
-from jobs.engines import check_request
 from jobs.errors import BadRequest, EngineUnsupported, NotFound
-from jobs.languages import LANGUAGES
-from jobs.submit import check_limit, submit
+from jobs.life import session
+from jobs.life.submit import check_limit, submit
+from jobs.media import probe, video
+from jobs.spend import ledger
+from jobs.storage import stores
+from jobs.subtitles import cues, reader
+from jobs.subtitles.languages import LANGUAGES
+from jobs.work.engines import check_request
 
-from .. import context, filetypes, headers, owner, uploads
+from .. import context, filetypes, uploads
+from ..security import headers, owner
 
 KINDS = ("translate", "analyze")
 
@@ -64,7 +69,7 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
         if without := [f["name"] for f in files if not f.get("has_video")]:
             raise EngineUnsupported(f"{without[0]} has no video stream to put subtitles in; "
                                     "choose video=none for it.", code="no_video")  # fmt: skip
-        ffmpeg = media.ffmpeg_binary(context.config().ffmpeg_binary)
+        ffmpeg = probe.ffmpeg_binary(context.config().ffmpeg_binary)
         if mode == "burn" and not video.can_burn(ffmpeg):
             raise EngineUnsupported(video.NO_LIBASS.format(ffmpeg=ffmpeg), code="cannot_burn")
     subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
@@ -95,14 +100,14 @@ def check_sync(params: dict, files: list[dict]) -> list[str]:
                          "named alike (film.mp4 with film.srt or film.en.srt).",
                          code="bad_sync")  # fmt: skip
     for name in subtitles:
-        if not any(subfile.belongs(name, m) for m in names):
+        if not any(reader.belongs(name, m) for m in names):
             raise BadRequest(f"sync pairs a subtitle file with the media whose name it starts "
                              f"with; no media file goes with {name} (film.mp4 takes film.srt "
                              "or film.en.srt).", code="bad_sync")  # fmt: skip
     own = params.get("source_language") or params["target_language"]
     languages = params.get("target_languages") or [params["target_language"]]
     return [n for n in subtitles
-            if languages != [(subfile.stem_and_language(n)[1] or own)]]  # fmt: skip
+            if languages != [(reader.stem_and_language(n)[1] or own)]]  # fmt: skip
 
 
 MAX_COST_LIMIT_USD = 10_000.0
@@ -130,7 +135,7 @@ def admit(params: dict) -> None:
     conn, config, who = context.conn(), context.config(), owner.current()
     check_limit(conn, config, who)
     if params["engine"] != "local":
-        spend.check_budget(conn, config, who)
+        ledger.check_budget(conn, config, who)
 
 
 def job_params(values, kind: str = "translate") -> tuple[dict, str]:
@@ -208,7 +213,7 @@ def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
     try:
         yield session_id, uploads.store(staged, session_id)
     except BaseException:
-        context.storage().delete_prefix(storage.session_prefix(session_id))
+        context.storage().delete_prefix(stores.session_prefix(session_id))
         session.purge(conn, session_id)
         raise
 

@@ -2,7 +2,7 @@
 // base.html), and how times and sizes are written. Loaded before the page's own script.
 "use strict";
 
-// status -> {word, active, terminal}, as jobs/status.py defines them
+// status -> {word, active, terminal}, as jobs/life/status.py defines them
 const STATUSES = JSON.parse(document.getElementById("statuses").textContent);
 const statusWord = (status) => (STATUSES[status] || {}).word || status;
 const isActive = (status) => Boolean((STATUSES[status] || {}).active);
@@ -143,7 +143,7 @@ function formLanguageName(form, code) {
 
 document.querySelectorAll("form").forEach(wireEngineChoice);
 
-// dollars as people write them: cents above a dollar, four decimals below (jobs/cost.py usd)
+// dollars as people write them: cents above a dollar, four decimals below (jobs/spend/pricing.py usd)
 function usd(amount) {
   const value = Number(amount || 0);
   return value >= 1 ? `$${value.toFixed(2)}` : `$${value.toFixed(4)}`;

@@ -30,7 +30,7 @@ let heartbeat = null;
 let resultShown = false;
 
 const $ = (id) => document.getElementById(id);
-// code -> English name, as jobs/languages.py has them
+// code -> English name, as jobs/subtitles/languages.py has them
 const LANGUAGES = JSON.parse(document.getElementById("languages").textContent);
 // Queued or running: what leaving the page would cancel ("cancelling" is already on its way).
 const processing = () => job !== null && isActive(job.status) && job.status !== "cancelling";

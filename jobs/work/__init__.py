@@ -1,0 +1,6 @@
+"""The work itself: one execution of a job (claim, temp dir, cancel checks, progress),
+the pipeline every kind shares, the job kinds (translate, analyze) and the engines.
+
+May import: anything in jobs but jobs.library. Only the worker runs it; the web process
+never imports it (it would pull in the engines' libraries).
+"""

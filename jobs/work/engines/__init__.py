@@ -1,0 +1,248 @@
+"""Engines turn a chunk of audio into timed segments; the pipeline does everything else.
+
+Checking a request (`check_request`) is cheap and imports no engine library, so the web app
+can refuse what an engine cannot do at submission. `load` builds an engine once per process
+(one work horse), never once per chunk.
+
+An engine that uploads the user's media to its provider names each upload in the job's
+UploadLog (in Redis) until it has deleted it. A cancel or delete SIGKILLs the work horse, so the
+engine's own cleanup never runs; the worker (or, if the whole worker died, the sweeper) then
+calls `delete_uploads`, and no copy of the media outlives the job at the provider.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+
+from ... import keys
+from ...config import Config
+from ...errors import BadRequest, EngineUnsupported
+from ...media.audio import AudioSegment
+from ...spend.usage import Usage
+from ...subtitles.languages import LANGUAGES
+
+ENGINES = {
+    "local": "jobs.work.engines.local:LocalEngine",
+    "gemini": "jobs.work.engines.gemini:GeminiEngine",
+}
+"""Engine name -> the class implementing it, imported only when a job needs it."""
+
+log = logging.getLogger("subcue.engine")
+
+
+@dataclass
+class ChunkResult:
+    """An engine's answer for one chunk: segments in seconds relative to the chunk start."""
+
+    segments: list[dict]
+    language: str | None = None
+    speech: dict | None = None
+    """What a model heard, for a language check (the local engine: see local.sounds_foreign)."""
+    unsure: bool = False
+    """The engine doubts this answer (it had to ask again, or dropped some of it): a person
+    should look at its cues first."""
+
+
+Translated = tuple[dict[int, str], set[int]]
+"""A text translation: cue index -> text, and the indexes that had to be asked again."""
+
+
+class Calls(Protocol):
+    """What the job lets an engine do around each request (the job's JobRun is one)."""
+
+    uploads: UploadLog
+    """Where the engine names what it uploads, until it has deleted it."""
+
+    def before_call(self) -> None:
+        """Raise if the job must stop; called right before every (possibly paid) request."""
+
+    async def reserve(self, amount: int):
+        """Reserve the most a paid request may cost (micro-dollars) against the job's cap and
+        the budgets; JobFailed `budget_exhausted` when there is no room. Returns the hold
+        to pass to `billed`."""
+
+    def billed(self, usage: Usage, hold=None) -> None:
+        """Count what one request used, as soon as it is known (failed requests too), and
+        settle its reservation (`hold`) to that cost."""
+
+    def waiting(self, seconds: float | None) -> None:
+        """The next request waits `seconds` for the provider's quota (None: it no longer
+        waits), so the job can say so."""
+
+
+class UploadLog:
+    """The job's uploads at the provider that are not deleted yet (a Redis set)."""
+
+    def __init__(self, conn: redis.Redis, job_id: str):
+        self.conn, self.key = conn, keys.uploads(job_id)
+
+    def add(self, name: str) -> None:
+        """Record an upload as soon as the provider has named it."""
+        with self.conn.pipeline() as pipe:
+            pipe.sadd(self.key, name)
+            pipe.expire(self.key, keys.UPLOAD_TTL)
+            pipe.execute()
+
+    def discard(self, name: str) -> None:
+        """Forget an upload once it is deleted."""
+        self.conn.srem(self.key, name)
+
+    def names(self) -> list[str]:
+        """Uploads not deleted yet."""
+        return sorted(n.decode() for n in self.conn.smembers(self.key))
+
+
+def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[str]) -> None:
+    """Delete `names` (read from the job's UploadLog once its horse was gone) at the provider.
+
+    Called by the worker after a horse it killed, and by the sweeper after a dead worker, once
+    the job's record has changed: a cancel's answer never waits on the provider.
+    """
+    if not names:
+        return
+    if not config.gemini_configured:  # a worker of another deployment's kind: leave them
+        conn.sadd(keys.uploads_pending(), job_id)
+        log.info("job=%s event=uploads_left_for_a_worker_with_the_key count=%d", job_id,
+                 len(names))  # fmt: skip
+        return
+    deleted: list[str] = []
+    try:
+        from .gemini import delete_files  # the only engine that uploads
+
+        deleted = delete_files(config, names)
+        if deleted:
+            conn.srem(keys.uploads(job_id), *deleted)  # a no-op once a delete purged the list
+            log.info("job=%s event=uploads_deleted count=%d", job_id, len(deleted))
+    except Exception:  # the worker's own bookkeeping must go on; the next sweep tries again
+        log.exception("job=%s event=uploads_not_deleted count=%d", job_id, len(names))
+    if len(deleted) < len(names):
+        conn.sadd(keys.uploads_pending(), job_id)
+        log.warning("job=%s event=uploads_not_deleted count=%d", job_id,
+                    len(names) - len(deleted))  # fmt: skip
+
+
+def delete_pending_uploads(config: Config, conn: redis.Redis) -> int:
+    """Delete the uploads that other processes left (see delete_uploads), if this one has the
+    key; returns for how many jobs. A list that expired with the provider's copies is done."""
+    if not config.gemini_configured:
+        return 0
+    pending = [i.decode() if isinstance(i, bytes) else i
+               for i in conn.smembers(keys.uploads_pending())]  # fmt: skip
+    for job_id in pending:
+        if conn.hget(keys.job(job_id), "status") in (b"running", b"cancelling"):
+            continue  # retried meanwhile: its list names the new run's uploads too; later
+        conn.srem(keys.uploads_pending(), job_id)  # delete_uploads puts back what fails again
+        delete_uploads(config, conn, job_id, UploadLog(conn, job_id).names())
+    return len(pending)
+
+
+class Engine(ABC):
+    """A speech engine: one call per chunk; `concurrency` calls may run at once."""
+
+    name: str = ""
+    concurrency: int = 1
+    tells_speakers: bool = False
+    """Whether its segments say who speaks (`speaker`)."""
+
+    @abstractmethod
+    async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
+                         calls: Calls, glossary: list[dict] = (),
+                         speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
+        """Transcribe `audio` and give its text in `target_language` (using the session's
+        `glossary` where the engine can); an engine that can tell voices apart gives each
+        segment a `speaker` and reads `speakers`, prompt lines naming the previous chunk's.
+
+        `calls.before_call()` comes before each request (an engine that retries calls it before
+        each attempt) and `calls.billed()` after each; uploads are named in `calls.uploads`.
+        """
+
+    async def analyze(self, wav_path, *, duration: float, calls: Calls,
+                      glossary: list[dict] = ()) -> dict:  # fmt: skip
+        """A structured analysis of a whole file (engines that offer it)."""
+        raise NotImplementedError(f"the {self.name} engine does not analyse whole files")
+
+    async def translate_cues(self, cues: list[tuple[int, str]], *, target_language: str,
+                             context: list[tuple[int, str]], calls: Calls,
+                             glossary: list[dict] = ()) -> Translated:  # fmt: skip
+        """Translate subtitle cues as text, (index, text) -> {index: translation}, every index
+        answered, and the indexes the engine had to ask again (engines that translate text)."""
+        raise NotImplementedError(f"the {self.name} engine does not translate text")
+
+    async def heard_foreign(self, wav, signals: list[dict], first_speech: float) -> bool:
+        """Whether a file's speech was in a language the engine cannot hear, given what its
+        chunks reported (`ChunkResult.speech`). Default: the engine hears every language."""
+        return False
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Release network clients or models (default: nothing to do)."""
+
+
+def offered(config: Config) -> list[dict]:
+    """What each engine this server can run does, for the forms: its name, a label, what it
+    can make, and the target languages it accepts (check_request enforces the same)."""
+    engines = [{"name": "local", "label": "Local Whisper (free, English)",
+                "note": "Free, on this server: English subtitles of English speech. "
+                        "It cannot translate or understand other languages.",
+                "languages": ["en"]}]  # fmt: skip
+    if config.gemini_configured:
+        engines.append({"name": "gemini", "label": "Gemini (paid, translates)",
+                        "note": "Paid per minute of audio: subtitles in any of these languages, "
+                                "from speech in any language.",
+                        "languages": list(LANGUAGES)})  # fmt: skip
+    return engines
+
+
+def check_request(config: Config, engine: str | None, target_language: str | None) -> tuple:
+    """Validate an engine/language pair at submission; return the (engine, language) to use.
+    Either may come from a JSON body, so anything but text is refused as unknown."""
+    for value, what, example, code in (
+        (engine, "engine", '"local"', "unknown_engine"),
+        (target_language, "target language", '"de"', "unknown_language"),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"The {what} must be text such as {example}, not {value!r:.40}.",
+                             code=code)  # fmt: skip
+    engine = (engine or config.default_engine).strip().lower()
+    language = (target_language or "en").strip().lower()
+    if engine not in ENGINES:
+        raise BadRequest(
+            f"Unknown engine {engine!r}; choose one of: {', '.join(sorted(ENGINES))}.",
+            code="unknown_engine",
+        )
+    if language not in LANGUAGES:
+        raise BadRequest(
+            f"Unknown target language {language!r}; use an ISO 639-1 code such as "
+            f"{', '.join(list(LANGUAGES)[:6])}.",
+            code="unknown_language",
+        )
+    if engine == "gemini" and not config.gemini_configured:
+        raise EngineUnsupported(
+            "The Gemini engine is not configured on this server (no GEMINI_API_KEY); "
+            "use the local engine.",
+            code="engine_not_configured",
+        )
+    if engine == "local" and language != "en":
+        raise EngineUnsupported(
+            f"The local Whisper engine can only produce English subtitles, not "
+            f"{LANGUAGES[language]}; choose English or the Gemini engine.",
+        )
+    return engine, language
+
+
+_loaded: dict[tuple[str, Config], Engine] = {}
+
+
+def load(config: Config, name: str) -> Engine:
+    """The engine `name`, built once per process."""
+    key = (name, config)
+    if key not in _loaded:
+        module_name, class_name = ENGINES[name].split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        _loaded[key] = cls(config)
+    return _loaded[key]
