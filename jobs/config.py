@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from limits import parse_many
-
-from .spend.pricing import parse_override
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root; default storage lives under its `var/`."""
@@ -121,6 +120,19 @@ def _library(env: dict, base: Config) -> dict:
 
 OFF = frozenset({"0", "off", "false", "no"})
 """Values that turn a switch off."""
+
+
+def parse_override(text: str) -> tuple[float, float]:
+    """`"1.00,2.50"` -> (1.0, 2.5); ValueError with a reason otherwise."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"GEMINI_PRICES must be two prices in USD per million tokens, input "
+                         f"then output, such as 1.00,2.50; not {text!r}")  # fmt: skip
+    return values  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ def redis_url(config: Config) -> str:
     return urlunsplit(parts)
 
 
+def decoded(value) -> str:
+    """A str from what Redis answers (bytes, or already str)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 SHARED_POOL_SIZE = 50
 """Connections a web process opens at most; its requests and streams take turns on them."""
 

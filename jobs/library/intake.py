@@ -16,6 +16,7 @@ import redis
 
 from .. import keys
 from ..config import Config
+from ..connection import decoded
 from ..errors import SubcueError
 from ..life import record, session
 from ..life.status import Status
@@ -58,7 +59,7 @@ def running_job(conn: redis.Redis, key: str, finished_too: bool = False) -> str 
     existing = conn.get(key)
     if existing is None:
         return None
-    job_id = record.decoded(existing)
+    job_id = decoded(existing)
     now = record.status(conn, job_id)
     if now is None or now == Status.CANCELLING:
         return None

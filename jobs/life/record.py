@@ -14,26 +14,15 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from importlib.resources import files
 
 import redis
-from redis.commands.core import Script
 
 from .. import keys
+from ..connection import decoded
 from ..errors import NotFound
+from ..scripts import script
 from ..timeutil import now_iso
 from .status import Move, Status
-
-_LUA = files("jobs") / "lua"
-_scripts: dict[str, Script] = {}
-
-
-def script(conn: redis.Redis, name: str) -> Script:
-    """The Lua script `jobs/lua/<name>.lua`, registered once per process (run by its SHA);
-    every module that writes with Lua gets its scripts here."""
-    if name not in _scripts:
-        _scripts[name] = conn.register_script((_LUA / f"{name}.lua").read_text())
-    return _scripts[name]
 
 
 @dataclass(frozen=True)
@@ -239,11 +228,6 @@ def _encode(value) -> str:
     if isinstance(value, dict | list) or value is None:
         return json.dumps(value)
     return str(value)
-
-
-def decoded(value) -> str:
-    """Decode bytes from Redis."""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def token_owner(token: str) -> str:

@@ -8,9 +8,10 @@ import time
 import redis
 
 from .. import keys
+from ..connection import decoded
 from ..errors import BadRequest, NotFound
 from ..timeutil import now_iso
-from .record import decoded, is_valid_id, new_id
+from .record import is_valid_id, new_id
 
 
 def create(conn: redis.Redis, owner: str, ttl: int = keys.RECORD_TTL) -> str:

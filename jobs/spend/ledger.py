@@ -22,8 +22,9 @@ import redis
 
 from .. import keys
 from ..config import Config
+from ..connection import decoded
 from ..errors import SubcueError
-from ..life import record
+from ..scripts import script
 from .pricing import usd
 from .usage import Usage
 
@@ -87,7 +88,7 @@ def reserve(conn: redis.Redis, config: Config, job_id: str, owner: str, amount: 
             cap: int = NO_LIMIT) -> Hold | Refusal:  # fmt: skip
     """Reserve `amount` micro-dollars for one call of the job, or say which limit refuses."""
     hold = Hold(uuid.uuid4().hex[:12], amount, today())
-    found = record.script(conn, "reserve")(
+    found = script(conn, "reserve")(
         keys=[keys.spend(job_id), keys.spend_day(hold.day)],
         args=[hold.id, amount, hold.day, owner_field(owner), cap,
               micros(config.owner_daily_budget_usd), micros(config.daily_budget_usd),
@@ -97,7 +98,7 @@ def reserve(conn: redis.Redis, config: Config, job_id: str, owner: str, amount: 
     granted, scope, used = found
     if granted:
         return hold
-    scope = record.decoded(scope)
+    scope = decoded(scope)
     limit = {"job": cap, "owner": micros(config.owner_daily_budget_usd),
              "deployment": micros(config.daily_budget_usd)}[scope]  # fmt: skip
     return Refusal(scope, limit, int(used))
@@ -110,7 +111,7 @@ def settle(conn: redis.Redis, job_id: str, owner: str, hold: Hold | None, cost: 
     usage = usage or Usage()
     day = hold.day if hold else today()
     now = today()
-    record.script(conn, "settle")(
+    script(conn, "settle")(
         keys=[keys.spend(job_id), keys.spend_day(day), keys.usage(owner, now),
               keys.usage(owner, now[:7])],
         args=[hold.id if hold else "", cost, owner_field(owner), engine, usage.engine_calls,
@@ -123,7 +124,7 @@ def held(conn: redis.Redis, job_id: str) -> list[Hold]:
     """The job's reservations not settled yet."""
     found = []
     for field, value in conn.hgetall(keys.spend(job_id)).items():
-        name, value = record.decoded(field), record.decoded(value)
+        name, value = decoded(field), decoded(value)
         if name.startswith("r:"):
             amount, day = value.split("|")
             found.append(Hold(name[2:], int(amount), day))
@@ -186,7 +187,7 @@ def _engines(conn: redis.Redis, owner: str, period: str) -> dict[str, dict]:
     """The owner's Usage per engine over a day or a month."""
     counts: dict[str, dict] = {}
     for field, value in conn.hgetall(keys.usage(owner, period)).items():
-        engine, suffix = record.decoded(field).rsplit(":", 1)
+        engine, suffix = decoded(field).rsplit(":", 1)
         amount = int(value)
         counts.setdefault(engine, {})[USAGE_FIELDS[suffix]] = (
             dollars(amount) if suffix == "cost" else amount

@@ -11,6 +11,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from ..config import parse_override
+
 PRICES_AS_OF = "2026-06-20"
 PRICES_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing"
 PRICES = {
@@ -112,19 +114,6 @@ def prices_for(model: str, override: str = "") -> Prices:
         if name.startswith(known):
             return Prices(name, *PRICES[known])
     return Prices(name, *PRICES[FALLBACK_PRICE_MODEL], known=False)
-
-
-def parse_override(text: str) -> tuple[float, float]:
-    """`"1.00,2.50"` -> (1.0, 2.5); ValueError with a reason otherwise."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 2 or not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"GEMINI_PRICES must be two prices in USD per million tokens, input "
-                         f"then output, such as 1.00,2.50; not {text!r}")  # fmt: skip
-    return values  # type: ignore[return-value]
 
 
 def max_output_tokens(audio_s: float) -> int:

@@ -25,6 +25,7 @@ from ..config import Config
 from ..errors import BadRequest, NotFound, SubcueError
 from ..life import record, session
 from ..life.status import Status
+from ..scripts import script
 from ..storage import stores
 from ..storage.stores import Storage
 from . import cues, reader, speakers
@@ -307,7 +308,7 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
             store.delete_prefix(stores.job_prefix(job_id))
             raise NotFound("No such job.")
     finally:
-        record.script(conn, "release")(keys=[lock], args=[token])
+        script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
             "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
 

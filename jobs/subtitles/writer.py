@@ -19,8 +19,8 @@ import srt
 import webvtt
 from webvtt.models import Timestamp
 
-from ..media import video
 from . import cues
+from .ass import document as ass_document
 from .cues import DASH, WORDLIKE, Cue, Style, Word
 
 
@@ -103,7 +103,7 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float,
     vtt.save(os.fspath(vtt_path))
     paths = [srt_path, vtt_path]
     if any(c.speakers for c in shaped) if ass is None else ass:
-        video.burn_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
+        ass_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
         paths.append(ass_path)
     report = cues.check(shaped, style, language, duration)
     json_path = write_json(json_path, language, duration, style, shaped, report, unsure)

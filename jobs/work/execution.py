@@ -19,7 +19,7 @@ import redis
 
 from .. import keys
 from ..config import Config
-from ..connection import connect
+from ..connection import connect, decoded
 from ..errors import JobCancelled, JobFailed, SubcueError, without_paths
 from ..life import record, status, submit, workspace
 from ..life.status import Status
@@ -245,7 +245,7 @@ def confirm_stopped(conn: redis.Redis, config: Config, job_id: str) -> bool:
 def _release(conn: redis.Redis, job_id: str) -> None:
     """Release what a job's gone horse held reserved for calls that never got an answer."""
     owner = conn.hget(keys.job(job_id), "owner")
-    if owner is not None and (count := ledger.release_all(conn, job_id, record.decoded(owner))):
+    if owner is not None and (count := ledger.release_all(conn, job_id, decoded(owner))):
         log.info("job=%s event=reservations_released count=%d", job_id, count)
 
 

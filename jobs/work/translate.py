@@ -21,7 +21,7 @@ from ..errors import JobCancelled, JobFailed
 from ..life import record, session, workspace
 from ..media import probe, retime, speech, sync, video
 from ..storage import stores
-from ..subtitles import cues, reader, speakers
+from ..subtitles import ass, cues, reader, speakers
 from ..subtitles.cues import Cue, Style
 from ..subtitles.languages import name_of
 from ..subtitles.writer import bilingual, place, shape, write_json, write_outputs
@@ -383,7 +383,7 @@ def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style:
     place = job.tmp / f"burn-{source.file_id}"
     place.mkdir(exist_ok=True)
     subtitles = place / "subtitles.ass"
-    video.burn_document(shaped, style, language, width, height).save(str(subtitles))
+    ass.document(shaped, style, language, width, height).save(str(subtitles))
     total = max(1, round(source.duration))
     chunks = record.get(job.conn, job.job_id).get("total") or 0  # shown again once burned
     job.set_total(total, 0)

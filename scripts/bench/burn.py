@@ -59,6 +59,7 @@ def main() -> None:
 
     from jobs.media import probe, video
     from jobs.subtitles import cues
+    from jobs.subtitles.ass import document as ass_document
     from jobs.subtitles.writer import write_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,7 +79,7 @@ def main() -> None:
                 make_video(source, size, args.seconds)
                 demuxer = probe.probe(source, "ffmpeg").demuxer  # as an upload's probe finds it
                 ass = folder / f"{label}.ass"
-                video.burn_document(shaped, style, "en", *size).save(str(ass))
+                ass_document(shaped, style, "en", *size).save(str(ass))
 
                 def subcue(source=source, ass=ass, label=label, demuxer=demuxer):
                     looked = [time.monotonic()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.config import parse_override
 from jobs.spend import pricing
 from jobs.subtitles.speakers import MAX_NAME_CHARS, prompt_lines
 from jobs.work.engines.gemini_protocol import (
@@ -33,7 +34,7 @@ def test_gemini_prices_overrides_the_table_and_rejects_nonsense():
     assert mine.as_dict()["source"] == "GEMINI_PRICES"
     for bad in ("1", "a,b", "1,2,3", "-1,2", "nan,1"):
         with pytest.raises(ValueError, match="GEMINI_PRICES"):
-            pricing.parse_override(bad)
+            parse_override(bad)
 
 
 def test_money_is_counted_in_micro_dollars_rounded_up():
