@@ -31,10 +31,10 @@ from jobs.connection import connect
 from jobs.life import record, workspace
 from jobs.life.cancel import cancel
 from jobs.life.delete import delete_job
+from jobs.life.ending import end_horse_gone
 from jobs.life.status import Status
 from jobs.storage.stores import Storage, open_storage
 from jobs.work import engines
-from jobs.work.execution import settle
 
 log = logging.getLogger("subcue.sweeper")
 
@@ -138,8 +138,7 @@ def sweep(conn: redis.Redis, config: Config, suspects: set[str] | None = None) -
             if worker_runs(conn, job.get("worker", ""), job_id):
                 continue
             uploads = engines.UploadLog(conn, job_id).names()  # before a delete can purge it
-            workspace.remove(config, job_id)
-            ended = settle(conn, config, job_id, job["status"])
+            ended = end_horse_gone(conn, config, job_id, job["status"])
             if ended == Status.CANCELLED:
                 counts["cancelled"] += 1
             elif ended == Status.FAILED:

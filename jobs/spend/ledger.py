@@ -104,7 +104,7 @@ def reserve(conn: redis.Redis, config: Config, job_id: str, owner: str, amount: 
     return Refusal(scope, limit, int(used))
 
 
-def settle(conn: redis.Redis, job_id: str, owner: str, hold: Hold | None, cost: int,
+def settle_reservation(conn: redis.Redis, job_id: str, owner: str, hold: Hold | None, cost: int,
            engine: str = "", usage: Usage | None = None) -> None:  # fmt: skip
     """Replace a reservation by the real cost (micro-dollars) and count the call in the owner's
     usage under `engine`; with `engine` empty, only release. `hold` None: a free call."""
@@ -135,7 +135,7 @@ def release_all(conn: redis.Redis, job_id: str, owner: str) -> int:
     """Release every reservation the job holds (its horse is gone); returns how many."""
     holds = held(conn, job_id)
     for hold in holds:
-        settle(conn, job_id, owner, hold, 0)
+        settle_reservation(conn, job_id, owner, hold, 0)
     return len(holds)
 
 

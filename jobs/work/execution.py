@@ -17,12 +17,10 @@ from contextlib import contextmanager
 
 import redis
 
-from .. import keys
 from ..config import Config
-from ..connection import connect, decoded
+from ..connection import connect
 from ..errors import JobCancelled, JobFailed, SubcueError, without_paths
-from ..life import record, status, submit, workspace
-from ..life.status import Status
+from ..life import ending, record, status, workspace
 from ..spend import ledger
 from ..spend.usage import Usage
 from ..storage.stores import Storage, open_storage
@@ -33,12 +31,6 @@ log = logging.getLogger("subcue.job")
 
 CANCEL_WATCH_INTERVAL = 0.1
 """Seconds between flag checks while engine calls are in flight (the lost-stop-command case)."""
-
-WORKER_DIED = {
-    "code": "worker_died",
-    "message": "The worker running this job stopped unexpectedly; retry it to resume.",
-}
-"""The error of a job whose work horse or worker died under it."""
 
 
 class JobRun:
@@ -98,7 +90,7 @@ class JobRun:
         self.usage += usage
         record.update_while_running(self.conn, self.job_id, {"usage": self.usage.as_dict()})
         cost = round(usage.cost_usd * 1e6)
-        ledger.settle(self.conn, self.job_id, self.owner, hold, cost,
+        ledger.settle_reservation(self.conn, self.job_id, self.owner, hold, cost,
                      engine=self.params.get("engine", ""), usage=usage)  # fmt: skip
         if hold is not None:
             self.in_flight -= 1
@@ -205,61 +197,8 @@ def job_run(job_id: str, config: Config | None = None) -> Iterator[JobRun]:
         failure = {"code": "internal_error", "message": f"The job failed: {exc}"[:300]}
         raise
     finally:
-        workspace.remove(config, job_id)  # gone before the record says how the job ended
-        ledger.release_all(conn, job_id, run.owner)  # calls cut short by an error or a cancel
-        if failure is not None:  # said to users: no path of this server in it
-            _fail(conn, job_id, failure | {"message": without_paths(failure["message"])})
-
-
-def settle(conn: redis.Redis, config: Config, job_id: str, was: str | None, *,
-           requeue: bool = False) -> str | None:  # fmt: skip
-    """End the record of a job whose work horse is gone (killed, crashed, or its whole worker
-    died), given the status it had when the horse was found gone: cancelled if a cancel was
-    pending, back on the queue if `requeue` (a worker shutting down), else failed as
-    `worker_died`. The worker's failure hook and the sweeper both call this. Returns the new
-    status, or None when the record had already ended (or changed meanwhile)."""
-    _release(conn, job_id)
-    if was in (Status.CANCELLING, Status.CANCELLED, None):
-        return Status.CANCELLED if confirm_cancelled(conn, job_id) else None
-    if was != Status.RUNNING:
-        return None  # it ended by itself (finished or failed) before the horse went
-    if requeue:
-        if submit.requeue(conn, config, job_id, status.REQUEUE):
-            log.info("job=%s event=requeued reason=worker_shutdown", job_id)
-            return Status.QUEUED
-        return None
-    if record.move(conn, job_id, status.FAIL, error=WORKER_DIED, ended_at=now_iso()).applied:
-        log.warning("job=%s event=worker_died", job_id)
-        return Status.FAILED
-    return None
-
-
-def confirm_stopped(conn: redis.Redis, config: Config, job_id: str) -> bool:
-    """A job's horse was SIGKILLed (none of its code runs again): remove its temp dir, then
-    confirm a pending cancel. Returns whether the job is now cancelled by this call."""
-    workspace.remove(config, job_id)
-    _release(conn, job_id)
-    return confirm_cancelled(conn, job_id)
-
-
-def _release(conn: redis.Redis, job_id: str) -> None:
-    """Release what a job's gone horse held reserved for calls that never got an answer."""
-    owner = conn.hget(keys.job(job_id), "owner")
-    if owner is not None and (count := ledger.release_all(conn, job_id, decoded(owner))):
-        log.info("job=%s event=reservations_released count=%d", job_id, count)
-
-
-def confirm_cancelled(conn: redis.Redis, job_id: str) -> bool:
-    """Mark a job whose work has stopped as cancelled (its cancel reason is already stored)."""
-    done = record.move(conn, job_id, status.CONFIRM_CANCELLED, ended_at=now_iso())
-    if done.applied:
-        log.info("job=%s event=cancelled", job_id)
-    return done.applied
-
-
-def _fail(conn: redis.Redis, job_id: str, error: dict) -> None:
-    """Mark a running job failed; a job being cancelled ends as cancelled instead."""
-    if not record.move(conn, job_id, status.FAIL, error=error, ended_at=now_iso()).applied:
-        confirm_cancelled(conn, job_id)
-    else:
-        log.info("job=%s event=failed code=%s", job_id, error["code"])
+        if failure is None:  # finished (finish() ended it) or cancelled (the worker's hook ends it)
+            ending.end(conn, config, job_id, owner=run.owner)
+        else:  # said to users: no path of this server in it
+            failure |= {"message": without_paths(failure["message"])}
+            ending.end_failed(conn, config, job_id, failure, owner=run.owner)

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import JobCancelled, JobFailed, SubcueError
-from ..life import record, session, status, workspace
+from ..life import ending, record, session, status, workspace
 from ..media import audio, probe
 from ..storage.stores import job_prefix
 from ..subtitles import reader, speakers
-from ..timeutil import now_iso
 from . import engines
 from .execution import JobRun, watched
 
@@ -203,11 +202,9 @@ def guarded_put(job: JobRun, key: str, path: Path) -> int:
 def finish(job: JobRun, outputs: list[dict], **notes) -> None:
     """Publish the outputs (and `notes` about them) by marking the job finished; if it was
     cancelled meanwhile, undo."""
-    done = record.move(
-        job.conn, job.job_id, status.FINISH,
-        outputs=outputs, ended_at=now_iso(), eta_s=0, **notes,
-    )  # fmt: skip
-    if not done.applied:
+    done = ending.end(job.conn, job.config, job.job_id, status.FINISH, owner=job.owner,
+                      outputs=outputs, eta_s=0, **notes)  # fmt: skip
+    if not done:
         job.storage.delete_prefix(job_prefix(job.job_id))
         raise JobCancelled(job.job_id)
     log.info("job=%s event=finished outputs=%d", job.job_id, len(outputs))

@@ -1,6 +1,6 @@
-"""worker/worker.py: what RQ stores of a failure holds no markup."""
+"""worker/rq_adapter.py: what RQ stores of a failure holds no markup."""
 
-from worker.worker import markup_free
+from worker.rq_adapter import markup_free
 
 
 def test_a_traceback_naming_a_hostile_file_opens_no_tag():
