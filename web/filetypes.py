@@ -20,7 +20,7 @@ HEAD_BYTES = 64
 
 SUBTITLES = {"srt": "application/x-subrip", "vtt": "text/vtt", "ass": "text/x-ssa",
              "ssa": "text/x-ssa"}  # fmt: skip
-"""Subtitle format (as jobs/subtitles/reader.py names them) -> its type."""
+"""Subtitle format (as jobs/subtitles/formats/reader.py names them) -> its type."""
 
 OUTPUTS = {
     ".srt": SUBTITLES["srt"], ".vtt": SUBTITLES["vtt"], ".ass": SUBTITLES["ass"],

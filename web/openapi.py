@@ -5,8 +5,8 @@ from __future__ import annotations
 from jobs.life.status import Status
 from jobs.media.sync import RATES
 from jobs.media.video import MODES
-from jobs.subtitles.cues import STYLES
 from jobs.subtitles.languages import LANGUAGES
+from jobs.subtitles.styles import STYLES
 
 STATUSES = [s.value for s in Status]
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 
 from jobs.life import record, session, status
-from jobs.subtitles import cues
+from jobs.subtitles import styles
 from jobs.subtitles.languages import LANGUAGES
 from jobs.work.engines import offered
 
@@ -20,7 +20,7 @@ def _choices() -> dict:
     return {"languages": LANGUAGES, "engines": offered(config),
             "gemini_configured": config.gemini_configured,
             "default_engine": config.default_engine,
-            "styles": cues.STYLES, "default_style": cues.DEFAULT_STYLE}  # fmt: skip
+            "styles": styles.STYLES, "default_style": styles.DEFAULT_STYLE}  # fmt: skip
 
 
 @bp.app_context_processor

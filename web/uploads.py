@@ -16,7 +16,7 @@ from jobs.life import record, session
 from jobs.media import probe
 from jobs.storage import footprint
 from jobs.storage.stores import upload_key
-from jobs.subtitles import reader
+from jobs.subtitles.formats import reader
 
 from . import context, filetypes
 from .security import owner

@@ -22,7 +22,7 @@ from ..life import record, session
 from ..life.status import Status
 from ..life.submit import submit
 from ..spend import ledger
-from ..subtitles.cues import DEFAULT_STYLE
+from ..subtitles.styles import DEFAULT_STYLE
 from ..work.engines import check_request
 from . import asr, paths
 

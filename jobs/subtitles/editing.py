@@ -28,9 +28,11 @@ from ..life.status import Status
 from ..scripts import script
 from ..storage import stores
 from ..storage.stores import Storage
-from . import cues, reader, speakers
-from .cues import Cue, Style
-from .writer import bilingual, write_outputs
+from . import quality_report, speakers, styles
+from .cues import Cue
+from .formats import reader
+from .formats.writer import bilingual, write_outputs
+from .styles import Style
 
 MAX_CUE_CHARS = 200
 """More text than any subtitle should carry (four full lines of the widest style and more)."""
@@ -202,7 +204,7 @@ def flagged(segments: list[dict], style: Style, language: str, media_end: float)
     what makes each worth a look first (`unsure`, and the style's rules it breaks)."""
     shaped = [Cue(s["start"], s["end"], tuple(s["text"].split("\n")), s.get("source_text", ""))
               for s in segments]  # fmt: skip
-    broken = cues.broken_rules(shaped, style, language, media_end)
+    broken = quality_report.broken_rules(shaped, style, language, media_end)
     found = []
     for segment, rules in zip(segments, broken, strict=True):
         words = segment.get("words") or ()
@@ -212,7 +214,7 @@ def flagged(segments: list[dict], style: Style, language: str, media_end: float)
         found.append({"start": segment["start"], "end": segment["end"], "text": segment["text"],
                       "source_text": segment.get("source_text", ""), "unsure": unsure,
                       "check": (["unsure"] if unsure else [])
-                      + [r for r in cues.RULES if r in rules]}
+                      + [r for r in styles.RULES if r in rules]}
                      | ({"speakers": segment.get("speakers") or [segment["speaker"]]}
                         if segment.get("speaker") else {}))  # fmt: skip
     return found
@@ -242,7 +244,7 @@ def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
                        f"{kept} are.", code="revision_dropped")  # fmt: skip
     key = stores.output_key(job_id, f"{where.stem}.json")
     document = _read(store, key if wanted == newest else where.revision_key(job_id, wanted))
-    style = cues.STYLES.get(document.get("style"), cues.STYLES[cues.DEFAULT_STYLE])
+    style = styles.STYLES.get(document.get("style"), styles.STYLES[styles.DEFAULT_STYLE])
     duration = float(document.get("duration_s") or 0)
     return {"revision": wanted, "latest": newest, "file_id": where.file_id,
             "language": where.language, "style": style.name, "duration_s": duration,
@@ -263,7 +265,7 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
     current = load(conn, store, rec, where)
     shaped = checked(body.get("cues"), current["duration_s"])
     unsure = {n for n, item in enumerate(body["cues"]) if item.get("unsure") is True}
-    style = cues.STYLES[current["style"]]
+    style = styles.STYLES[current["style"]]
     lock, token = f"{keys.job(job_id)}:editing:{where.field}", secrets.token_hex(8)
     if not conn.set(lock, token, nx=True, px=SAVE_LOCK_MS):
         raise Conflict("Another save of these cues is under way; reload in a moment.")
@@ -298,7 +300,7 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
                 store.delete_prefix(where.revision_key(job_id, gone))
         outputs = [o | ({"size": sizes[o["name"]]} if o["name"] in sizes else {})
                    for o in rec["outputs"]]  # fmt: skip
-        quality = [q | ({**report, "summary": cues.summary(report, style)}
+        quality = [q | ({**report, "summary": quality_report.summary(report, style)}
                         if q.get("file_id") == where.file_id
                         and q.get("language", where.language) == where.language else {})
                    for q in rec.get("quality") or []]  # fmt: skip
@@ -310,7 +312,7 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
     finally:
         script(conn, "release")(keys=[lock], args=[token])
     return {"revision": revision, "file_id": where.file_id, "language": where.language,
-            "quality": report, "summary": cues.summary(report, style)}  # fmt: skip
+            "quality": report, "summary": quality_report.summary(report, style)}  # fmt: skip
 
 
 def speakers_ass(conn: redis.Redis, rec: dict, where: Target) -> bool:

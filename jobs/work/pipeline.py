@@ -15,7 +15,8 @@ from ..errors import JobCancelled, JobFailed, SubcueError
 from ..life import ending, record, session, status, workspace
 from ..media import audio, probe
 from ..storage.stores import job_prefix
-from ..subtitles import reader, speakers
+from ..subtitles import speakers
+from ..subtitles.formats import reader
 from . import engines
 from .execution import JobRun, watched
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..media import speech, sync
-from ..subtitles.reader import belongs
+from ..subtitles.formats.reader import belongs
 from .execution import JobRun
 from .pipeline import Source
 

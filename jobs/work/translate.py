@@ -21,10 +21,12 @@ from ..errors import JobCancelled, JobFailed
 from ..life import record, session, workspace
 from ..media import probe, retime, speech, sync, video
 from ..storage import stores
-from ..subtitles import ass, cues, reader, speakers
-from ..subtitles.cues import Cue, Style
+from ..subtitles import quality_report, shaping, speakers, styles
+from ..subtitles.cues import Cue
+from ..subtitles.formats import ass, reader
+from ..subtitles.formats.writer import bilingual, place, shape, write_json, write_outputs
 from ..subtitles.languages import name_of
-from ..subtitles.writer import bilingual, place, shape, write_json, write_outputs
+from ..subtitles.styles import Style
 from . import engines, resync
 from .engines.gemini_protocol import CONTEXT_CUES, batches
 from .execution import JobRun, job_run, watched
@@ -84,7 +86,7 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     pieces = plan(job, sources)
     results = asyncio.run(transcribe_all(job, pieces, glossary))
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
-    style = cues.STYLES[job.params.get("style") or cues.DEFAULT_STYLE]
+    style = styles.STYLES[job.params.get("style") or styles.DEFAULT_STYLE]
     heard, mistimed = shape_heard(job, sources, pieces, results, style)
     work = text_work(sources, heard, languages_of(job.params), len(pieces),
                      job.config.gemini_cues_per_call)  # fmt: skip
@@ -297,7 +299,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                 formats = list(dict.fromkeys([source.subtitles.format, "srt", "vtt"]))
                 written = reader.write(source.subtitles, texts[(file_index, language)],
                                         directory, stem, formats)  # fmt: skip
-                report = cues.check(shaped, style, language, source.duration)
+                report = quality_report.check(shaped, style, language, source.duration)
                 report |= {"sync": source.sync} if source.sync is not None else {}
                 written.append(write_json(directory / f"{stem}.json", language,
                                           source.duration, style, shaped, report,
@@ -305,7 +307,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
             store(written, source, language)
             quality.append({"file_id": source.file_id, "name": source.name,
                             "language": language, **report,
-                            "summary": cues.summary(report, style)
+                            "summary": quality_report.summary(report, style)
                             + sync.describe(source.sync)})  # fmt: skip
             if job.params.get("bilingual"):
                 pair = f"{src}-{language}"
@@ -415,7 +417,7 @@ def burn_one(job: JobRun, ffmpeg: str, source: Source, shaped: list[Cue], style:
 def retexted(heard: list[Cue], found: dict[int, str], style: Style, language: str) -> list[Cue]:
     """The first language's cues with another language's text: same times, lines wrapped for
     that language."""
-    return [Cue(c.start, c.end, cues.wrap(found[k], style, language) or (found[k],),
+    return [Cue(c.start, c.end, shaping.wrap(found[k], style, language) or (found[k],),
                 c.source_text, speakers=c.speakers if len(c.speakers) == 1 else ())
             for k, c in enumerate(heard)]  # fmt: skip
 

@@ -58,15 +58,15 @@ def main() -> None:
     import redis
 
     from jobs.media import probe, video
-    from jobs.subtitles import cues
-    from jobs.subtitles.ass import document as ass_document
-    from jobs.subtitles.writer import write_outputs
+    from jobs.subtitles import styles
+    from jobs.subtitles.formats.ass import document as ass_document
+    from jobs.subtitles.formats.writer import write_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    style = cues.STYLES["netflix"]
+    style = styles.STYLES["netflix"]
     shaped = cues_for(args.seconds)
     report: dict = {"seconds": args.seconds, "burn": {}, "mux": []}
     with tempfile.TemporaryDirectory(prefix="subcue-bench-") as tmp:

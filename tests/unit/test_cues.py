@@ -8,19 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from jobs.subtitles.cues import (
-    RULES,
-    STYLES,
-    Cue,
-    Word,
-    check,
-    line_width,
-    reading_speed,
-    shape_segments,
-    shape_words,
-    summary,
-    wrap,
-)
+from jobs.subtitles.cues import Cue, Word
+from jobs.subtitles.quality_report import check, summary
+from jobs.subtitles.shaping import shape_segments, shape_words, wrap
+from jobs.subtitles.styles import RULES, STYLES, line_width, reading_speed
 
 NETFLIX, BBC, VERTICAL = STYLES["netflix"], STYLES["bbc"], STYLES["vertical"]
 ARTICLES = {"a", "an", "the"}

@@ -1,4 +1,5 @@
-"""Subtitle files in and out (jobs/subtitles/reader.py): what is refused and where, what the model
+"""Subtitle files in and out (jobs/subtitles/formats/reader.py): what is refused and where, what
+the model
 sees
 of a cue, and that writing back changes only the texts."""
 
@@ -7,8 +8,8 @@ from __future__ import annotations
 import pysubs2
 import pytest
 
-from jobs.subtitles import reader
-from jobs.subtitles.reader import BrokenSubtitles
+from jobs.subtitles.formats import reader
+from jobs.subtitles.formats.reader import BrokenSubtitles
 
 SRT = (
     "1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i>\nworld\n\n2\n00:00:03,000 --> 00:00:04,000\n♪\n"

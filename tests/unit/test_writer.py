@@ -1,7 +1,8 @@
-"""jobs/subtitles/writer.py: an engine's chunk-relative segments placed on the media's timeline."""
+"""jobs/subtitles/formats/writer.py: an engine's chunk-relative segments placed on the media's
+timeline."""
 
 from jobs.subtitles.cues import Cue, Word
-from jobs.subtitles.writer import named_lines, place, vtt_text
+from jobs.subtitles.formats.writer import named_lines, place, vtt_text
 
 
 def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
@@ -23,12 +24,12 @@ def test_segments_and_their_words_are_made_absolute_by_the_chunk_offset():
 
 def test_a_timing_arrow_in_a_cue_is_written_as_a_plain_arrow(tmp_path):
     """WebVTT refuses `-->` in a cue and SRT would read it as a timing line."""
-    from jobs.subtitles import cues
+    from jobs.subtitles import styles
     from jobs.subtitles.cues import Cue
-    from jobs.subtitles.writer import write_outputs
+    from jobs.subtitles.formats.writer import write_outputs
 
     shaped = [Cue(1.0, 2.5, ("A --> B",), "a --> b"), Cue(3.0, 4.0, ("Plain",))]
-    paths, _ = write_outputs(tmp_path, "x.de", "de", 5.0, shaped, cues.STYLES["netflix"])
+    paths, _ = write_outputs(tmp_path, "x.de", "de", 5.0, shaped, styles.STYLES["netflix"])
     srt_text, vtt_text, json_text = (p.read_text() for p in paths)
     assert srt_text.count("-->") == vtt_text.count("-->") == 2  # the timing lines only
     assert "A -> B" in srt_text and '"a -> b"' in json_text

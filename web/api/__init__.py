@@ -6,8 +6,8 @@
 - `spend_routes`: what a job would cost (estimate), what the owner has spent (usage);
 - `cue_routes`: a finished job's cues for the editor (revisions, saves);
 - `meta_routes`: who am I, and the OpenAPI description.
-What the routes share (validating a job's fields, storing an upload as a session, sending a
-stored file) is in `shared`.
+What the routes share: a job's fields read and checked (`job_fields`), a job started from
+an upload or a session (`job_start`), a stored file sent (`stored_files`).
 """
 
 from flask import Blueprint

@@ -13,7 +13,9 @@ from .. import context, filetypes, serialize, uploads
 from ..security import owner
 from ..security.body import json_body
 from . import bp
-from .shared import admit, check_files, job_params, max_cost, new_session, send_stored, start
+from .job_fields import check_files, job_params, max_cost
+from .job_start import admit, new_session, start
+from .stored_files import send_stored
 
 
 def accepted(job_id: str):

@@ -12,8 +12,10 @@ from .. import context, serialize, uploads
 from ..security import owner
 from ..security.body import json_body
 from . import bp
+from .job_fields import check_files, job_params
 from .job_routes import accepted
-from .shared import admit, check_files, job_params, new_session, send_stored, start, upload_type
+from .job_start import admit, new_session, start
+from .stored_files import send_stored, upload_type
 
 
 def _session_response(session_id: str, status: int):

@@ -14,7 +14,7 @@ from jobs.work.engines import check_request
 from .. import context
 from ..security import owner
 from . import bp
-from .shared import KINDS, target_languages
+from .job_fields import KINDS, target_languages
 
 MAX_DURATION_S = 48 * 3600
 """The longest media an estimate is asked for (a typo guard)."""

@@ -24,7 +24,8 @@ from jobs.storage import stores
 from jobs.subtitles.languages import LANGUAGES
 
 from .. import context, uploads
-from ..api.shared import _flag, admit, describe, job_params, new_session
+from ..api.job_fields import flag, job_params
+from ..api.job_start import admit, describe, new_session
 from ..security import owner
 from . import bp, hold, log, text_error
 from .received import allow_large_body, received
@@ -62,9 +63,9 @@ def _query() -> dict:
                          f"{', '.join(LANGUAGES)}.", code="unknown_language")  # fmt: skip
     video_file = (args.get("video_file") or "").strip() or None
     for name in ("vad_filter", "word_timestamps"):  # accepted; Subcue always uses both
-        _flag(args.get(name), default=False, name=name)
+        flag(args.get(name), default=False, name=name)
     return {"task": task, "output": output, "language": language, "video_file": video_file,
-            "encode": _flag(args.get("encode"), default=True, name="encode")}  # fmt: skip
+            "encode": flag(args.get("encode"), default=True, name="encode")}  # fmt: skip
 
 
 UNNAMED = "audio_file"

@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 
 from jobs.errors import BadRequest, NotMedia, TooLarge
 from jobs.library.asr import MAX_WAV_DATA, wrap_pcm
-from jobs.subtitles import reader
+from jobs.subtitles.formats import reader
 
 from .. import context, uploads
 

@@ -113,7 +113,7 @@ def delete_uploads(config: Config, conn: redis.Redis, job_id: str, names: list[s
         return
     deleted: list[str] = []
     try:
-        from .gemini import delete_files  # the only engine that uploads
+        from .gemini_client import delete_files  # the only engine that uploads
 
         deleted = delete_files(config, names)
         if deleted:

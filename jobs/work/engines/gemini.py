@@ -8,8 +8,7 @@ so they are bounded (MAX_ATTEMPTS), and each one's usage is billed to the job as
 An answer is validated here (JSON, types, times clamped to the chunk, ordered, non-overlapping,
 empty segments dropped) so that garbage is retried before the job fails. An empty answer is
 legitimate for a quiet chunk; for a loud one (above SILENCE_DBFS) it is asked again once, and a
-second empty answer is believed.
-"""
+second empty answer is believed."""
 
 from __future__ import annotations
 
@@ -33,6 +32,7 @@ from ...spend import pricing
 from ...spend.quota import Quota
 from ...spend.usage import Usage
 from . import Calls, ChunkResult, Engine, Translated, UploadLog
+from .gemini_client import FILE_TIMEOUT_S, REQUEST_TIMEOUT_S, gone_anyway, log, make_client
 from .gemini_protocol import (  # fmt: skip
     ANALYSIS_SCHEMA,
     CUES_INSTRUCTION,
@@ -53,37 +53,28 @@ from .gemini_protocol import (  # fmt: skip
     retry_delay,
 )
 
-log = logging.getLogger("subcue.gemini")
 # A line per request adds nothing to our event lines, and upload URLs carry a credential.
 logging.getLogger("httpx2").setLevel(logging.WARNING)
+
 
 MAX_ATTEMPTS = 5
 """Requests per chunk at most (the first and four retries)."""
 
+
 MAX_REASKS = 3
 """Times the cues an answer left out (or got wrong) are asked again, before the job fails."""
+
 
 BACKOFF_BASE_S, BACKOFF_CAP_S = 1.0, 30.0
 """Exponential backoff with full jitter: a wait drawn from [0, min(cap, base * 2^n)]."""
 
-REQUEST_TIMEOUT_S, FILE_TIMEOUT_S = 120.0, 60.0
-"""Seconds one request may take (then it is retried); seconds for an upload to become usable."""
 
 SILENCE_DBFS = -45.0
 """Chunks quieter than this may rightly have no speech: an empty answer is not retried."""
 
+
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt."""
-
-
-def make_client(config: Config, timeout_s: float) -> genai.Client:
-    """A google-genai client for GEMINI_BASE_URL (if set) at the configured API version."""
-    options = types.HttpOptions(
-        base_url=config.gemini_base_url or None,
-        api_version=config.gemini_api_version,
-        timeout=int(timeout_s * 1000),  # milliseconds
-    )
-    return genai.Client(api_key=config.gemini_api_key, http_options=options)
 
 
 class _Retry(Exception):
@@ -361,7 +352,7 @@ class GeminiEngine(Engine):
             await asyncio.wait_for(asyncio.shield(deletion), REQUEST_TIMEOUT_S / 10)
             return True
         except (errors.APIError, httpx2.HTTPError, TimeoutError) as exc:
-            return _gone_anyway(name, exc)
+            return gone_anyway(name, exc)
 
     async def aclose(self) -> None:
         """Close the client's connections; a later job in this process makes a new client."""
@@ -369,35 +360,3 @@ class GeminiEngine(Engine):
             client, self._client = self._client, None
             await client.aio.aclose()
             client.close()
-
-
-def delete_files(config: Config, names: list[str]) -> list[str]:
-    """Delete uploads from a process that runs no engine (the worker, the sweeper).
-
-    A short-lived client of its own: the worker forks horses, which must not share its
-    connections. Returns the names that are gone (a 404 means already gone).
-    """
-    client = make_client(config, REQUEST_TIMEOUT_S / 10)
-    gone = []
-    try:
-        for name in names:
-            try:
-                client.files.delete(name=name)
-            except (errors.APIError, httpx2.HTTPError) as exc:
-                if not _gone_anyway(name, exc):
-                    continue
-            gone.append(name)
-    finally:
-        client.close()
-    return gone
-
-
-def _gone_anyway(name: str, exc: Exception) -> bool:
-    """After a failed delete: True if the file does not exist (404: its upload was cut short
-    before the file existed), else log it and return False."""
-    if isinstance(exc, errors.ClientError) and exc.code == 404:
-        return True
-    # The API deletes uploads by itself after 48 hours; this one lives that long.
-    log.warning("engine=gemini event=file_not_deleted file=%s error=%s", name,
-                getattr(exc, "code", None) or type(exc).__name__)  # fmt: skip
-    return False

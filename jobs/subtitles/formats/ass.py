@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pysubs2
 
-from .cues import Cue, Style
+from ..cues import Cue
+from ..styles import Style
 
 FONTS = {
     "fa": "Noto Sans Arabic", "ar": "Noto Sans Arabic", "ur": "Noto Sans Arabic",

@@ -1,30 +1,21 @@
-"""What the API's routes share: a job's fields checked, an upload stored as a session (or
-nothing kept), a job started, a stored file sent."""
+"""A job's fields as the API and the form send them, read and checked: kind, target languages,
+flags, cost cap, style, video mode, and which files the job may take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from flask import redirect, send_file
-
-from jobs.errors import BadRequest, EngineUnsupported, NotFound
-from jobs.life import session
-from jobs.life.submit import check_limit, submit
+from jobs.errors import BadRequest, EngineUnsupported
 from jobs.media import probe, video
-from jobs.spend import ledger
-from jobs.storage import stores
-from jobs.subtitles import cues, reader
+from jobs.subtitles import styles
+from jobs.subtitles.formats import reader
 from jobs.subtitles.languages import LANGUAGES
 from jobs.work.engines import check_request
 
-from .. import context, filetypes, uploads
-from ..security import headers, owner
+from .. import context
 
 KINDS = ("translate", "analyze")
 
 
-def _flag(value: str | None, default: bool, name: str = "keep_running") -> bool:
+def flag(value: str | None, default: bool, name: str = "keep_running") -> bool:
     """Parse a form/JSON boolean ('true', '1', 'on', 'false', '0', 'off')."""
     if value is None or value == "":
         return default
@@ -129,15 +120,6 @@ def max_cost(value) -> float | None:
     return round(amount, 6)
 
 
-def admit(params: dict) -> None:
-    """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), or
-    a paid one when a daily budget is spent (429 budget_exhausted). Before anything is stored."""
-    conn, config, who = context.conn(), context.config(), owner.current()
-    check_limit(conn, config, who)
-    if params["engine"] != "local":
-        ledger.check_budget(conn, config, who)
-
-
 def job_params(values, kind: str = "translate") -> tuple[dict, str]:
     """Validate kind, engine, target language, style, keep_running and max_cost_usd; return
     (params, kind)."""
@@ -147,17 +129,17 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
     checked = [check_request(context.config(), values.get("engine") or None, code or None)
                for code in target_languages(values) or [""]]  # fmt: skip
     engine, languages = checked[0][0], [language for _, language in checked]
-    keep = _flag(values.get("keep_running"), default=True)
-    style = str(values.get("style") or cues.DEFAULT_STYLE).strip().lower()
-    if style not in cues.STYLES:
+    keep = flag(values.get("keep_running"), default=True)
+    style = str(values.get("style") or styles.DEFAULT_STYLE).strip().lower()
+    if style not in styles.STYLES:
         raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
-                         f"{', '.join(cues.STYLES)}.", code="unknown_style")  # fmt: skip
+                         f"{', '.join(styles.STYLES)}.", code="unknown_style")  # fmt: skip
     params = {"target_language": languages[0], "engine": engine, "keep_running": keep}
     if len(languages) > 1:
         params["target_languages"] = languages
-    if _flag(values.get("bilingual"), default=False, name="bilingual"):
+    if flag(values.get("bilingual"), default=False, name="bilingual"):
         params["bilingual"] = True
-    if _flag(values.get("speaker_names"), default=False, name="speaker_names"):
+    if flag(values.get("speaker_names"), default=False, name="speaker_names"):
         params["speaker_names"] = True  # "ANNA: " before each speaker's lines (SRT, WebVTT)
     mode = str(values.get("video") or "none").strip().lower()
     if mode not in video.MODES:
@@ -167,7 +149,7 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
         if kind != "translate":
             raise BadRequest("video applies to translate jobs only.", code="bad_video")
         params["video"] = mode
-    if _flag(values.get("sync"), default=False, name="sync"):
+    if flag(values.get("sync"), default=False, name="sync"):
         if kind != "translate" or mode != "none":
             raise BadRequest("sync re-times subtitle files: it applies to translate jobs "
                              "without video output.", code="bad_sync")  # fmt: skip
@@ -182,73 +164,3 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
     if cap is not None and engine != "local":  # the local engine is free: nothing to cap
         params["max_cost_usd"] = cap
     return params | {"style": style}, kind
-
-
-def describe(kind: str, files: list[dict], params: dict) -> str:
-    """A line a person understands in the job list and the dashboard: 'transcribe talk.mp4
-    (local)' (the local engine only transcribes), 'translate talk.mp4 → fa (gemini)'."""
-    names = files[0]["name"] if len(files) == 1 else f"{len(files)} files"
-    if kind == "analyze":
-        return f"analyze {names} ({params['engine']})"
-    if params["engine"] == "local":
-        return f"transcribe {names} (local)"
-    languages = ", ".join(params.get("target_languages") or [params["target_language"]])
-    return f"translate {names} → {languages} ({params['engine']})"
-
-
-def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:
-    """Submit a job over the session's files; returns its id."""
-    return submit(
-        context.conn(), context.config(), owner=owner.current(), session_id=session_id,
-        kind=kind, params=params, description=describe(kind, files, params),
-    )  # fmt: skip
-
-
-@contextmanager
-def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
-    """A new session holding the staged files, as (id, files); if anything in the block (or
-    the storing) fails, nothing of the session is kept."""
-    conn = context.conn()
-    session_id = session.create(conn, owner.current())
-    try:
-        yield session_id, uploads.store(staged, session_id)
-    except BaseException:
-        context.storage().delete_prefix(stores.session_prefix(session_id))
-        session.purge(conn, session_id)
-        raise
-
-
-def upload_type(file: dict) -> str:
-    """The type a session's file is served with, from what it holds (see web/filetypes.py):
-    found when it was uploaded, or (a file uploaded before Subcue kept it) from its bytes now."""
-    if file.get("mimetype") or file.get("kind") == "subtitles":
-        return file.get("mimetype") or filetypes.of_upload(file, b"")
-    store = context.storage()
-    try:
-        path = store.local_path(file["key"])
-        head = filetypes.read_head(path if path is not None else store.open(file["key"]))
-    except FileNotFoundError as exc:
-        raise NotFound("That file is no longer stored.") from exc
-    return filetypes.of_upload(file, head)
-
-
-def send_stored(key: str, name: str, mimetype: str, inline: bool = False, direct: bool = False):
-    """Serve a stored object as `mimetype`: in place when `inline` is asked and it is audio,
-    video or subtitles, else as an attachment; never as anything a browser would run (nosniff,
-    and a sandboxing policy). From disk when the backend has one (ranges work); media shown
-    from a bucket is a redirect to a presigned URL (the player needs ranges to seek); else
-    streamed."""
-    store = context.storage()
-    as_attachment = not (inline and filetypes.inline(mimetype))
-    try:
-        url = store.direct_url(key, name, mimetype) if direct and not as_attachment else None
-        if url:
-            return redirect(url)
-        path = store.local_path(key)
-        source = path if path is not None else store.open(key)
-    except FileNotFoundError as exc:
-        raise NotFound("That file is no longer stored.") from exc
-    response = send_file(source, as_attachment=as_attachment, download_name=name,
-                         mimetype=mimetype, conditional=True)  # fmt: skip
-    response.headers["Content-Security-Policy"] = headers.STORED
-    return response

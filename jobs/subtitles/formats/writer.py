@@ -1,5 +1,5 @@
 """Subtitles: engine results placed on the media's timeline, shaped into cues by the job's style
-(jobs/subtitles/cues.py), and written as SRT, WebVTT and JSON with well-kept libraries.
+(jobs/subtitles/shaping.py), and written as SRT, WebVTT and JSON with well-kept libraries.
 
 Speakers: the JSON's segments carry `speaker` (and `speakers` for a cue two people share), the
 WebVTT wraps each speaker's lines in a voice span (`<v Anna>`), an `.ass` (pysubs2) names each
@@ -19,9 +19,11 @@ import srt
 import webvtt
 from webvtt.models import Timestamp
 
-from . import cues
+from .. import quality_report, shaping
+from ..breaks import WORDLIKE
+from ..cues import Cue, Word
+from ..styles import DASH, Style
 from .ass import document as ass_document
-from .cues import DASH, WORDLIKE, Cue, Style, Word
 
 
 def place(raw: list[dict], offset: float, chunk_duration: float,
@@ -62,14 +64,14 @@ def shape(placed: list[dict], style: Style, language: str, media_duration: float
     """Cues for one file: from word timings when the engine gave them, else from segments."""
     if placed and all(segment["words"] for segment in placed):
         words = [w for segment in placed for w in segment["words"]]
-        return cues.shape_words(words, style, language, media_duration)
-    return cues.shape_segments(placed, style, language, media_duration)
+        return shaping.shape_words(words, style, language, media_duration)
+    return shaping.shape_segments(placed, style, language, media_duration)
 
 
 def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue]:
     """Each cue's source line(s) above its translation, each wrapped to the style."""
     return [Cue(c.start, c.end,
-                (*(cues.wrap(c.source_text, style, source_language) or ()), *c.lines),
+                (*(shaping.wrap(c.source_text, style, source_language) or ()), *c.lines),
                 c.source_text, speakers=c.speakers if len(c.speakers) == 1 else ())
             for c in shaped]  # fmt: skip
 
@@ -105,7 +107,7 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float,
     if any(c.speakers for c in shaped) if ass is None else ass:
         ass_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
         paths.append(ass_path)
-    report = cues.check(shaped, style, language, duration)
+    report = quality_report.check(shaped, style, language, duration)
     json_path = write_json(json_path, language, duration, style, shaped, report, unsure)
     return [*paths, json_path], report
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pysubs2
 
-from ..errors import BadRequest
-from .languages import LANGUAGES
+from ...errors import BadRequest
+from ..languages import LANGUAGES
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 """File extension -> pysubs2 format name of the subtitle files Subcue translates."""

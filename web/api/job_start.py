@@ -1,0 +1,58 @@
+"""Starting a job from a request: the owner's limit and budget, the session its uploads make,
+the job's line for the pages, and the job itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from jobs.life import session
+from jobs.life.submit import check_limit, submit
+from jobs.spend import ledger
+from jobs.storage import stores
+
+from .. import context, uploads
+from ..security import owner
+
+
+def admit(params: dict) -> None:
+    """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), or
+    a paid one when a daily budget is spent (429 budget_exhausted). Before anything is stored."""
+    conn, config, who = context.conn(), context.config(), owner.current()
+    check_limit(conn, config, who)
+    if params["engine"] != "local":
+        ledger.check_budget(conn, config, who)
+
+
+def describe(kind: str, files: list[dict], params: dict) -> str:
+    """A line a person understands in the job list and the dashboard: 'transcribe talk.mp4
+    (local)' (the local engine only transcribes), 'translate talk.mp4 → fa (gemini)'."""
+    names = files[0]["name"] if len(files) == 1 else f"{len(files)} files"
+    if kind == "analyze":
+        return f"analyze {names} ({params['engine']})"
+    if params["engine"] == "local":
+        return f"transcribe {names} (local)"
+    languages = ", ".join(params.get("target_languages") or [params["target_language"]])
+    return f"translate {names} → {languages} ({params['engine']})"
+
+
+def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:
+    """Submit a job over the session's files; returns its id."""
+    return submit(
+        context.conn(), context.config(), owner=owner.current(), session_id=session_id,
+        kind=kind, params=params, description=describe(kind, files, params),
+    )  # fmt: skip
+
+
+@contextmanager
+def new_session(staged: uploads.Staged) -> Iterator[tuple[str, list[dict]]]:
+    """A new session holding the staged files, as (id, files); if anything in the block (or
+    the storing) fails, nothing of the session is kept."""
+    conn = context.conn()
+    session_id = session.create(conn, owner.current())
+    try:
+        yield session_id, uploads.store(staged, session_id)
+    except BaseException:
+        context.storage().delete_prefix(stores.session_prefix(session_id))
+        session.purge(conn, session_id)
+        raise
