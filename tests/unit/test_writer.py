@@ -85,3 +85,26 @@ def test_speaker_names_go_where_each_speaker_starts():
     one = Cue(0.0, 1.0, ("Where were", "you?"), speakers=("Anna",))
     assert named_lines(one) == ("ANNA: Where were", "you?")
     assert named_lines(Cue(0.0, 1.0, ("Nobody known.",))) == ("Nobody known.",)
+
+
+def test_pysubs2_cannot_write_what_a_cue_may_hold_so_srt_and_webvtt_write_it(tmp_path):
+    """A cue with `{braces}`, a literal `\\N` and `a < b & c`: pysubs2's SRT loses the braces
+    and breaks the line at `\\N`, and its WebVTT leaves `<` and `&` bare; the writer keeps the
+    SRT text as it is and escapes the WebVTT's (why requirements.txt keeps srt and webvtt-py)."""
+    import pysubs2
+
+    from jobs.subtitles import styles
+    from jobs.subtitles.formats.writer import write_outputs
+
+    text = "{braces} \\N a < b & c"
+    document = pysubs2.SSAFile()
+    event = pysubs2.SSAEvent(start=0, end=2000)
+    event.plaintext = text
+    document.events.append(event)
+    assert text not in document.to_string("srt")
+    assert "a < b & c" in document.to_string("vtt")
+    cue = Cue(0.0, 2.0, (text,), text)
+    paths, _ = write_outputs(tmp_path, "x", "en", 2.0, [cue], styles.STYLES["netflix"])
+    srt_text, vtt_text_ = (p.read_text() for p in paths[:2])
+    assert text in srt_text
+    assert "{braces} \\N a &lt; b &amp; c" in vtt_text_

@@ -15,6 +15,13 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+# SRT and WebVTT are written with `srt` and `webvtt-py`, not pysubs2 (which reads every input
+# and writes the `.ass`): pysubs2 holds a cue's text in ASS form, so writing SRT or WebVTT it
+# drops a literal `{...}` as an override tag and turns a literal `\N` into a line break (ASS
+# has no escape for either), and its WebVTT numbers the cues and leaves `&`, `<` and `>` as
+# they are, where a voice span (`<v Anna>`) must be markup and the text must not.
+# tests/unit/test_writer.py shows it, and fails once pysubs2 keeps such text (then both
+# libraries can go).
 import srt
 import webvtt
 from webvtt.models import Timestamp
