@@ -22,8 +22,8 @@ from ..life import session
 from ..media import audio, probe
 from ..spend import ledger, pricing
 from ..work.execution import JobRun, job_run
-from ..work.pipeline import Source, extract, finish
-from ..work.translate import languages_of, subtitle
+from ..work.pipeline import Source, extract, finish, languages_of
+from ..work.translate import subtitle
 from . import paths, servers
 
 log = logging.getLogger("subcue.library")

@@ -219,3 +219,8 @@ def _unique(stem: str, taken: set[str]) -> str:
         candidate = f"{stem}-{n}"
     taken.add(candidate)
     return candidate
+
+
+def languages_of(params: dict) -> list[str]:
+    """The job's target languages, the first one heard from the audio."""
+    return list(params.get("target_languages") or [params["target_language"]])
