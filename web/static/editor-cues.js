@@ -1,4 +1,4 @@
-// What the cue editor's edits do to cues, apart from the page (editor.js shows them): times
+// What the cue editor's edits do to cues, apart from the page (editor/ shows them): times
 // written and moved, a cue split at a place in its text or merged with the next, and the key
 // that asks for each edit. Cues are the API's objects: {start, end, text, source_text, unsure,
 // check, speakers}, times in seconds. An edit that cannot be made says why, in words for the person.
