@@ -1,15 +1,7 @@
 // Edits of the cues: texts, times, speakers, split, merge, delete, and the undo of the last
 // split, merge or delete.
 import {
-  fillNotes,
-  fillTimes,
-  goTo,
-  renderList,
-  renderSpeakers,
-  renderState,
-  rowAt,
-  setCurrent,
-  status,
+  fillNotes, fillTimes, goTo, renderList, renderSpeakers, renderState, rowAt, setCurrent, status,
 } from "./list.js";
 import { media, scheduleTrack, seekTo } from "./player.js";
 import { keepDraft, refuse } from "./saving.js";

@@ -2,16 +2,7 @@
 // the pickers of file, language and revision, speakers, the next cue to check.
 import { markSpeaking, media, seekTo } from "./player.js";
 import {
-  $,
-  REASONS,
-  ROW,
-  clock,
-  dirty,
-  editable,
-  languageName,
-  list,
-  root,
-  state,
+  $, REASONS, ROW, clock, dirty, editable, languageName, list, root, state,
 } from "./state.js";
 
 // --- the list ---

@@ -16,65 +16,21 @@
 // The entry module (templates/_editor.html loads it): waiting for the job, loading a file's
 // cues, and the keys and buttons; the parts are state, list, edits, saving and player.
 import {
-  changed,
-  editSpeaker,
-  editText,
-  forgetUndo,
-  markChecked,
-  merge,
-  nudge,
-  remove,
-  split,
+  changed, editSpeaker, editText, forgetUndo, markChecked, merge, nudge, remove, split,
 } from "./edits.js";
 import {
-  cueInHand,
-  goTo,
-  hideOffer,
-  indexOf,
-  nextToCheck,
-  renderList,
-  renderPickers,
-  renderRevisions,
-  renderState,
-  rowAt,
-  setCurrent,
-  status,
+  cueInHand, goTo, hideOffer, indexOf, nextToCheck, renderList, renderPickers, renderRevisions,
+  renderState, rowAt, setCurrent, status,
 } from "./list.js";
 import {
-  adoptPlayer,
-  media,
-  playFrom,
-  showFigures,
-  showTrack,
-  syncTrack,
-  togglePlay,
+  adoptPlayer, media, playFrom, showFigures, showTrack, syncTrack, togglePlay,
 } from "./player.js";
 import {
-  discard,
-  forgetOlderDrafts,
-  keepDraft,
-  offerDraft,
-  offerRevision,
-  put,
-  refuse,
-  save,
+  discard, forgetOlderDrafts, keepDraft, offerDraft, offerRevision, put, refuse, save,
 } from "./saving.js";
 import {
-  $,
-  POLL_MS,
-  REMADE_FORMATS,
-  VIDEO_FORMATS,
-  call,
-  cuesUrl,
-  dirty,
-  editable,
-  fingerprint,
-  jobId,
-  jobPage,
-  list,
-  root,
-  sleep,
-  state,
+  $, POLL_MS, REMADE_FORMATS, VIDEO_FORMATS, call, cuesUrl, dirty, editable, fingerprint, jobId,
+  jobPage, list, root, sleep, state,
 } from "./state.js";
 
 // --- waiting for the job ---

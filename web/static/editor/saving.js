@@ -4,16 +4,7 @@ import { changed } from "./edits.js";
 import { goTo, hideOffer, lockRows, offer, renderList, rowAt, status } from "./list.js";
 import { keepingPlace, load } from "./main.js";
 import {
-  $,
-  call,
-  cuesUrl,
-  dirty,
-  editable,
-  fingerprint,
-  jobId,
-  list,
-  sent,
-  state,
+  $, call, cuesUrl, dirty, editable, fingerprint, jobId, list, sent, state,
 } from "./state.js";
 
 export function refuse() {
