@@ -1,6 +1,7 @@
-"""Subtitles: the cue model and its shaping to a style, reading subtitle files, writing
-every output format, the cue editor's saves, languages and speakers.
+"""Subtitles: the cue model (`cues`), its styles, where text breaks and how words become cues
+(`breaks`, `shaping`), the quality report, subtitle files in and out (`formats/`), the cue
+editor's saves, languages and speakers.
 
-Pure (no I/O) but for `reader` (bytes in) and `editing` (a job's stored outputs).
+Pure (no I/O) but for `formats/` (files in and out) and `editing` (a job's stored outputs).
 May import: the top of jobs, jobs.life and jobs.storage (editing only).
 """
