@@ -248,7 +248,9 @@ def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
     duration = float(document.get("duration_s") or 0)
     return {"revision": wanted, "latest": newest, "file_id": where.file_id,
             "language": where.language, "style": style.name, "duration_s": duration,
-            "cues": flagged(document["segments"], style, where.language, duration)}  # fmt: skip
+            "min_gap_s": round(style.min_gap, 3),
+            "cues": flagged(document["segments"], style, where.language, duration),
+            "speech": document.get("speech") or []}  # fmt: skip
 
 
 def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Target,
@@ -283,7 +285,8 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
             names = bool((rec.get("params") or {}).get("speaker_names"))
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
                                             shaped, style, unsure, names,
-                                            speakers_ass(conn, rec, where))  # fmt: skip
+                                            speakers_ass(conn, rec, where),
+                                            speech=current["speech"] or None)  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)
