@@ -234,7 +234,8 @@ def dropped(newest: int, kept: int) -> int:
 def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
          revision: int | None = None, kept: int | None = None) -> dict:  # fmt: skip
     """One revision (the latest when None) of the file's cues in the language; `kept`: how many
-    revisions after 0 are kept (MAX_REVISIONS), to say why an older one is gone."""
+    revisions after 0 are kept (MAX_REVISIONS), to say why an older one is gone. With the
+    style's least gap and the speech the job detected (empty if none), which saves carry on."""
     job_id, newest = rec["id"], latest(conn, rec["id"], where)
     wanted = newest if revision is None else revision
     if not 0 <= wanted <= newest:
