@@ -33,6 +33,17 @@ def chromium(playwright, tmp_path):
     browser.close()
 
 
+SPEECH_DRAWN = """() => {
+  const strip = document.getElementById("editor-speech");
+  if (!strip.width || !strip.height) return false;
+  const dots = strip.getContext("2d").getImageData(0, 0, strip.width, strip.height).data;
+  let green = 0;
+  for (let i = 0; i < dots.length; i += 4) if (dots[i] < 120 && dots[i + 1] > 130) green += 1;
+  return green > 100;
+}"""
+"""The strip under the player shows speech: green among its pixels."""
+
+
 def snappable(answer: dict) -> tuple[int, float, float]:
     """A cue that, moved OFF_S inwards at both ends, has a speech onset and offset to go back
     to: within 1 s, farther than a nudge, clear of its neighbours by the style's gap. Returns
@@ -68,6 +79,7 @@ def test_a_cue_moved_off_its_speech_snaps_back_by_key_and_stays_after_a_reload(
     k, onset, offset = snappable(answer)
     rows = open_editor(page, server, job_id)
     expect(page.locator("#editor-speech")).to_be_visible()
+    page.wait_for_function(SPEECH_DRAWN)
     row = rows.nth(k)
     text = row.locator(".cue-text")
     text.click()

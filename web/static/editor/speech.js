@@ -93,7 +93,8 @@ if (strip) {
   for (const event of ["timeupdate", "seeked", "loadedmetadata"]) {
     document.addEventListener(event, drawStrip, true);
   }
-  window.addEventListener("resize", drawStrip);
+  // drawn again when it gets its size: the editor is shown only after its first load
+  new ResizeObserver(drawStrip).observe(strip);
   // a click on the strip puts the player at that time
   strip.addEventListener("click", (event) => {
     const m = media();
