@@ -1,5 +1,5 @@
-// Edits of the cues: texts, times, speakers, split, merge, delete, and the undo of the last
-// split, merge or delete.
+// Edits of the cues: texts, times (nudged, or snapped to the speech), speakers, split, merge,
+// delete, and the undo of the last split, merge or delete.
 import {
   fillNotes, fillTimes, goTo, renderList, renderSpeakers, renderState, rowAt, setCurrent, status,
 } from "./list.js";

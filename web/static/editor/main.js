@@ -14,7 +14,7 @@
 // language being edited in step with the cues.
 //
 // The entry module (templates/_editor.html loads it): waiting for the job, loading a file's
-// cues, and the keys and buttons; the parts are state, list, edits, saving and player.
+// cues, and the keys and buttons; the parts are state, list, edits, saving, player and speech.
 import {
   changed, editSpeaker, editText, forgetUndo, markChecked, merge, nudge, remove, snap, split,
 } from "./edits.js";
