@@ -72,6 +72,27 @@ def test_a_correction_is_saved_as_a_revision_and_written_into_every_output(clien
     assert files(client, job["id"]) == original
 
 
+def test_the_speech_detected_reaches_the_editor_and_a_save_keeps_it(client, job):
+    """The speech regions the job detected (SPEECH_TIMING is on) are in the JSON output and
+    the cues API, in order, to the millisecond, within the media; a save carries them on."""
+    url = f"/api/jobs/{job['id']}/cues"
+    first = client.get(url).get_json()
+    speech = first["speech"]
+    assert len(speech) >= 2, speech  # the clip has pauses between its sentences
+    assert speech == sorted(speech)
+    assert all(0 <= a < b <= first["duration_s"] + 0.001 for a, b in speech)
+    assert all(round(t, 3) == t for pair in speech for t in pair)
+    assert sum(b - a for a, b in speech) < 0.95 * first["duration_s"]  # the pauses are not in it
+    assert first["min_gap_s"] == pytest.approx(2 / 24, abs=0.01)  # netflix: two frames
+    assert json.loads(files(client, job["id"])["speech.de.json"])["speech"] == speech
+
+    cues = [dict(c) for c in first["cues"]]
+    cues[0]["text"] = "Von Hand."
+    assert client.put(url, json={"base_revision": 0, "cues": cues}).status_code == 200
+    assert client.get(url).get_json()["speech"] == speech
+    assert json.loads(files(client, job["id"])["speech.de.json"])["speech"] == speech
+
+
 def test_a_correction_is_written_into_the_bilingual_files_of_its_language(client, stub):
     """bilingual=true, English heard, German and French: saving German cues writes
     speech.en-de.srt/.vtt again (the source line above the corrected translation) and leaves

@@ -306,6 +306,11 @@ def _schemas() -> dict:
             "revision": {"type": "integer"}, "latest": {"type": "integer"},
             "file_id": {"type": "string"}, "language": {"type": "string"},
             "style": {"type": "string"}, "duration_s": {"type": "number"},
+            "min_gap_s": {"type": "number", "description": "the style's least gap between cues"},
+            "speech": {"type": "array", "description": "the speech regions detected in the "
+                       "file, [start, end] seconds in order (empty: none detected)",
+                       "items": {"type": "array", "items": {"type": "number"},
+                                 "minItems": 2, "maxItems": 2}},
             "cues": {"type": "array", "items": {"type": "object", "properties": {
                 "start": {"type": "number"}, "end": {"type": "number"},
                 "text": {"type": "string"}, "source_text": {"type": "string"},

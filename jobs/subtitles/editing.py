@@ -234,7 +234,8 @@ def dropped(newest: int, kept: int) -> int:
 def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
          revision: int | None = None, kept: int | None = None) -> dict:  # fmt: skip
     """One revision (the latest when None) of the file's cues in the language; `kept`: how many
-    revisions after 0 are kept (MAX_REVISIONS), to say why an older one is gone."""
+    revisions after 0 are kept (MAX_REVISIONS), to say why an older one is gone. With the
+    style's least gap and the speech the job detected (empty if none), which saves carry on."""
     job_id, newest = rec["id"], latest(conn, rec["id"], where)
     wanted = newest if revision is None else revision
     if not 0 <= wanted <= newest:
@@ -248,7 +249,9 @@ def load(conn: redis.Redis, store: Storage, rec: dict, where: Target,
     duration = float(document.get("duration_s") or 0)
     return {"revision": wanted, "latest": newest, "file_id": where.file_id,
             "language": where.language, "style": style.name, "duration_s": duration,
-            "cues": flagged(document["segments"], style, where.language, duration)}  # fmt: skip
+            "min_gap_s": round(style.min_gap, 3),
+            "cues": flagged(document["segments"], style, where.language, duration),
+            "speech": document.get("speech") or []}  # fmt: skip
 
 
 def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Target,
@@ -283,7 +286,8 @@ def save(conn: redis.Redis, store: Storage, config: Config, rec: dict, where: Ta
             names = bool((rec.get("params") or {}).get("speaker_names"))
             written, report = write_outputs(Path(tmp), where.stem, where.language, duration,
                                             shaped, style, unsure, names,
-                                            speakers_ass(conn, rec, where))  # fmt: skip
+                                            speakers_ass(conn, rec, where),
+                                            speech=current["speech"] or None)  # fmt: skip
             document = written[-1]  # the JSON: the revision kept
             for stem, source_language in bilingual_stems(rec, where):
                 pairs = bilingual(shaped, style, source_language)

@@ -96,7 +96,7 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     results = asyncio.run(transcribe_all(job, pieces, glossary))
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
     style = styles.STYLES[job.params.get("style") or styles.DEFAULT_STYLE]
-    heard, mistimed = shape_heard(job, sources, pieces, results, style)
+    heard, mistimed, spoken = shape_heard(job, sources, pieces, results, style)
     work = text_work(sources, heard, languages_of(job.params), len(pieces),
                      job.config.gemini_cues_per_call)  # fmt: skip
     calls = {b.number: translation(job, b, glossary) for b in work}
@@ -104,7 +104,7 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
     for (file_index, _), mine in unsure.items():
         mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
-    outputs, quality = write_all(job, sources, heard, texts, style, unsure)
+    outputs, quality = write_all(job, sources, heard, texts, style, unsure, spoken)
     return Made(outputs, quality, warnings, heard, style)
 
 
@@ -153,12 +153,13 @@ def speaker_notes(job: JobRun, heard: dict[int, list[Cue]]) -> list[dict]:
 
 
 def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results: dict[int, dict],
-                style: Style) -> tuple[dict[int, list[Cue]], dict[int, set[int]]]:  # fmt: skip
+                style: Style) -> tuple[dict[int, list[Cue]], dict[int, set[int]],
+                                       dict[int, list]]:  # fmt: skip
     """Each media file's cues in the first language, by file index, with their times moved
-    onto the speech the detector finds (unless SPEECH_TIMING is off); and, by file index, the
-    cues whose time is a guess (over no speech)."""
+    onto the speech the detector finds (unless SPEECH_TIMING is off); by file index, the cues
+    whose time is a guess (over no speech); and the speech regions found (for the editor)."""
     language = languages_of(job.params)[0]
-    heard, mistimed = {}, {}
+    heard, mistimed, spoken = {}, {}, {}
     for file_index, source in enumerate(sources):
         if source.wav is None:
             continue
@@ -174,7 +175,7 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results
         if job.config.speech_timing:
             job.check()
             started = time.monotonic()
-            regions = speech.detect(source.wav)
+            regions = spoken[file_index] = speech.detect(source.wav)
             placed, guessed = retime.placed_on_speech(chunks, regions)
             log.info("job=%s event=speech_timing file=%s regions=%d seconds=%.2f", job.job_id,
                      source.file_id, len(regions), time.monotonic() - started)  # fmt: skip
@@ -183,7 +184,7 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results
         heard[file_index] = shape(placed, style, language, source.duration)
         mistimed[file_index] = {k for k, c in enumerate(heard[file_index])
                                 if any(c.start < b and c.end > a for a, b in guessed)}  # fmt: skip
-    return heard, mistimed
+    return heard, mistimed, spoken
 
 
 def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: list[str],
@@ -267,9 +268,11 @@ def doubted(
 
 def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
               texts: dict[tuple[int, str], dict[int, str]], style: Style,
-              unsure: Doubts) -> tuple[list[dict], list[dict]]:  # fmt: skip
+              unsure: Doubts,
+              spoken: dict[int, list]) -> tuple[list[dict], list[dict]]:  # fmt: skip
     """Store every file's outputs in every language (and the bilingual ones); returns the
-    outputs and a quality report per file and language (how many cues break which rule)."""
+    outputs and a quality report per file and language (how many cues break which rule).
+    `spoken`: each heard file's speech regions, which its JSON outputs keep for the editor."""
     job.check()
     languages = languages_of(job.params)
     directory = job.tmp / "out"
@@ -298,7 +301,8 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
             if source.subtitles is None:
                 written, report = write_outputs(directory, stem, language, source.duration,
                                                 shaped, style, doubts,
-                                                bool(job.params.get("speaker_names")))  # fmt: skip
+                                                bool(job.params.get("speaker_names")),
+                                                speech=spoken.get(file_index))  # fmt: skip
             else:
                 formats = list(dict.fromkeys([source.subtitles.format, "srt", "vtt"]))
                 written = reader.write(source.subtitles, texts[(file_index, language)],

@@ -108,3 +108,20 @@ def test_pysubs2_cannot_write_what_a_cue_may_hold_so_srt_and_webvtt_write_it(tmp
     srt_text, vtt_text_ = (p.read_text() for p in paths[:2])
     assert text in srt_text
     assert "{braces} \\N a &lt; b &amp; c" in vtt_text_
+
+
+def test_the_json_keeps_the_speech_regions_in_order_to_the_millisecond(tmp_path):
+    """Speech detected (regions, in any order): `speech` as [start, end] pairs; none detected
+    (SPEECH_TIMING off, a subtitle file): no `speech` at all."""
+    import json
+
+    from jobs.media.speech import Region
+    from jobs.subtitles import styles
+    from jobs.subtitles.formats.writer import write_outputs
+
+    shaped, style = [Cue(1.0, 2.5, ("Hello.",))], styles.STYLES["netflix"]
+    found = [Region(3.25, 4.0), Region(0.9, 2.6)]
+    *_, heard = write_outputs(tmp_path, "a", "en", 5.0, shaped, style, speech=found)[0]
+    assert json.loads(heard.read_text())["speech"] == [[0.9, 2.6], [3.25, 4.0]]
+    *_, plain = write_outputs(tmp_path, "b", "en", 5.0, shaped, style)[0]
+    assert "speech" not in json.loads(plain.read_text())

@@ -177,6 +177,7 @@ const CueEdit = (() => {
       NumpadEnter: "split",
       KeyM: "merge",
       KeyN: "nextToCheck",
+      KeyS: "snap",
     };
     return keys[event.code] || null;
   }

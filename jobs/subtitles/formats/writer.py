@@ -85,12 +85,13 @@ def bilingual(shaped: list[Cue], style: Style, source_language: str) -> list[Cue
 
 def write_outputs(directory: Path, stem: str, language: str, duration: float,
                   shaped: list[Cue], style: Style, unsure: set[int] = frozenset(),
-                  names: bool = False,
-                  ass: bool | None = None) -> tuple[list[Path], dict]:  # fmt: skip
+                  names: bool = False, ass: bool | None = None,
+                  speech: list | None = None) -> tuple[list[Path], dict]:  # fmt: skip
     """Write `<stem>.srt`, `<stem>.vtt` and `<stem>.json` (and `<stem>.ass` when `ass`, by
     default when the cues have speakers, before the JSON); return their paths and the quality
     report (which the JSON carries too). `unsure`: the cues the engine doubted; `names`: the
-    speakers' names before their lines. A `-->` in a cue's text (a model may write one)
+    speakers' names before their lines; `speech`: the media's speech regions, kept in the JSON
+    for the editor. A `-->` in a cue's text (a model may write one)
     becomes `->`: it would read as a timing line in SRT, and WebVTT forbids it."""
     directory.mkdir(parents=True, exist_ok=True)
     shaped = [_without_arrow(c) for c in shaped]
@@ -115,7 +116,7 @@ def write_outputs(directory: Path, stem: str, language: str, duration: float,
         ass_document(shaped, style, language, *ASS_PICTURE).save(os.fspath(ass_path))
         paths.append(ass_path)
     report = quality_report.check(shaped, style, language, duration)
-    json_path = write_json(json_path, language, duration, style, shaped, report, unsure)
+    json_path = write_json(json_path, language, duration, style, shaped, report, unsure, speech)
     return [*paths, json_path], report
 
 
@@ -162,9 +163,11 @@ def vtt_text(cue: Cue, names: bool = False) -> str:
 
 
 def write_json(path: Path, language: str, duration: float, style: Style, shaped: list[Cue],
-               report: dict, unsure: set[int] = frozenset()) -> Path:  # fmt: skip
+               report: dict, unsure: set[int] = frozenset(),
+               speech: list | None = None) -> Path:  # fmt: skip
     """The JSON output: the cues with their source text (and words; `"unsure": true` on a cue
-    the engine doubted), and the quality report."""
+    the engine doubted), the quality report, and `speech`, the media's speech regions as
+    `[start, end]` seconds, when the job detected them (the editor snaps cues to them)."""
     document = {
         "language": language,
         "duration_s": round(duration, 3),
@@ -172,9 +175,16 @@ def write_json(path: Path, language: str, duration: float, style: Style, shaped:
         "segments": [_segment(c) | ({"unsure": True} if n in unsure else {})
                      for n, c in enumerate(shaped)],
         "quality": report,
-    }  # fmt: skip
+    } | ({"speech": speech_pairs(speech)} if speech is not None else {})  # fmt: skip
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def speech_pairs(regions: list) -> list[list[float]]:
+    """Speech regions (objects with start and end, or pairs) as `[start, end]` seconds rounded
+    to the millisecond, in order."""
+    pairs = [(r.start, r.end) if hasattr(r, "start") else tuple(r) for r in regions]
+    return [[round(float(a), 3), round(float(b), 3)] for a, b in sorted(pairs)]
 
 
 TIMING_ARROW = "-->"

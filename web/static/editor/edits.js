@@ -1,10 +1,11 @@
-// Edits of the cues: texts, times, speakers, split, merge, delete, and the undo of the last
-// split, merge or delete.
+// Edits of the cues: texts, times (nudged, or snapped to the speech), speakers, split, merge,
+// delete, and the undo of the last split, merge or delete.
 import {
   fillNotes, fillTimes, goTo, renderList, renderSpeakers, renderState, rowAt, setCurrent, status,
 } from "./list.js";
 import { media, scheduleTrack, seekTo } from "./player.js";
 import { keepDraft, refuse } from "./saving.js";
+import { SNAP_S, drawStrip, snapped } from "./speech.js";
 import { $, END_LEAD_S, clock, editable, list, root, state } from "./state.js";
 
 // --- edits ---
@@ -14,6 +15,7 @@ export function changed() {
   renderState();
   keepDraft();
   scheduleTrack();
+  drawStrip();
 }
 
 export function editText(index, value) {
@@ -64,6 +66,39 @@ export function nudge(index, edge, step) {
   setCurrent(index);
   changed();
   seekTo(edge === "start" ? cue.start : Math.max(cue.start, cue.end - END_LEAD_S));
+}
+
+// Move the cues' starts and ends to the nearest speech onset and offset (speech.js: snapped);
+// the player goes to the first one's start.
+export function snap(indexes) {
+  if (!editable()) return refuse();
+  const regions = state.shown.speech || [];
+  if (!regions.length) {
+    status("No speech was detected in this file: there is nothing to snap to.");
+    return;
+  }
+  const { cues, moved } = snapped(state.cues, indexes, regions,
+    { gap: state.shown.min_gap_s || 0, mediaEnd: state.shown.duration_s });
+  const named = indexes.length === 1 ? `Cue ${indexes[0] + 1}` : "These cues";
+  if (!moved.length) {
+    status(`${named}: no speech onset or offset within ${SNAP_S} s that it can move to ` +
+      "without touching a neighbour.");
+    return;
+  }
+  forgetUndo();
+  state.cues = cues;
+  for (const index of moved) {
+    const row = rowAt(index);
+    fillTimes(row, cues[index]);
+    fillNotes(row, cues[index]);
+  }
+  setCurrent(indexes[0]);
+  changed();
+  const first = cues[moved[0]];
+  status(moved.length === 1
+    ? `Cue ${moved[0] + 1} snapped to the speech: ${clock(first.start)} – ${clock(first.end)}.`
+    : `${moved.length} cues snapped to the speech.`);
+  seekTo(first.start);
 }
 
 // Split a cue at the caret in its text (CueEdit.split); the caret goes to the second part.

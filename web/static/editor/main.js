@@ -14,9 +14,9 @@
 // language being edited in step with the cues.
 //
 // The entry module (templates/_editor.html loads it): waiting for the job, loading a file's
-// cues, and the keys and buttons; the parts are state, list, edits, saving and player.
+// cues, and the keys and buttons; the parts are state, list, edits, saving, player and speech.
 import {
-  changed, editSpeaker, editText, forgetUndo, markChecked, merge, nudge, remove, split,
+  changed, editSpeaker, editText, forgetUndo, markChecked, merge, nudge, remove, snap, split,
 } from "./edits.js";
 import {
   cueInHand, goTo, hideOffer, indexOf, nextToCheck, renderList, renderPickers, renderRevisions,
@@ -28,6 +28,7 @@ import {
 import {
   discard, forgetOlderDrafts, keepDraft, offerDraft, offerRevision, put, refuse, save,
 } from "./saving.js";
+import { drawStrip } from "./speech.js";
 import {
   $, POLL_MS, REMADE_FORMATS, VIDEO_FORMATS, call, cuesUrl, dirty, editable, fingerprint, jobId,
   jobPage, list, root, sleep, state,
@@ -153,6 +154,7 @@ export async function load(revision = null) {
   const shown = answer.body;
   state.shown = shown;
   state.readOnly = shown.revision !== shown.latest;
+  root.classList.toggle("no-speech", !(shown.speech || []).length); // nothing to snap to
   state.cues = shown.cues.map((c) => ({ ...c, check: [...(c.check || [])] }));
   state.saved = fingerprint(state.cues);
   state.badCue = -1;
@@ -163,6 +165,7 @@ export async function load(revision = null) {
   renderList();
   renderState();
   syncTrack();
+  drawStrip();
   if (state.readOnly) offerRevision(shown.revision);
   else {
     forgetOlderDrafts();
@@ -222,6 +225,7 @@ export const KEYS = {
   endLater: () => nudge(cueInHand(), "end", 1),
   split: () => split(cueInHand()),
   merge: () => merge(cueInHand()),
+  snap: () => snap([cueInHand()]),
   nextToCheck,
 };
 
@@ -282,6 +286,8 @@ if (root && jobPage) {
       split(index);
     } else if (button.classList.contains("merge")) {
       merge(index);
+    } else if (button.classList.contains("snap")) {
+      snap([index]);
     } else if (button.classList.contains("delete")) {
       remove(index);
     } else if (button.classList.contains("unsure")) {

@@ -41,13 +41,15 @@ export const ROW = `
 The time: the player’s when it is inside this cue, else in proportion to the text.">Split</button>
     <button type="button" class="merge" tabindex="-1"
       title="Merge with the next cue (Alt+M)">Merge</button>
+    <button type="button" class="snap" tabindex="-1" title="Start and end on the speech
+detected nearest them, within 1 s (Alt+S)">Snap</button>
     <button type="button" class="delete" tabindex="-1" title="Delete this cue">Delete</button>
   </div>`;
 
 export const state = {
   targets: [], // what can be edited: [{file_id, language, name}]
   target: null, // the one on screen
-  shown: null, // the GET answer on screen (revision, latest, duration_s, style)
+  shown: null, // the GET answer on screen (revision, latest, duration_s, style, speech)
   cues: [], // its cues as edited: {start, end, text, source_text, unsure, check, edited}
   saved: "", // the shown revision's cues as a save would send them: unsaved edits differ
   readOnly: false, // an older revision, looked at
