@@ -56,23 +56,28 @@ def run_case(clip: timing_clip.Clip, engine: str, timing: bool, timeline: dict |
             response = client.post("/api/jobs", data={"file": (f, "timing.wav"), "engine": engine,
                                                       "target_language": "en"},
                                    content_type="multipart/form-data")  # fmt: skip
-            assert response.status_code == 202, response.get_json()
-            job_id = response.get_json()["id"]
-
-            def ended():
-                job = client.get(f"/api/jobs/{job_id}").get_json()
-                return job if job["terminal"] else None
-
-            job = harness.wait_for(ended, timeout=900, message="the job to end", interval=0.1)
-        if job["status"] != "finished":
-            raise SystemExit(f"{engine} job {job['status']}: {job['error']}")
-        output = next(o for o in job["outputs"] if o["name"].endswith(".json"))
-        document = json.loads(client.get(output["url"]).data)
+            job, document = finished(client, response, f"{engine} job", timeout=900)
     cues = document["segments"]
     return timing_clip.measures(clip, cues) | {
         "unsure_cues": sum(1 for c in cues if c.get("unsure")),
         "job_s": round(seconds(job["started_at"], job["ended_at"]), 2),
     }
+
+
+def finished(client, response, what: str, timeout: float) -> tuple[dict, dict]:
+    """The submitted job once it has ended (SystemExit unless it finished) and its JSON output."""
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["id"]
+
+    def ended():
+        job = client.get(f"/api/jobs/{job_id}").get_json()
+        return job if job["terminal"] else None
+
+    job = harness.wait_for(ended, timeout=timeout, message=f"the {what} to end", interval=0.1)
+    if job["status"] != "finished":
+        raise SystemExit(f"{what} {job['status']}: {job['error']}")
+    output = next(o for o in job["outputs"] if o["name"].endswith(".json"))
+    return job, json.loads(client.get(output["url"]).data)
 
 
 def srt_of(cues: list[tuple[float, float, str]]) -> bytes:
@@ -113,18 +118,7 @@ def sync_case(clip: timing_clip.Clip, cues: list[tuple[float, float, str]]) -> d
             response = client.post("/api/jobs", data={"file": files, "sync": "true",
                                                       "engine": "local", "target_language": "en"},
                                    content_type="multipart/form-data")  # fmt: skip
-            assert response.status_code == 202, response.get_json()
-            job_id = response.get_json()["id"]
-
-            def ended():
-                job = client.get(f"/api/jobs/{job_id}").get_json()
-                return job if job["terminal"] else None
-
-            job = harness.wait_for(ended, timeout=300, message="the sync job", interval=0.1)
-        if job["status"] != "finished":
-            raise SystemExit(f"sync job {job['status']}: {job['error']}")
-        output = next(o for o in job["outputs"] if o["name"].endswith(".json"))
-        document = json.loads(client.get(output["url"]).data)
+            job, document = finished(client, response, "sync job", timeout=300)
     found = timing_clip.measures(clip, document["segments"])
     return {k: found[k] for k in ("within_200ms", "median_error_ms", "worst_error_ms")} | {
         "sync": document["quality"]["sync"],
