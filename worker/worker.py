@@ -60,6 +60,7 @@ class SubcueWorker(AdaptedWorker):
         self._requeue_current = False
         self._uploads_at_stop: dict[str, list[str]] = {}
         self._shutdown_bound: threading.Timer | None = None
+        self._storage: tuple[int, stores.Storage] | None = None  # (pid it was opened in, it)
 
     def stop_requested(self) -> None:
         """SIGTERM/SIGINT (a dyno restart): stop the current job now and queue it again.
@@ -100,13 +101,14 @@ class SubcueWorker(AdaptedWorker):
         the engine's provider, and whether the job stopped for a cancel. Read before our record
         changes: a delete waiting for that purges the upload list right after."""
         # ...with the names read when the cancel was confirmed early (see horse_stopped)
+        early = job.id in self._uploads_at_stop  # confirmed (outputs dropped) by horse_stopped
         uploads = sorted({*engines.UploadLog(self.connection, job.id).names(),
                           *self._uploads_at_stop.pop(job.id, ())})  # fmt: skip
         was = record.status(self.connection, job.id)
         cancelled = was in (Status.CANCELLING, Status.CANCELLED) or was is None
         if cancelled:
             log.info("job=%s event=stopped status=%s", job.id, was)
-        return {"cancelled": cancelled, "status": was, "uploads": uploads}
+        return {"cancelled": cancelled, "status": was, "uploads": uploads, "early": early}
 
     def failure_filed(self, job: Job, noticed: dict) -> None:
         """End the job after RQ filed it (runs in the horse when the job raised, in this process
@@ -116,7 +118,7 @@ class SubcueWorker(AdaptedWorker):
         config, conn = self.subcue_config, self.connection
         ended = end_horse_gone(conn, config, job.id, noticed["status"],
                                requeue=self._requeue_current)  # fmt: skip
-        if noticed["cancelled"] or ended == Status.CANCELLED:
+        if (noticed["cancelled"] or ended == Status.CANCELLED) and not noticed["early"]:
             self._drop_outputs(job.id)
         self._forget_if_deleted(job)
         engines.delete_uploads(config, conn, job.id, noticed["uploads"])
@@ -131,15 +133,18 @@ class SubcueWorker(AdaptedWorker):
         # What the horse uploaded to the engine's provider, read before the record says
         # `cancelled`: a delete waiting for that purges the list right after.
         self._uploads_at_stop[job_id] = engines.UploadLog(self.connection, job_id).names()
+        # Before the record says `cancelled`: whoever reads that finds no output the horse may
+        # have stored in its last moments (a burn that had just finished, say).
+        self._drop_outputs(job_id)
         end(self.connection, self.subcue_config, job_id, status.CONFIRM_CANCELLED)
 
     def _drop_outputs(self, job_id: str) -> None:
         """A killed horse may have stored an output before it could mark its job finished;
         a cancelled job keeps none."""
         try:
-            stores.open_storage(self.subcue_config.storage_url).delete_prefix(
-                stores.job_prefix(job_id)
-            )
+            if self._storage is None or self._storage[0] != os.getpid():  # never a forked one
+                self._storage = (os.getpid(), stores.open_storage(self.subcue_config.storage_url))
+            self._storage[1].delete_prefix(stores.job_prefix(job_id))
         except Exception:  # the storage is unreachable: the job's expiry removes them later
             log.exception("job=%s event=outputs_not_dropped", job_id)
 
