@@ -104,6 +104,19 @@ def playwright():
 
 
 @pytest.fixture
+def chromium(request, playwright, tmp_path):
+    """A fresh Chromium: its own profile, so its own owner; the test module's
+    BROWSER_INIT_SCRIPT, if it has one, runs in every page."""
+    from .browser import Chromium
+
+    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
+    if script := getattr(request.module, "BROWSER_INIT_SCRIPT", None):
+        browser.context.add_init_script(script)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
 def start_worker(tmp_path):
     """Start extra workers with their own settings; all are stopped after the test."""
     started = []

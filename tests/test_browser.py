@@ -20,7 +20,7 @@ from jobs.life import record
 from jobs.life.cancel import cancel
 from jobs.life.status import ACTIVE
 
-from .browser import SUBTITLES, Chromium, Dialogs, elapsed_since, iso_seconds, shot
+from .browser import SUBTITLES, Dialogs, elapsed_since, iso_seconds, shot
 from .gemini_stub import GeminiStub
 from .helpers import DATA, temp_dir_of
 
@@ -78,13 +78,8 @@ def config(env) -> Config:
     return Config.from_env(env)
 
 
-@pytest.fixture
-def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner."""
-    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
-    browser.context.add_init_script(RECORD_EVENTS)
-    yield browser
-    browser.close()
+BROWSER_INIT_SCRIPT = RECORD_EVENTS
+"""Run in every page of the `chromium` fixture (tests/conftest.py)."""
 
 
 @pytest.fixture

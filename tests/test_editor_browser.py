@@ -14,7 +14,7 @@ import pytest
 import srt
 from playwright.sync_api import expect
 
-from .browser import SUBTITLES, Chromium, Dialogs, shot
+from .browser import SUBTITLES, Dialogs, shot
 from .helpers import DATA, gemini_env
 
 pytestmark = pytest.mark.browser
@@ -34,14 +34,6 @@ LONG = (
 def env(base_env, stub) -> dict:
     """Settings shared by gunicorn and the worker: own queue, the stand-in."""
     return gemini_env(base_env, stub.url, "subcue-editor-browser")
-
-
-@pytest.fixture
-def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner."""
-    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")

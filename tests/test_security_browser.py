@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rq.job import Job, JobStatus
 
-from .browser import Chromium, Dialogs, shot
+from .browser import Dialogs, shot
 from .helpers import DATA, free_port
 
 pytestmark = pytest.mark.browser
@@ -40,13 +40,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-@pytest.fixture
-def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner; every policy violation kept."""
-    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
-    browser.context.add_init_script(RECORD_VIOLATIONS)
-    yield browser
-    browser.close()
+BROWSER_INIT_SCRIPT = RECORD_VIOLATIONS
+"""Run in every page of the `chromium` fixture (tests/conftest.py)."""
 
 
 @pytest.fixture

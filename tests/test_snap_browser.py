@@ -9,7 +9,7 @@ import pytest
 import srt
 from playwright.sync_api import expect
 
-from .browser import Chromium, shot
+from .browser import shot
 from .helpers import DATA, gemini_env
 from .test_editor_browser import clock, finished_job, open_editor, seconds_of, shows, srt_of
 
@@ -23,14 +23,6 @@ OFF_S = 0.3
 def env(base_env, stub) -> dict:
     """Settings shared by gunicorn and the worker: own queue, the stand-in."""
     return gemini_env(base_env, stub.url, "subcue-snap-browser")
-
-
-@pytest.fixture
-def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner."""
-    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
-    yield browser
-    browser.close()
 
 
 SPEECH_DRAWN = """() => {

@@ -11,7 +11,7 @@ import pysubs2
 import pytest
 from playwright.sync_api import expect
 
-from .browser import ARTIFACTS, Chromium, shot
+from .browser import ARTIFACTS, shot
 from .helpers import DATA, gemini_env
 from .test_speakers import CHUNK_S, conversation
 
@@ -23,14 +23,6 @@ def env(base_env, stub) -> dict:
     """Settings shared by gunicorn and the worker: own queue, the stand-in, three chunks."""
     return gemini_env(base_env, stub.url, "subcue-speakers-browser", GEMINI_CONCURRENCY="1",
                       CHUNK_SECONDS=CHUNK_S)  # fmt: skip
-
-
-@pytest.fixture
-def chromium(playwright, tmp_path):
-    """A fresh browser: its own profile, so its own owner."""
-    browser = Chromium(playwright, tmp_path / "profile", tmp_path / "chromium.log")
-    yield browser
-    browser.close()
 
 
 def output_of(page, server, job_id: str, suffix: str) -> str:
