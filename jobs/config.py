@@ -118,19 +118,45 @@ def _library(env: dict, base: Config) -> dict:
     }
 
 
+LLM_RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "prompt")
+"""How the text engine asks for JSON (LLM_RESPONSE_FORMAT)."""
+
+
+def _llm(env: dict, base: Config) -> dict:
+    """The settings of the OpenAI-compatible text engine (LLM_*)."""
+    return {
+        "llm_base_url": env.get("LLM_BASE_URL", "").strip().rstrip("/"),
+        "llm_model": env.get("LLM_MODEL", "").strip(),
+        "llm_api_key": env.get("LLM_API_KEY", "").strip(),
+        "llm_concurrency": max(1, _int(env, "LLM_CONCURRENCY", base.llm_concurrency)),
+        "llm_prices": env.get("LLM_PRICES", "").strip(),
+        "llm_rpm": max(0, _int(env, "LLM_RPM", 0)),
+        "llm_tpm": max(0, _int(env, "LLM_TPM", 0)),
+        "llm_response_format": env.get("LLM_RESPONSE_FORMAT", "").strip().lower()
+        or base.llm_response_format,
+        "llm_stream": _flag(env, "LLM_STREAM", base.llm_stream),
+        "llm_timeout_seconds": max(
+            1.0, _float(env, "LLM_TIMEOUT_SECONDS", base.llm_timeout_seconds)
+        ),
+        "llm_cues_per_call": max(1, _int(env, "LLM_CUES_PER_CALL", base.llm_cues_per_call)),
+        "library_translator": env.get("LIBRARY_TRANSLATOR", "").strip().lower(),
+    }
+
+
 OFF = frozenset({"0", "off", "false", "no"})
 """Values that turn a switch off."""
 
 
-def parse_override(text: str) -> tuple[float, float]:
-    """`"1.00,2.50"` -> (1.0, 2.5); ValueError with a reason otherwise."""
+def parse_override(text: str, name: str = "GEMINI_PRICES") -> tuple[float, float]:
+    """`"1.00,2.50"` -> (1.0, 2.5); ValueError with a reason (naming the variable `name`)
+    otherwise."""
     parts = [p.strip() for p in text.split(",")]
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
         values = ()
     if len(values) != 2 or not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"GEMINI_PRICES must be two prices in USD per million tokens, input "
+        raise ValueError(f"{name} must be two prices in USD per million tokens, input "
                          f"then output, such as 1.00,2.50; not {text!r}")  # fmt: skip
     return values  # type: ignore[return-value]
 
@@ -186,6 +212,25 @@ class Config:
     jobs_per_address: str = "60 per hour"
     # How often one worker looks for stored files whose records are gone.
     orphan_sweep_seconds: float = 3600.0
+
+    # The text engine `llm` (jobs/work/engines/llm.py): any OpenAI-compatible chat-completions
+    # server, which translates text only. Off while LLM_BASE_URL or LLM_MODEL is empty.
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_concurrency: int = 2
+    llm_prices: str = ""
+    llm_rpm: int = 0
+    llm_tpm: int = 0
+    # auto (json_schema, then json_object, then a strict prompt, as the server allows),
+    # json_schema, json_object or prompt.
+    llm_response_format: str = "auto"
+    llm_stream: bool = False
+    llm_timeout_seconds: float = 300.0
+    llm_cues_per_call: int = 40
+    # Who translates a library job's languages: "" (Gemini when LIBRARY_ENGINE is gemini,
+    # else the LLM when configured), gemini or llm.
+    library_translator: str = ""
 
     # Where the media lives (jobs/library): all of it is off while ASR_TOKEN is empty.
     asr_token: str = field(default="", repr=False)
@@ -263,11 +308,18 @@ class Config:
             orphan_sweep_seconds=max(
                 60.0, _float(env, "ORPHAN_SWEEP_SECONDS", base.orphan_sweep_seconds)
             ),
+            **_llm(env, base),
             **_library(env, base),
             speech_timing=env.get("SPEECH_TIMING", "").strip().lower() not in OFF,
         )
         if config.gemini_prices:
             parse_override(config.gemini_prices)  # a bad value stops the process at start
+        if config.llm_prices:
+            parse_override(config.llm_prices, "LLM_PRICES")
+        if config.llm_response_format not in LLM_RESPONSE_FORMATS:
+            raise ValueError(f"LLM_RESPONSE_FORMAT must be one of "
+                             f"{', '.join(LLM_RESPONSE_FORMATS)}; not "
+                             f"{config.llm_response_format!r}")  # fmt: skip
         known = {f.name for f in fields(cls)}
         return replace(config, **{k: v for k, v in overrides.items() if k in known})
 
@@ -291,6 +343,12 @@ class Config:
     def gemini_configured(self) -> bool:
         """True when the paid engine can be used."""
         return bool(self.gemini_api_key)
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an OpenAI-compatible server is set to translate text (LLM_BASE_URL and
+        LLM_MODEL)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def default_engine(self) -> str:

@@ -84,20 +84,22 @@ class JobRun:
                 raise JobFailed(message, code=ledger.BudgetExhausted.code)
             await settled.wait()
 
-    def billed(self, usage: Usage, hold: ledger.Hold | None = None) -> None:
+    def billed(self, usage: Usage, hold: ledger.Hold | None = None,
+               engine: str | None = None) -> None:  # fmt: skip
         """Count what one engine request used, as soon as it is known (failed requests too),
-        and settle its reservation to that cost."""
+        and settle its reservation to that cost, under `engine` (default: the job's engine; a
+        translator names itself)."""
         self.usage += usage
         record.update_while_running(self.conn, self.job_id, {"usage": self.usage.as_dict()})
         cost = round(usage.cost_usd * 1e6)
         ledger.settle_reservation(self.conn, self.job_id, self.owner, hold, cost,
-                     engine=self.params.get("engine", ""), usage=usage)  # fmt: skip
+                     engine=engine or self.params.get("engine", ""), usage=usage)  # fmt: skip
         if hold is not None:
             self.in_flight -= 1
             self._settled_event().set()
 
-    def waiting(self, seconds: float | None) -> None:
-        """Say on the record that the job waits for the engine's quota (None: no longer)."""
+    def waiting(self, seconds: float | None, who: str = "Gemini") -> None:
+        """Say on the record that the job waits for `who`'s quota (None: no longer)."""
         if seconds is None:
             if self._waiting_until is not None:
                 self._waiting_until = None
@@ -110,7 +112,7 @@ class JobRun:
         about = max(1, round(seconds))
         record.update_while_running(self.conn, self.job_id, {"waiting": {
             "reason": "engine_quota", "until": iso_in(seconds), "seconds": about,
-            "message": f"waiting for Gemini quota, about {about} s"}})  # fmt: skip
+            "message": f"waiting for {who} quota, about {about} s"}})  # fmt: skip
 
     def _settled_event(self) -> asyncio.Event:
         """Set whenever one of this job's reservations settles (one event per event loop)."""

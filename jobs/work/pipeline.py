@@ -127,7 +127,7 @@ async def transcribe_all(job: JobRun, pieces: list[Piece],
                          glossary: list[dict] = ()) -> dict[int, dict]:  # fmt: skip
     """Run the engine over every chunk without a checkpoint, `engine.concurrency` at a time."""
     results = record.checkpoints(job.conn, job.job_id)
-    language = job.params["target_language"]
+    language = engines.heard_language(job.params["engine"], languages_of(job.params))
 
     def call(piece: Piece) -> Callable[..., Awaitable[dict]]:
         async def transcribe(engine: engines.Engine) -> dict:
@@ -156,17 +156,19 @@ async def transcribe_all(job: JobRun, pieces: list[Piece],
 
 
 async def run_calls(job: JobRun, calls: dict[int, Callable[..., Awaitable[dict]]],
-                    results: dict[int, dict], done_before: int = 0) -> None:  # fmt: skip
+                    results: dict[int, dict], done_before: int = 0,
+                    engine: str | None = None) -> None:  # fmt: skip
     """Run the engine calls (checkpoint number -> call(engine) giving the payload) that have no
     checkpoint in `results`, `engine.concurrency` at a time: each payload is checkpointed as it
     comes. Once one fails, no other starts a (possibly paid) call; a cancel aborts those in
-    flight. `done_before`: work of the job already done outside `calls` (for the progress)."""
+    flight. `done_before`: work of the job already done outside `calls` (for the progress).
+    `engine`: who makes the calls (default: the job's engine; text calls: its translator)."""
     total = done_before + len(calls)
     job.set_total(total, done_before + sum(1 for n in calls if n in results))
     pending = [n for n in calls if n not in results]
     if not pending:
         return
-    engine = engines.load(job.config, job.params["engine"])
+    engine = engines.load(job.config, engine or job.params["engine"])
     limit = asyncio.Semaphore(engine.concurrency)
     failed = False  # once a call has failed the job, no other call starts
 

@@ -97,10 +97,13 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     warnings = asyncio.run(watched(job, language_warnings(job, sources, pieces, results)))
     style = styles.STYLES[job.params.get("style") or styles.DEFAULT_STYLE]
     heard, mistimed, spoken = shape_heard(job, sources, pieces, results, style)
-    work = text_work(sources, heard, languages_of(job.params), len(pieces),
-                     job.config.gemini_cues_per_call)  # fmt: skip
+    translator = translator_of(job.params)
+    per_call = (job.config.llm_cues_per_call if translator == "llm"
+                else job.config.gemini_cues_per_call)  # fmt: skip
+    work = text_work(sources, heard, languages_of(job.params), len(pieces), per_call,
+                     engines.heard_language(job.params["engine"], languages_of(job.params)))
     calls = {b.number: translation(job, b, glossary) for b in work}
-    asyncio.run(run_calls(job, calls, results, done_before=len(pieces)))
+    asyncio.run(run_calls(job, calls, results, done_before=len(pieces), engine=translator))
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
     for (file_index, _), mine in unsure.items():
         mine |= mistimed.get(file_index, set())  # a guessed time is doubtful in every language
@@ -158,7 +161,7 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results
     """Each media file's cues in the first language, by file index, with their times moved
     onto the speech the detector finds (unless SPEECH_TIMING is off); by file index, the cues
     whose time is a guess (over no speech); and the speech regions found (for the editor)."""
-    language = languages_of(job.params)[0]
+    language = engines.heard_language(job.params["engine"], languages_of(job.params))
     heard, mistimed, spoken = {}, {}, {}
     for file_index, source in enumerate(sources):
         if source.wav is None:
@@ -187,11 +190,20 @@ def shape_heard(job: JobRun, sources: list[Source], pieces: list[Piece], results
     return heard, mistimed, spoken
 
 
+def translator_of(params: dict) -> str:
+    """Who translates the job's text: its `translator`, or (jobs from before there was a
+    choice) its engine."""
+    return params.get("translator") or params["engine"]
+
+
 def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: list[str],
-              first_number: int, cues_per_call: int) -> list[TextBatch]:  # fmt: skip
+              first_number: int, cues_per_call: int,
+              heard_in: str | None = None) -> list[TextBatch]:  # fmt: skip
     """The text translation calls of the job, numbered from `first_number` (after the audio
     chunks) in a fixed order, so a retry finds their checkpoints: a subtitle file's cues in
-    every language, a media file's source cues in every language after the first."""
+    every language, a media file's source cues in every language but the one the engine
+    wrote from the audio (`heard_in`, default the first)."""
+    heard_in = heard_in or languages[0]
     work: list[TextBatch] = []
     for file_index, source in enumerate(sources):
         if source.subtitles is not None:
@@ -200,7 +212,7 @@ def text_work(sources: list[Source], heard: dict[int, list[Cue]], languages: lis
             wanted = [lang for lang in languages if source.sync is None or lang != source.language]
         else:
             items = [(k, c.source_text or c.text) for k, c in enumerate(heard[file_index])]
-            wanted = languages[1:]
+            wanted = [language for language in languages if language != heard_in]
         for language in wanted:
             done = 0
             for batch in batches(items, max_cues=cues_per_call):
@@ -275,6 +287,7 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
     `spoken`: each heard file's speech regions, which its JSON outputs keep for the editor."""
     job.check()
     languages = languages_of(job.params)
+    heard_in = engines.heard_language(job.params["engine"], languages)
     directory = job.tmp / "out"
     outputs, quality = [], []
 
@@ -286,18 +299,18 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
 
     for file_index, source in enumerate(sources):
         src = job.params.get("source_language") or source.language or UNKNOWN_LANGUAGE
-        for n, language in enumerate(languages):
+        for language in languages:
+            from_audio = source.subtitles is None and language == heard_in
             if source.subtitles is None:
                 shaped = (
                     heard[file_index]
-                    if n == 0
+                    if from_audio
                     else retexted(heard[file_index], texts[(file_index, language)], style, language)
                 )
             else:
                 shaped = subtitle_cues(source.subtitles, texts[(file_index, language)])
             stem = f"{source.stem}.{language}"
-            doubts = unsure.get((file_index, None if n == 0 and source.subtitles is None
-                                 else language), set())  # fmt: skip
+            doubts = unsure.get((file_index, None if from_audio else language), set())
             if source.subtitles is None:
                 written, report = write_outputs(directory, stem, language, source.duration,
                                                 shaped, style, doubts,

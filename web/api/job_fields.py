@@ -8,7 +8,7 @@ from jobs.media import probe, video
 from jobs.subtitles import styles
 from jobs.subtitles.formats import reader
 from jobs.subtitles.languages import LANGUAGES
-from jobs.work.engines import check_request
+from jobs.work.engines import check_request, check_translator
 
 from .. import context
 
@@ -73,10 +73,10 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
             raise EngineUnsupported(f"{subtitles[0]} is a subtitle file: there is no audio to "
                                     "analyse.", code="not_media")  # fmt: skip
         return
-    if params["engine"] != "gemini":
+    if not params.get("translator"):
         raise EngineUnsupported(f"{subtitles[0]} is a subtitle file. Translating subtitles "
-                                "takes the Gemini engine; the local engine only transcribes "
-                                "English speech.")  # fmt: skip
+                                "takes a translator (Gemini, or an LLM: translator=llm); the "
+                                "local engine only transcribes English speech.")  # fmt: skip
 
 
 def check_sync(params: dict, files: list[dict]) -> list[str]:
@@ -126,15 +126,20 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
     if kind not in KINDS:
         raise BadRequest(f"Unknown job kind {kind!r}; use 'translate' or 'analyze'.",
                          code="unknown_kind")  # fmt: skip
-    checked = [check_request(context.config(), values.get("engine") or None, code or None)
+    config = context.config()
+    engine, _ = check_request(config, values.get("engine") or None, None)
+    translator = check_translator(config, engine, values.get("translator"))
+    checked = [check_request(config, engine, code or None, translator)
                for code in target_languages(values) or [""]]  # fmt: skip
-    engine, languages = checked[0][0], [language for _, language in checked]
+    languages = [language for _, language in checked]
     keep = flag(values.get("keep_running"), default=True)
     style = str(values.get("style") or styles.DEFAULT_STYLE).strip().lower()
     if style not in styles.STYLES:
         raise BadRequest(f"Unknown subtitle style {style!r}; choose one of: "
                          f"{', '.join(styles.STYLES)}.", code="unknown_style")  # fmt: skip
     params = {"target_language": languages[0], "engine": engine, "keep_running": keep}
+    if translator:
+        params["translator"] = translator  # who translates text (subtitle files, languages)
     if len(languages) > 1:
         params["target_languages"] = languages
     if flag(values.get("bilingual"), default=False, name="bilingual"):
@@ -161,6 +166,6 @@ def job_params(values, kind: str = "translate") -> tuple[dict, str]:
                              "as en.", code="unknown_language")  # fmt: skip
         params["source_language"] = source
     cap = max_cost(values.get("max_cost_usd"))
-    if cap is not None and engine != "local":  # the local engine is free: nothing to cap
+    if cap is not None and (engine != "local" or translator):  # local alone is free
         params["max_cost_usd"] = cap
     return params | {"style": style}, kind

@@ -31,7 +31,15 @@ ENGINES = {
     "local": "jobs.work.engines.local:LocalEngine",
     "gemini": "jobs.work.engines.gemini:GeminiEngine",
 }
-"""Engine name -> the class implementing it, imported only when a job needs it."""
+"""Engine name -> the class implementing it, imported only when a job needs it. These hear
+audio; a job's `engine` names one of them."""
+
+TEXT_ENGINES = {"llm": "jobs.work.engines.llm:LlmEngine"}
+"""Engines that translate text only (a job's `translator`, never its `engine`)."""
+
+TRANSLATORS = ("gemini", "llm")
+"""Who may translate a job's text (`translator`): subtitle files, the languages after the
+first, and the local engine's transcripts."""
 
 log = logging.getLogger("subcue.engine")
 
@@ -67,13 +75,13 @@ class Calls(Protocol):
         the budgets; JobFailed `budget_exhausted` when there is no room. Returns the hold
         to pass to `billed`."""
 
-    def billed(self, usage: Usage, hold=None) -> None:
+    def billed(self, usage: Usage, hold=None, engine: str | None = None) -> None:
         """Count what one request used, as soon as it is known (failed requests too), and
-        settle its reservation (`hold`) to that cost."""
+        settle its reservation (`hold`) to that cost, under `engine` (default: the job's)."""
 
-    def waiting(self, seconds: float | None) -> None:
-        """The next request waits `seconds` for the provider's quota (None: it no longer
-        waits), so the job can say so."""
+    def waiting(self, seconds: float | None, who: str = "Gemini") -> None:
+        """The next request waits `seconds` for `who`'s quota (None: it no longer waits), so
+        the job can say so."""
 
 
 class UploadLog:
@@ -198,9 +206,57 @@ def offered(config: Config) -> list[dict]:
     return engines
 
 
-def check_request(config: Config, engine: str | None, target_language: str | None) -> tuple:
+def translators_offered(config: Config) -> list[dict]:
+    """Who can translate text on this server, for the forms (check_translator enforces it)."""
+    found = []
+    if config.gemini_configured:
+        found.append({"name": "gemini", "label": "Gemini",
+                      "note": f"Google Gemini ({config.gemini_model}), paid per token."})
+    if config.llm_configured:
+        found.append({"name": "llm", "label": f"LLM: {config.llm_model}",
+                      "note": "The OpenAI-compatible server this deployment runs or pays "
+                              f"for ({config.llm_model})."})  # fmt: skip
+    return found
+
+
+def check_translator(config: Config, engine: str, translator) -> str | None:
+    """Who translates a job's text: `translator` as sent (gemini or llm, refused when this
+    server is not configured for it), else Gemini when Gemini hears the audio, else the LLM
+    when one is configured, else nobody (None: the job cannot translate)."""
+    if translator is not None and not isinstance(translator, str):
+        raise BadRequest(f'The translator must be text such as "llm", not {translator!r:.40}.',
+                         code="unknown_translator")  # fmt: skip
+    name = (translator or "").strip().lower()
+    if not name:
+        if engine == "gemini":
+            return "gemini"
+        return "llm" if config.llm_configured else None
+    if name not in TRANSLATORS:
+        raise BadRequest(f"Unknown translator {name!r}; choose one of: "
+                         f"{', '.join(TRANSLATORS)}.", code="unknown_translator")  # fmt: skip
+    if name == "gemini" and not config.gemini_configured:
+        raise EngineUnsupported("Gemini is not configured on this server (no GEMINI_API_KEY); "
+                                "it cannot translate.", code="engine_not_configured")  # fmt: skip
+    if name == "llm" and not config.llm_configured:
+        raise EngineUnsupported("No LLM is configured on this server (LLM_BASE_URL and "
+                                "LLM_MODEL); it cannot translate.",
+                                code="engine_not_configured")  # fmt: skip
+    return name
+
+
+def heard_language(engine: str, languages: list[str]) -> str:
+    """The language an engine writes from the audio itself: English for the local engine
+    (its model hears only English), else the job's first language. Every other language of
+    the job is a text translation of those cues."""
+    return "en" if engine == "local" else languages[0]
+
+
+def check_request(config: Config, engine: str | None, target_language: str | None,
+                  translator: str | None = None) -> tuple:  # fmt: skip
     """Validate an engine/language pair at submission; return the (engine, language) to use.
-    Either may come from a JSON body, so anything but text is refused as unknown."""
+    Either may come from a JSON body, so anything but text is refused as unknown.
+    `translator`: who translates the job's text (check_translator's answer); with one, the
+    local engine's English is translated into any language."""
     for value, what, example, code in (
         (engine, "engine", '"local"', "unknown_engine"),
         (target_language, "target language", '"de"', "unknown_language"),
@@ -210,6 +266,10 @@ def check_request(config: Config, engine: str | None, target_language: str | Non
                              code=code)  # fmt: skip
     engine = (engine or config.default_engine).strip().lower()
     language = (target_language or "en").strip().lower()
+    if engine in TEXT_ENGINES:
+        raise BadRequest(f"The {engine} engine translates text only and cannot hear audio; "
+                         f"send engine=local (or gemini) with translator={engine}.",
+                         code="unknown_engine")  # fmt: skip
     if engine not in ENGINES:
         raise BadRequest(
             f"Unknown engine {engine!r}; choose one of: {', '.join(sorted(ENGINES))}.",
@@ -227,10 +287,11 @@ def check_request(config: Config, engine: str | None, target_language: str | Non
             "use the local engine.",
             code="engine_not_configured",
         )
-    if engine == "local" and language != "en":
+    if engine == "local" and language != "en" and translator is None:
         raise EngineUnsupported(
             f"The local Whisper engine can only produce English subtitles, not "
-            f"{LANGUAGES[language]}; choose English or the Gemini engine.",
+            f"{LANGUAGES[language]}; choose English, the Gemini engine, or a translator "
+            f"(translator=llm, when this server has an LLM).",
         )
     return engine, language
 
@@ -242,7 +303,7 @@ def load(config: Config, name: str) -> Engine:
     """The engine `name`, built once per process."""
     key = (name, config)
     if key not in _loaded:
-        module_name, class_name = ENGINES[name].split(":")
+        module_name, class_name = (ENGINES | TEXT_ENGINES)[name].split(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         _loaded[key] = cls(config)
     return _loaded[key]
