@@ -6,6 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from limits import parse_many
 
@@ -349,6 +350,13 @@ class Config:
         """True when an OpenAI-compatible server is set to translate text (LLM_BASE_URL and
         LLM_MODEL)."""
         return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def llm_url_shown(self) -> str:
+        """LLM_BASE_URL without any `user:password@` in it: what logs, /healthz and messages
+        may show."""
+        parts = urlsplit(self.llm_base_url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     @property
     def default_engine(self) -> str:

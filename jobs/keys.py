@@ -38,12 +38,18 @@
 - `subcue:library:request:<sha256>` (string): the job that a whisper-API request (or a
   library file) is being served by, so the same audio or file asked again joins it; expires
   after jobs/library/asr.DEDUPE_TTL. `...:lock` guards its check-then-submit for a moment.
+- `subcue:llm:<digest>:health` (string): the last check of the LLM server (JSON, see
+  jobs/work/engines/llm_client.check), written by the workers, read by the web for /healthz
+  and to refuse translator=llm jobs while it fails; the digest names LLM_BASE_URL, LLM_MODEL
+  and LLM_API_KEY together (never the key itself); expires LLM_HEALTH_TTL after its last check.
 - `subcue:library:job:<id>:waiters` (string): how many held whisper-API requests wait for the
   job; when it falls to 0 and stays there, the job is cancelled (web/library_routes/hold.py).
 
 And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
 is created, changes or is deleted, so that event streams wait instead of polling.
 """
+
+import hashlib
 
 PREFIX = "subcue:"
 """Every key starts with this, so Subcue can share a Redis with other apps."""
@@ -54,6 +60,11 @@ RECORD_TTL = 7 * 24 * 3600
 
 UPLOAD_TTL = 48 * 3600
 """Seconds the Gemini Files API keeps an upload; our list of a job's uploads lives as long."""
+
+
+LLM_HEALTH_TTL = 180
+"""Seconds a check of the LLM server stands for without a worker checking again (they check
+every minute): with no worker left, the web says "not checked" rather than an old verdict."""
 
 
 SPEND_DAY_TTL = 3 * 24 * 3600
@@ -154,3 +165,10 @@ def library_request(digest: str) -> str:
 def library_waiters(job_id: str) -> str:
     """How many held whisper-API requests wait for the job."""
     return f"{PREFIX}library:job:{job_id}:waiters"
+
+
+def llm_health(base_url: str, model: str, api_key: str = "") -> str:
+    """The last check of this LLM server and model: deployments sharing a Redis with other
+    LLM settings each read their own."""
+    digest = hashlib.sha256("\n".join((base_url, model, api_key)).encode()).hexdigest()[:16]
+    return f"{PREFIX}llm:{digest}:health"

@@ -56,4 +56,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     ratelimit.init_app(app, config)  # after owner: it counts the owners that made
     library_routes.init_app(app)
+    health.announce_llm(conn, config)
     return app

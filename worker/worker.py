@@ -1,4 +1,5 @@
-"""Subcue's worker: what happens around a job that its own code cannot do, and the sweeper.
+"""Subcue's worker: what happens around a job that its own code cannot do, the sweeper, and the
+LLM server's checks.
 
 RQ's stop-job SIGKILLs the work horse, so the job's own `finally` never runs; its ending
 (jobs/life/ending.py) happens here, in the parent worker, after the horse is gone. A job that
@@ -25,6 +26,7 @@ from jobs.life.status import Status
 from jobs.storage import stores
 from jobs.work import engines
 
+from .llm_watch import LlmWatch
 from .rq_adapter import AdaptedWorker
 from .sweeper import Sweeper
 
@@ -57,6 +59,7 @@ class SubcueWorker(AdaptedWorker):
         super().__init__(*args, **kwargs)
         self.subcue_config = subcue_config or Config.from_env()
         self.sweeper: Sweeper | None = None
+        self.llm_watch: LlmWatch | None = None
         self._requeue_current = False
         self._uploads_at_stop: dict[str, list[str]] = {}
         self._shutdown_bound: threading.Timer | None = None
@@ -87,14 +90,20 @@ class SubcueWorker(AdaptedWorker):
         die_with_parent()
 
     def started(self) -> None:
-        """Start the sweeper (it runs at start and periodically)."""
+        """Start the sweeper (it runs at start and periodically), and the LLM server's checks
+        when one is configured."""
         self.sweeper = Sweeper(self.subcue_config, worker_name=self.name)
         self.sweeper.start()
+        if self.subcue_config.llm_configured:
+            self.llm_watch = LlmWatch(self.subcue_config)
+            self.llm_watch.start()
 
     def stopping(self) -> None:
-        """Stop the sweeper with the worker."""
+        """Stop the sweeper and the LLM checks with the worker."""
         if self.sweeper:
             self.sweeper.stop()
+        if self.llm_watch:
+            self.llm_watch.stop()
 
     def failure_noticed(self, job: Job) -> dict:
         """Before RQ files a job that raised or whose horse died: what the horse had uploaded to

@@ -1,7 +1,9 @@
 """One way in for a media file of the library (a webhook, a watched folder): the languages it
 still lacks, and the library job that makes them, or the one already queued or running for
 the same file. Library jobs belong to the ASR_TOKEN's owner and queue without the per-owner
-limit (a season pack is many files at once); paid engines still answer to the budgets."""
+limit (a season pack is many files at once); paid engines and translators still answer to the
+budgets. LIBRARY_TRANSLATOR names who translates the languages the engine does not hear (by
+default Gemini when it hears them, else the LLM when one is configured)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ..life.status import Status
 from ..life.submit import submit
 from ..spend import ledger
 from ..subtitles.styles import DEFAULT_STYLE
-from ..work.engines import check_request
+from ..work.engines import check_request, check_translator, heard_language, paid
 from . import asr, paths
 
 log = logging.getLogger("subcue.library")
@@ -73,6 +75,12 @@ def missing_languages(config: Config, media: Path) -> list[str]:
     return [c for c in config.library_languages if not paths.has_subtitles(media, c)]
 
 
+def who(engine: str, translator: str | None, translated: bool) -> str:
+    """Who makes a library job's subtitles, for its line in the job list: "local", "gemini",
+    "local + llm" when another translates what the engine heard."""
+    return f"{engine} + {translator}" if translated and translator not in (None, engine) else engine
+
+
 def owner_of(config: Config) -> str:
     """The owner of library jobs: the ASR_TOKEN's."""
     return record.token_owner(config.asr_token)
@@ -87,10 +95,12 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
         log.info("event=library_skipped reason=subtitles_exist")
         return None
     engine = config.library_engine
+    translator = check_translator(config, engine, config.library_translator or None)
     for language in languages:  # refuse what the engine cannot do before anything is stored
-        check_request(config, engine, language)
+        check_request(config, engine, language, translator)
     owner = owner_of(config)
-    if engine != "local":
+    translated = any(c != heard_language(engine, languages) for c in languages)
+    if paid(config, engine, translator if translated else None):
         ledger.check_budget(conn, config, owner)
     key = keys.library_request(hashlib.sha256(f"library:{media}".encode()).hexdigest())
     with locked(conn, key):
@@ -102,10 +112,12 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
                   "overwrite": config.library_overwrite, "refresh": refresh}  # fmt: skip
         if len(languages) > 1:
             params["target_languages"] = languages
+        if translator:
+            params["translator"] = translator
         session_id = session.create(conn, owner)
         job_id = submit(conn, config, owner=owner, session_id=session_id, kind="library",
                         params=params, limit=False,
                         description=f"subtitles for {media.name} → {', '.join(languages)} "
-                                    f"({engine})")  # fmt: skip
+                                    f"({who(engine, translator, translated)})")  # fmt: skip
         asr.claim(conn, key, job_id)
         return job_id

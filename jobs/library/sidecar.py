@@ -17,13 +17,15 @@ import os
 import uuid
 from pathlib import Path
 
+from ..config import Config, parse_override
 from ..errors import JobFailed, SubcueError
 from ..life import session
 from ..media import audio, probe
 from ..spend import ledger, pricing
+from ..work.engines import heard_language, paid
 from ..work.execution import JobRun, job_run
 from ..work.pipeline import Source, extract, finish, languages_of
-from ..work.translate import subtitle
+from ..work.translate import subtitle, translator_of
 from . import paths, servers
 
 log = logging.getLogger("subcue.library")
@@ -68,29 +70,56 @@ def subtitles(job: JobRun, found: Path) -> tuple[list[dict], list[dict], list[di
 
 
 def affordable(job: JobRun, name: str, duration: float) -> None:
-    """A paid library job starts only when its worst case fits in what the daily budgets
-    leave; otherwise it fails with `budget_exhausted` before any call (never half-paid), and
-    says so in the job list. Nobody watches a library job to raise a cap or wait with it."""
-    if job.params.get("engine") != "gemini":
+    """A paid library job (a paid engine hears it, or a paid translator translates it) starts
+    only when its worst case fits in what the daily budgets leave; otherwise it fails with
+    `budget_exhausted` before any call (never half-paid), and says so in the job list. Nobody
+    watches a library job to raise a cap or wait with it."""
+    config, engine = job.config, job.params.get("engine")
+    languages = languages_of(job.params)
+    translated = [c for c in languages if c != heard_language(engine, languages)]
+    translator = translator_of(job.params) if translated else None
+    if not paid(config, engine, translator):
         return
-    config = job.config
-    prices = pricing.prices_for(config.gemini_model, config.gemini_prices)
-    setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    found = pricing.estimate("gemini", "translate", [duration], prices, setup,
-                          languages=len(languages_of(job.params)))  # fmt: skip
+    worst = worst_case(config, engine, translator, duration, len(translated))
     mine, everyone = ledger.day_spent(job.conn, job.owner)
-    short = shortfall(ledger.micros(found["max_cost_usd"]),
+    short = shortfall(ledger.micros(worst),
                       [("Your", config.owner_daily_budget_usd, mine),
                        ("This server's", config.daily_budget_usd, everyone)])  # fmt: skip
     if short is not None:
         whose, left, budget = short
+        free = ("the local engine (LIBRARY_ENGINE=local)" if engine != "local" else
+                "a free translator (LIBRARY_TRANSLATOR=llm, your own LLM server)")  # fmt: skip
         raise JobFailed(
-            f"Subtitles for {name} may cost up to {pricing.usd(found['max_cost_usd'])}, more than "
+            f"Subtitles for {name} may cost up to {pricing.usd(worst)}, more than "
             f"{whose.lower()} daily budget of {pricing.usd(budget)} leaves today "
             f"({pricing.usd(ledger.dollars(left))}); nothing was spent. Retry it after 00:00 UTC, "
-            "or use the local engine (LIBRARY_ENGINE=local).",
+            f"or use {free}.",
             code=ledger.BudgetExhausted.code,
         )
+
+
+def worst_case(config: Config, engine: str, translator: str | None, duration: float,
+               translated: int) -> float:  # fmt: skip
+    """USD a library job over `duration` seconds of media may cost at most: the audio heard by
+    a paid engine, plus its transcript translated into `translated` languages by `translator`
+    (each part at its own prices; nothing for a free one)."""
+    setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
+    gemini = pricing.prices_for(config.gemini_model, config.gemini_prices)
+    worst = 0.0
+    if engine == "gemini":
+        worst += pricing.estimate("gemini", "translate", [duration], gemini, setup)["max_cost_usd"]
+    if translator and translated:
+        text = gemini if translator == "gemini" else llm_prices(config)
+        chars = [int(pricing.SPEECH_CHARS_PER_SECOND * duration)]
+        worst += pricing.estimate("gemini", "translate", [], text, setup, languages=translated,
+                                  text_chars=chars)["max_cost_usd"]  # fmt: skip
+    return worst
+
+
+def llm_prices(config: Config) -> pricing.Prices:
+    """The LLM's prices (LLM_PRICES; unset: free, a server of one's own)."""
+    first, second = parse_override(config.llm_prices or "0,0", "LLM_PRICES")
+    return pricing.Prices(config.llm_model, first, second, overridden=True)
 
 
 def shortfall(worst: int, budgets: list[tuple[str, float | None, int]]) -> tuple | None:

@@ -6,22 +6,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from jobs.errors import SubcueError
 from jobs.life import session
 from jobs.life.submit import check_limit, submit
 from jobs.spend import ledger
 from jobs.storage import stores
+from jobs.work.engines import heard_language, paid
 
 from .. import context, uploads
+from ..health import llm_status
 from ..security import owner
 
 
 def admit(params: dict) -> None:
-    """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), or
-    a paid one when a daily budget is spent (429 budget_exhausted). Before anything is stored."""
+    """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), a
+    paid one (engine or translator) when a daily budget is spent (429 budget_exhausted), or one
+    the LLM translates while the workers' last check of it failed (503 llm_unreachable).
+    Before anything is stored."""
     conn, config, who = context.conn(), context.config(), owner.current()
     check_limit(conn, config, who)
-    if params["engine"] != "local":
+    translator = params.get("translator") if translates(params) else None
+    if paid(config, params["engine"], translator):
         ledger.check_budget(conn, config, who)
+    if translator == "llm":
+        check_llm(llm_status(conn, config))
+
+
+def translates(params: dict) -> bool:
+    """Whether the job surely has text for its translator: a language besides the one its
+    engine hears. (A local job into English has the LLM as its translator by default, and is
+    free and needs no LLM unless a subtitle file comes with it, which admit cannot see yet: the
+    ledger still holds its calls to the budgets, and a failing LLM fails it when it runs.)"""
+    languages = params.get("target_languages") or [params["target_language"]]
+    return any(code != heard_language(params["engine"], languages) for code in languages)
+
+
+def check_llm(found: dict) -> None:
+    """503 llm_unreachable when the last check of the LLM failed (none yet: let it through)."""
+    if found.get("ok") is False:
+        raise SubcueError(f"The LLM server cannot translate now: {found['error']} (checked at "
+                          f"{found['checked_at']}). Try again once it is fixed, or choose "
+                          "another translator.", code="llm_unreachable", status=503)  # fmt: skip
 
 
 def describe(kind: str, files: list[dict], params: dict) -> str:

@@ -21,7 +21,7 @@ from typing import Protocol
 import redis
 
 from ... import keys
-from ...config import Config
+from ...config import Config, parse_override
 from ...errors import BadRequest, EngineUnsupported
 from ...media.audio import AudioSegment
 from ...spend.usage import Usage
@@ -242,6 +242,15 @@ def check_translator(config: Config, engine: str, translator) -> str | None:
                                 "LLM_MODEL); it cannot translate.",
                                 code="engine_not_configured")  # fmt: skip
     return name
+
+
+def paid(config: Config, engine: str, translator: str | None) -> bool:
+    """Whether a job may cost money, so the daily budgets apply: Gemini hears its audio, or
+    translates its text, or the LLM does with LLM_PRICES above 0 (a local server is free).
+    Every engine but the local one is paid."""
+    if engine != "local" or translator == "gemini":
+        return True
+    return translator == "llm" and any(parse_override(config.llm_prices or "0,0", "LLM_PRICES"))
 
 
 def heard_language(engine: str, languages: list[str]) -> str:
