@@ -1,15 +1,14 @@
 """A bad LLM configuration is said at once, not by a job that fails late: a real worker
 checks the server as it starts (one log line), /healthz shows what it found, and a job the
 LLM would translate is refused with 503 llm_unreachable while the check fails. The check
-itself runs the real `openai` client against a stand-in answering `GET /v1/models`."""
+itself runs the real `openai` client against the chat-completions stand-in's `GET /v1/models`
+(tests/llm_stub.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,69 +17,18 @@ from jobs.config import Config
 from jobs.work.engines.llm_client import check
 
 from .helpers import DATA, ROOT, free_port, make_app, upload, wait_for
+from .llm_stub import LlmStub
 
 KEY = "sk-llm-SECRET-9f3e"
 """The key the stand-in wants when a test gives it one: distinctive enough to grep for."""
 
 
-class ModelsStandIn:
-    """An OpenAI-compatible server's model list, `GET /v1/models`, and nothing else: it lists
-    `models`, wants `Authorization: Bearer <api_key>` when `api_key` is set (401 otherwise,
-    with OpenAI's body), and answers 404 to everything when `lists` is False (a server that
-    serves chat completions only)."""
-
-    def __init__(self, models: list[str], api_key: str | None = None):
-        self.models, self.api_key, self.lists = list(models), api_key, True
-        self.requests = 0
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            """One request."""
-
-            def log_message(self, *args):
-                """No access log on stderr."""
-
-            def do_GET(self):  # noqa: N802 - http.server's name
-                """The model list, or what a real server answers instead."""
-                stand_in.requests += 1
-                if stand_in.api_key and self.headers.get("Authorization") != (
-                    f"Bearer {stand_in.api_key}"
-                ):
-                    seen = self.headers.get("Authorization")  # echoed, as OpenAI does (masked)
-                    return self._answer(401, {"error": {
-                        "message": f"Incorrect API key provided: {seen}",
-                        "type": "invalid_request_error", "code": "invalid_api_key"}})  # fmt: skip
-                if not stand_in.lists or self.path.rstrip("/") != "/v1/models":
-                    return self._answer(404, {"error": {"message": "Not found"}})
-                data = [{"id": m, "object": "model", "created": 0, "owned_by": "stand-in"}
-                        for m in stand_in.models]  # fmt: skip
-                return self._answer(200, {"object": "list", "data": data})
-
-            def _answer(self, status: int, body: dict) -> None:
-                """Send `body` as JSON."""
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
 def stand_in():
-    """One stand-in for the module; each test sets what it lists."""
-    server = ModelsStandIn([])
-    yield server
-    server.close()
+    """One chat-completions stand-in for the module; each test sets the models it lists (and
+    the key it wants)."""
+    with LlmStub(models=[]) as stub:
+        yield stub
 
 
 def llm_env(base_env: dict, base_url: str, model: str, queue: str, **extra: str) -> dict:
@@ -135,7 +83,8 @@ def test_a_missing_model_is_named_until_the_server_has_it(base_env, start_worker
     """The stand-in lists other models: the worker's line and /healthz name the missing one and
     what the server has, and the job is refused. Once the server has the model, the worker's
     next check says ok, and the job is accepted."""
-    stand_in.models, stand_in.lists = ["llama3.1:8b", "mistral:7b"], True
+    stand_in.reset()
+    stand_in.models = ["llama3.1:8b", "mistral:7b"]
     env = llm_env(base_env, stand_in.base_url, "qwen2.5:7b", "subcue-llm-model")
     worker = start_worker(env)
     missing = "the server has no model 'qwen2.5:7b' (it has: llama3.1:8b, mistral:7b)"
@@ -175,28 +124,26 @@ def test_without_an_llm_healthz_says_only_not_configured(client):
 
 def test_a_wrong_key_is_said_without_the_key(stand_in):
     """401 from the server: "the server refused LLM_API_KEY", and the key nowhere in the
-    verdict, though the server echoes it."""
-    stand_in.models, stand_in.lists, stand_in.api_key = ["m"], True, KEY
-    try:
-        wrong = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "m",
-                                       "LLM_API_KEY": KEY + "-old"}))  # fmt: skip
-        right = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "m",
-                                       "LLM_API_KEY": KEY}))  # fmt: skip
-    finally:
-        stand_in.api_key = None
+    verdict."""
+    stand_in.reset()
+    stand_in.models, stand_in.api_key = ["m"], KEY
+    wrong = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "m",
+                                   "LLM_API_KEY": KEY + "-old"}))  # fmt: skip
+    right = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "m",
+                                   "LLM_API_KEY": KEY}))  # fmt: skip
     assert wrong["ok"] is False and wrong["error"].startswith("the server refused LLM_API_KEY")
     assert KEY not in json.dumps(wrong)
     assert right["ok"] is True and right["error"] is None
 
 
 def test_what_the_check_says_of_other_servers(stand_in):
-    """A server that lists no models (404) is ok with a note; Ollama's `name:latest` serves
-    `name`; of many models the message names the first ten; credentials in LLM_BASE_URL never
-    reach the verdict."""
-    stand_in.lists = False
-    unlisted = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "m"}))
+    """A server that lists no models (404: here, a URL the stand-in does not serve) is ok
+    with a note; Ollama's `name:latest` serves `name`; of many models the message names the
+    first ten; credentials in LLM_BASE_URL never reach the verdict."""
+    stand_in.reset()
+    unlisted = check(Config.from_env({"LLM_BASE_URL": stand_in.url + "/api", "LLM_MODEL": "m"}))
     assert unlisted["ok"] is True and "could not list models" in unlisted["note"]
-    stand_in.lists, stand_in.models = True, ["qwen2.5:latest"] + [f"m{n}" for n in range(12)]
+    stand_in.models = ["qwen2.5:latest"] + [f"m{n}" for n in range(12)]
     latest = check(Config.from_env({"LLM_BASE_URL": stand_in.base_url, "LLM_MODEL": "qwen2.5"}))
     assert latest["ok"] is True
     with_password = stand_in.base_url.replace("http://", "http://user:hunter2@")
@@ -211,15 +158,13 @@ def test_the_verdict_lives_in_redis_a_few_minutes_and_holds_no_key(base_env, sta
                                                                    stand_in, conn):  # fmt: skip
     """What the worker stored: the verdict as JSON under the LLM's own key, expiring within
     LLM_HEALTH_TTL, without LLM_API_KEY."""
-    stand_in.models, stand_in.lists, stand_in.api_key = ["m"], True, KEY
-    try:
-        env = llm_env(base_env, stand_in.base_url, "m", "subcue-llm-key", LLM_API_KEY=KEY)
-        key = keys.llm_health(stand_in.base_url, "m", KEY)
-        conn.delete(key)
-        worker = start_worker(env)
-        stored = wait_for(lambda: conn.get(key), timeout=15, message="the stored verdict")
-    finally:
-        stand_in.api_key = None
+    stand_in.reset()
+    stand_in.models, stand_in.api_key = ["m"], KEY
+    env = llm_env(base_env, stand_in.base_url, "m", "subcue-llm-key", LLM_API_KEY=KEY)
+    key = keys.llm_health(stand_in.base_url, "m", KEY)
+    conn.delete(key)
+    worker = start_worker(env)
+    stored = wait_for(lambda: conn.get(key), timeout=15, message="the stored verdict")
     assert json.loads(stored)["ok"] is True
     assert 0 < conn.ttl(key) <= keys.LLM_HEALTH_TTL
     assert KEY not in worker.output()

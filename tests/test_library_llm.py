@@ -1,0 +1,142 @@
+"""Library jobs translated by the LLM (LIBRARY_TRANSLATOR, by default the LLM when one is
+configured and the engine is local): LIBRARY_ENGINE=local with LIBRARY_LANGUAGES=en,de hears
+English and has the LLM (the chat-completions stand-in) write German; without an LLM such a
+library cannot make German at all; a paid LLM whose worst case would pass the budget is
+refused before any call."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import shutil
+
+import pytest
+
+from jobs.config import Config
+from jobs.life import delete, record
+from jobs.storage.stores import open_storage
+
+from .helpers import WorkerProcess, make_app, wait_for
+from .library import TOKEN
+from .llm_stub import LlmStub
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(f"radarr:{TOKEN}".encode()).decode()}
+
+MODEL = "stub-model"
+
+
+@pytest.fixture(scope="module")
+def llm():
+    """The chat-completions stand-in, serving MODEL."""
+    with LlmStub(models=[MODEL]) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory, short_speech, two_hour_silence):
+    """A media root with a 4 s film and a two-hour one."""
+    root = tmp_path_factory.mktemp("llm-library")
+    for name, clip in (("Short/Short.mp4", short_speech), ("Long/Long.flac", two_hour_silence)):
+        (root / name).parent.mkdir()
+        shutil.copy(clip, root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def env(base_env, llm, films) -> dict:
+    """The local engine for library jobs into English and German, the LLM at the stand-in at
+    a high price (USD 50 per million tokens each way), with a $1 daily budget per owner."""
+    return {**base_env, "QUEUE_NAME": "subcue-library-llm", "ASR_TOKEN": TOKEN,
+            "MEDIA_ROOTS": str(films), "LIBRARY_ENGINE": "local", "LIBRARY_LANGUAGES": "en,de",
+            "LLM_BASE_URL": llm.base_url, "LLM_MODEL": MODEL, "LLM_PRICES": "50,50",
+            "OWNER_DAILY_BUDGET_USD": "1"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def llm_worker(env, tmp_path_factory):
+    """A real worker with those settings."""
+    proc = WorkerProcess(env, tmp_path_factory.mktemp("library-llm") / "worker.log")
+    yield proc
+    proc.stop()
+
+
+def ended(conn, job_id: str) -> dict:
+    """The job's record once it has ended."""
+    return wait_for(lambda: (r := record.get(conn, job_id))["status"] in
+                    ("finished", "failed", "cancelled") and r, timeout=90, interval=0.1,
+                    message="the library job to end")  # fmt: skip
+
+
+def radarr(client, path: str):
+    """Radarr's Download webhook for `path`."""
+    payload = {"eventType": "Download", "movie": {"id": 1, "title": "X"},
+               "movieFile": {"id": 1, "path": path}}  # fmt: skip
+    return client.post("/hooks/radarr", json=payload, headers=AUTH)
+
+
+def test_the_job_names_the_llm_as_who_translates(env, films, conn):
+    """The library job's params carry translator=llm, and its line says who does what."""
+    client = make_app({**env, "QUEUE_NAME": "subcue-library-llm-idle"}).test_client()
+    answer = radarr(client, str(films / "Short" / "Short.mp4"))
+    assert answer.status_code == 202, answer.get_json()
+    job_id = answer.get_json()["jobs"][0]["id"]
+    rec = record.get(conn, job_id)
+    assert rec["params"]["translator"] == "llm" and rec["params"]["engine"] == "local"
+    assert rec["params"]["target_languages"] == ["en", "de"]
+    assert rec["description"].endswith("→ en, de (local + llm)")
+    config = Config.from_env(env)
+    delete.delete_job(conn, config, open_storage(config.storage_url), job_id)
+
+
+@pytest.mark.parametrize(
+    ("settings", "code"),
+    [({"LLM_BASE_URL": "", "LLM_MODEL": ""}, "engine_unsupported"),
+     ({"LIBRARY_TRANSLATOR": "gemini"}, "engine_not_configured")],
+)  # fmt: skip
+def test_without_a_translator_a_local_library_cannot_make_german(env, films, conn, settings,
+                                                                 code):  # fmt: skip
+    """No LLM (or a translator that is not configured): the webhook is refused, nothing queued."""
+    client = make_app({**env, **settings, "QUEUE_NAME": "subcue-library-llm-idle"}).test_client()
+    before = set(record.active_ids(conn))
+    answer = radarr(client, str(films / "Short" / "Short.mp4"))
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["error"]["code"] == code
+    assert set(record.active_ids(conn)) == before
+
+
+def test_a_paid_translator_that_could_pass_the_budget_is_refused_before_any_call(
+    env, llm_worker, films, llm, conn
+):
+    """Two hours heard for free, but translated into German at USD 50 per million tokens, may
+    cost more than $1: failed budget_exhausted before any call, pointing at a free translator."""
+    llm.reset()
+    client = make_app(env).test_client()
+    answer = radarr(client, str(films / "Long" / "Long.flac"))
+    assert answer.status_code == 202, answer.get_json()
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    assert rec["status"] == "failed" and rec["error"]["code"] == "budget_exhausted"
+    assert "nothing was spent" in rec["error"]["message"]
+    assert "LIBRARY_TRANSLATOR=llm" in rec["error"]["message"]
+    assert llm.calls_snapshot() == []
+    assert sorted(p.name for p in (films / "Long").iterdir()) == ["Long.flac"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jobs.work.engines.llm") is None,
+                    reason="no llm text engine (jobs/work/engines/llm.py) yet")  # fmt: skip
+def test_english_is_heard_and_german_written_by_the_llm(env, llm_worker, films, llm, conn):
+    """`Short.en.srt` from the local engine, `Short.de.srt` its cues translated by the LLM,
+    cue for cue at the same times; the LLM's calls are billed under "llm"."""
+    llm.reset()
+    client = make_app(env).test_client()
+    answer = radarr(client, str(films / "Short" / "Short.mp4"))
+    assert answer.status_code == 202, answer.get_json()
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    assert rec["status"] == "finished", rec.get("error")
+    english = (films / "Short" / "Short.en.srt").read_text().strip().split("\n\n")
+    german = (films / "Short" / "Short.de.srt").read_text().strip().split("\n\n")
+    assert len(german) == len(english) > 0
+    for en, de in zip(english, german, strict=True):
+        en_lines, de_lines = en.splitlines(), de.splitlines()
+        assert de_lines[:2] == en_lines[:2]  # number and times
+        assert " ".join(de_lines[2:]).startswith("[de] ")
+    assert llm.calls_snapshot() and all(c["lang"] == "de" for c in llm.calls_snapshot())
