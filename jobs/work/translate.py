@@ -298,7 +298,9 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                             "language": language, "format": path.suffix[1:]})  # fmt: skip
 
     for file_index, source in enumerate(sources):
-        src = job.params.get("source_language") or source.language or UNKNOWN_LANGUAGE
+        src = (job.params.get("source_language") or source.language
+               or ("en" if source.subtitles is None and job.params["engine"] == "local"
+                   else UNKNOWN_LANGUAGE))  # the local engine hears English only  # fmt: skip
         for language in languages:
             from_audio = source.subtitles is None and language == heard_in
             if source.subtitles is None:
