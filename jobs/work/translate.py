@@ -100,8 +100,9 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     translator = translator_of(job.params)
     per_call = (job.config.llm_cues_per_call if translator == "llm"
                 else job.config.gemini_cues_per_call)  # fmt: skip
-    work = text_work(sources, heard, languages_of(job.params), len(pieces), per_call,
-                     engines.heard_language(job.params["engine"], languages_of(job.params)))
+    languages = languages_of(job.params)
+    heard_in = engines.heard_language(job.params["engine"], languages)
+    work = text_work(sources, heard, languages, len(pieces), per_call, heard_in)
     calls = {b.number: translation(job, b, glossary) for b in work}
     asyncio.run(run_calls(job, calls, results, done_before=len(pieces), engine=translator))
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
