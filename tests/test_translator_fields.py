@@ -72,12 +72,14 @@ def test_the_form_offers_a_translator_only_where_an_llm_is_configured(with_llm, 
     assert 'name="translator"' in page and ">LLM: some-model</option>" in page
     assert 'value="local" data-languages="en"' in page and 'data-translator="llm"' in page
     assert "the translator makes every other language" in page
+    assert "Local Whisper (free, hears English)" in page
     session = new_session(with_llm, DATA / "silence.wav")
     assert 'name="translator"' in with_llm.get(f"/sessions/{session}").get_data(as_text=True)
 
     plain = without_llm.get("/").get_data(as_text=True)
     assert 'name="translator"' not in plain and "Translated by" not in plain
     assert 'data-translator=""' in plain and "this server has neither" in plain
+    assert "Local Whisper (free, English)" in plain
     session = new_session(without_llm, DATA / "silence.wav")
     assert 'name="translator"' not in without_llm.get(f"/sessions/{session}").get_data(
         as_text=True)  # fmt: skip

@@ -35,6 +35,7 @@ def _engines(config: Config) -> list[dict]:
     for engine in engines:
         engine["translator"] = check_translator(config, engine["name"], None) or ""
         if engine["name"] == "local" and engine["translator"]:
+            engine["label"] = "Local Whisper (free, hears English)"
             engine["note_translated"] = ("Free, on this server: it hears English speech; the "
                                          "translator makes every other language from its "
                                          "English.")  # fmt: skip

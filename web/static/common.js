@@ -140,7 +140,7 @@ function wireEngineChoice(form) {
 function engineNote(engine, translator) {
   if (!translator || translator.value === engine.value) return engine.dataset.note;
   const own = engine.dataset.noteTranslated || engine.dataset.note;
-  return `${own} Translated by ${translator.textContent.trim()}: ${translator.dataset.note}`;
+  return `${own} Translations: ${translator.dataset.note}`;
 }
 
 // Who translates a job form's text: its "Translated by" choice, if the server offers one.
