@@ -80,7 +80,7 @@ def affordable(job: JobRun, name: str, duration: float) -> None:
     translator = translator_of(job.params) if translated else None
     if not paid(config, engine, translator):
         return
-    worst = worst_case(config, engine, translator, duration, len(translated))
+    worst = worst_case(config, engine, translator, duration, languages)
     mine, everyone = ledger.day_spent(job.conn, job.owner)
     short = shortfall(ledger.micros(worst),
                       [("Your", config.owner_daily_budget_usd, mine),
@@ -99,21 +99,20 @@ def affordable(job: JobRun, name: str, duration: float) -> None:
 
 
 def worst_case(config: Config, engine: str, translator: str | None, duration: float,
-               translated: int) -> float:  # fmt: skip
-    """USD a library job over `duration` seconds of media may cost at most: the audio heard by
-    a paid engine, plus its transcript translated into `translated` languages by `translator`
-    (each part at its own prices; nothing for a free one)."""
+               languages: list[str]) -> float:  # fmt: skip
+    """USD a library job over `duration` seconds of media may cost at most: the audio as its
+    engine hears it, and the transcript translated into the other languages by `translator`,
+    each part at its own prices (nothing for a free one)."""
     setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
     gemini = pricing.prices_for(config.gemini_model, config.gemini_prices)
-    worst = 0.0
-    if engine == "gemini":
-        worst += pricing.estimate("gemini", "translate", [duration], gemini, setup)["max_cost_usd"]
-    if translator and translated:
-        text = gemini if translator == "gemini" else llm_prices(config)
-        chars = [int(pricing.SPEECH_CHARS_PER_SECOND * duration)]
-        worst += pricing.estimate("gemini", "translate", [], text, setup, languages=translated,
-                                  text_chars=chars)["max_cost_usd"]  # fmt: skip
-    return worst
+    heard = heard_language(engine, languages)
+    found = pricing.estimate(
+        engine, "translate", [duration], gemini if engine == "gemini" else None, setup,
+        languages=len(languages), translator=translator,
+        text_prices=gemini if translator == "gemini" else llm_prices(config),
+        translated=sum(1 for code in languages if code != heard),
+    )  # fmt: skip
+    return found["max_cost_usd"]
 
 
 def llm_prices(config: Config) -> pricing.Prices:
