@@ -7,14 +7,19 @@ itself runs the real `openai` client against the chat-completions stand-in's `GE
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
+from datetime import datetime
 
 import pytest
 
 from jobs import keys
 from jobs.config import Config
-from jobs.work.engines.llm_client import check
+from jobs.work.engines.llm_client import CHECK_TIMEOUT_S, check
+from worker.llm_watch import LlmWatch
 
 from .helpers import DATA, ROOT, free_port, make_app, upload, wait_for
 from .llm_stub import LlmStub
@@ -189,3 +194,31 @@ def test_the_web_process_never_loads_the_openai_client():
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.split()  # fmt: skip
     assert not [m for m in loaded if m.split(".")[0] in ("openai", "httpx2")]
+
+
+def test_no_work_horse_is_forked_while_the_llm_is_being_checked(base_env, conn):
+    """A server that takes the request and never answers: a fork (a worker forks a horse per
+    job) made while the check waits waits too, until the check has given up and said so; a horse
+    forked mid-check could inherit a module the client was importing, half made, and hang."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(10)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        watch = LlmWatch(Config.from_env({**base_env, "LLM_BASE_URL": url, "LLM_MODEL": "m"}))
+        watch.start()
+        try:
+            peer, _ = silent.accept()  # the check's request is on its way: it waits for an answer
+            asked = time.time()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            forked = time.time()
+            os.waitpid(pid, 0)
+            peer.close()
+        finally:
+            watch.stop()
+    verdict = json.loads(conn.get(keys.llm_health(url, "m")))
+    assert verdict["error"] == f"cannot reach LLM_BASE_URL {url}: no answer within 5 s"
+    checked = datetime.fromisoformat(verdict["checked_at"].replace("Z", "+00:00")).timestamp()
+    assert asked < checked <= forked and forked - asked >= CHECK_TIMEOUT_S - 1

@@ -7,13 +7,21 @@ serves LLM_MODEL) as it starts, then every CHECK_SECONDS, or every sweep while t
 and keeps the verdict in Redis (keys.llm_health) for the web process, which never imports the
 `openai` client: /healthz shows the verdict, and translator=llm jobs are refused while it fails.
 The checks run in a thread of their own, so a server that never answers cannot delay a sweep.
+
+No work horse is forked while a check runs: the `openai` client imports some of its modules on
+first use, and a horse forked in the middle of such an import inherits the module half made and
+hangs on its own import of it (seen: a job stuck at its first LLM call). A fork waits for a
+check at most llm_client.CHECK_TIMEOUT_S (a server that does not answer); a check takes a few
+milliseconds otherwise, and a slow one is not repeated before CHECK_SECONDS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 
 import redis
 
@@ -27,7 +35,10 @@ from .sweeper import interval
 log = logging.getLogger("subcue.llm")
 
 CHECK_SECONDS = 60.0
-"""Seconds between checks while the server is fine."""
+"""Seconds between checks while the server is fine (or a failing check was slow)."""
+
+SLOW_CHECK_S = 1.0
+"""A check that took longer held forks that long: the next one waits CHECK_SECONDS."""
 
 
 def describe(verdict: dict) -> str:
@@ -58,9 +69,13 @@ class LlmWatch:
         self.config = config
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="subcue-llm-watch", daemon=True)
+        self._checking = threading.Lock()  # held by a check, and by a fork (module docstring)
 
     def start(self) -> None:
-        """Check now, then periodically."""
+        """Check now, then periodically; from now on a fork waits for a check in progress."""
+        os.register_at_fork(before=self._checking.acquire,
+                            after_in_parent=self._checking.release,
+                            after_in_child=self._checking.release)  # fmt: skip
         self._thread.start()
 
     def stop(self) -> None:
@@ -72,9 +87,10 @@ class LlmWatch:
         conn = connect(self.config)
         said: dict | None = None
         while not self._stop.is_set():
-            verdict = {"ok": False}
+            verdict, began = {"ok": False}, time.monotonic()
             try:
-                verdict = llm_client.check(self.config)
+                with self._checking:
+                    verdict = llm_client.check(self.config)
                 if changed(said, verdict):
                     log.log(logging.INFO if verdict["ok"] else logging.ERROR, describe(verdict))
                     said = verdict
@@ -83,4 +99,5 @@ class LlmWatch:
                 log.warning("event=llm_health_not_stored reason=%s", exc)
             except Exception:  # a bug in one check must not end the checking
                 log.exception("event=llm_check_failed")
-            self._stop.wait(CHECK_SECONDS if verdict["ok"] else interval(self.config))
+            slow = time.monotonic() - began > SLOW_CHECK_S
+            self._stop.wait(CHECK_SECONDS if verdict["ok"] or slow else interval(self.config))
