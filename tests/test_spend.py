@@ -16,7 +16,7 @@ import redis
 from jobs.config import Config
 from jobs.media import audio
 from jobs.spend import ledger, pricing
-from jobs.spend.quota import Quota
+from jobs.spend.quota import Quota, gemini_quota
 
 from .browser import ROOT, Gunicorn
 from .helpers import (
@@ -165,7 +165,7 @@ def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env):
     """Three workers' quotas on one key, 5 calls per 2 s window: 15 calls all go, never more
     than 5 in any 2 s, and the held ones go as the window moves (not all at the end)."""
     config = Config.from_env({**base_env, "GEMINI_API_KEY": "k", "GEMINI_RPM": "5"})
-    quotas = [Quota(config, redis.Redis.from_url(base_env["REDIS_URL"]), window_s=2)
+    quotas = [gemini_quota(config, redis.Redis.from_url(base_env["REDIS_URL"]), window_s=2)
               for _ in range(3)]  # fmt: skip
     went: list[float] = []
     waits: list[float | None] = []

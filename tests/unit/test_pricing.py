@@ -138,7 +138,7 @@ def test_more_languages_are_text_calls_and_a_subtitle_file_costs_less_than_its_a
 
 def test_a_text_call_s_own_text_fits_what_the_estimate_counts():
     """Instruction, system text, schema and three cues of context (no glossary)."""
-    from jobs.work.engines.gemini_protocol import (
+    from jobs.work.engines.cue_text import (
         CUES_INSTRUCTION,
         CUES_SCHEMA,
         context_part,
