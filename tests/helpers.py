@@ -185,3 +185,27 @@ def private_redis(workdir: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def scan_redis(conn: redis.Redis, needle: bytes) -> list[str]:
+    """Every key whose name or value (of any type) contains `needle`."""
+    found = []
+    for key in conn.scan_iter(count=1000):
+        kind = conn.type(key).decode()
+        if kind == "string":
+            values = [conn.get(key)]
+        elif kind == "hash":
+            values = [b for kv in conn.hgetall(key).items() for b in kv]
+        elif kind == "list":
+            values = conn.lrange(key, 0, -1)
+        elif kind == "set":
+            values = list(conn.smembers(key))
+        elif kind == "zset":
+            values = [m for m, _ in conn.zrange(key, 0, -1, withscores=True)]
+        elif kind == "stream":
+            values = [b for _, fields in conn.xrange(key) for kv in fields.items() for b in kv]
+        else:
+            values = [kind.encode()]
+        if any(needle in (v or b"") for v in [key, *values]):
+            found.append(key.decode(errors="replace"))
+    return found

@@ -6,8 +6,9 @@
 
 - ``POST {base_url}/chat/completions`` with ``Authorization: Bearer <key>`` and a JSON body;
   ``GET {base_url}/models`` and ``/models/{id}`` (the id percent-encoded, so "a/b" is "a%2Fb").
-- It RETRIES by default (``max_retries=2``) on 408/409/429/5xx and connection errors, waiting
-  ``retry-after-ms`` (preferred) or ``Retry-After`` when 0 < delay <= 60 s; Subcue passes 0.
+- It RETRIES by default (``max_retries=2``) on 408/409/429/5xx (unless ``x-should-retry``
+  says otherwise) and connection errors, waiting ``retry-after-ms`` (preferred) or
+  ``Retry-After`` when 0 < delay <= 120 s, else backing off from 0.5 s; Subcue passes 0.
 - An HTTP error raises an ``openai.APIStatusError`` subclass (400 BadRequestError, 401
   AuthenticationError, 404 NotFoundError, 429 RateLimitError, >= 500 InternalServerError) whose
   ``.body`` is the body's "error" object, ``.code`` / ``.param`` / ``.type`` its fields, and

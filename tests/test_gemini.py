@@ -9,7 +9,6 @@ import signal
 from contextlib import contextmanager
 
 import pytest
-import redis
 import srt
 from rq.registry import FailedJobRegistry
 
@@ -29,6 +28,7 @@ from .helpers import (
     WorkerProcess,
     gemini_env,
     make_app,
+    scan_redis,
     stays,
     upload,
     wait_for,
@@ -342,30 +342,6 @@ def test_form_offers_gemini_and_its_languages_only_when_configured(sequential, b
     for code in REQUIRED_LANGUAGES:
         assert code in LANGUAGES and f'value="{code}"' in page
     assert 'value="gemini"' not in make_app(base_env).test_client().get("/").get_data(as_text=True)
-
-
-def scan_redis(conn: redis.Redis, needle: bytes) -> list[str]:
-    """Every key whose name or value (of any type) contains `needle`."""
-    found = []
-    for key in conn.scan_iter(count=1000):
-        kind = conn.type(key).decode()
-        if kind == "string":
-            values = [conn.get(key)]
-        elif kind == "hash":
-            values = [b for kv in conn.hgetall(key).items() for b in kv]
-        elif kind == "list":
-            values = conn.lrange(key, 0, -1)
-        elif kind == "set":
-            values = list(conn.smembers(key))
-        elif kind == "zset":
-            values = [m for m, _ in conn.zrange(key, 0, -1, withscores=True)]
-        elif kind == "stream":
-            values = [b for _, fields in conn.xrange(key) for kv in fields.items() for b in kv]
-        else:
-            values = [kind.encode()]
-        if any(needle in (v or b"") for v in [key, *values]):
-            found.append(key.decode(errors="replace"))
-    return found
 
 
 def test_the_key_never_reaches_redis_logs_or_pages(workers, sequential, stub, conn):

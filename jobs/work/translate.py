@@ -100,8 +100,9 @@ def subtitle(job: JobRun, sources: list[Source], glossary: list[dict]) -> Made:
     translator = translator_of(job.params)
     per_call = (job.config.llm_cues_per_call if translator == "llm"
                 else job.config.gemini_cues_per_call)  # fmt: skip
-    work = text_work(sources, heard, languages_of(job.params), len(pieces), per_call,
-                     engines.heard_language(job.params["engine"], languages_of(job.params)))
+    languages = languages_of(job.params)
+    heard_in = engines.heard_language(job.params["engine"], languages)
+    work = text_work(sources, heard, languages, len(pieces), per_call, heard_in)
     calls = {b.number: translation(job, b, glossary) for b in work}
     asyncio.run(run_calls(job, calls, results, done_before=len(pieces), engine=translator))
     texts, unsure = collected(work, results), doubted(sources, pieces, heard, work, results)
@@ -298,7 +299,9 @@ def write_all(job: JobRun, sources: list[Source], heard: dict[int, list[Cue]],
                             "language": language, "format": path.suffix[1:]})  # fmt: skip
 
     for file_index, source in enumerate(sources):
-        src = job.params.get("source_language") or source.language or UNKNOWN_LANGUAGE
+        src = (job.params.get("source_language") or source.language
+               or ("en" if source.subtitles is None and job.params["engine"] == "local"
+                   else UNKNOWN_LANGUAGE))  # the local engine hears English only  # fmt: skip
         for language in languages:
             from_audio = source.subtitles is None and language == heard_in
             if source.subtitles is None:

@@ -210,8 +210,8 @@ def translators_offered(config: Config) -> list[dict]:
     """Who can translate text on this server, for the forms (check_translator enforces it)."""
     found = []
     if config.gemini_configured:
-        found.append({"name": "gemini", "label": "Gemini",
-                      "note": f"Google Gemini ({config.gemini_model}), paid per token."})
+        note = f"Google Gemini ({config.gemini_model}), paid per token."
+        found.append({"name": "gemini", "label": "Gemini", "note": note})
     if config.llm_configured:
         found.append({"name": "llm", "label": f"LLM: {config.llm_model}",
                       "note": "The OpenAI-compatible server this deployment runs or pays "
