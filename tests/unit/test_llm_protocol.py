@@ -74,7 +74,9 @@ def test_the_user_message_has_language_glossary_cues_and_context_on_their_own_li
     assert any("Ship" in line and "Schiff" in line for line in lines)
     arrays = [line for line in lines if line.startswith("[")]
     assert len(arrays) == 1 and json.loads(arrays[0]) == [
-        {"index": 7, "text": "Hello there."}, {"index": 8, "text": "Line one\nline two"}]
+        {"index": 7, "text": "Hello there."},
+        {"index": 8, "text": "Line one\nline two"},
+    ]
     assert lines[-1].startswith("Context only") and '"Before."' in lines[-1]
     assert lines.index(arrays[0]) == len(lines) - 2
 
@@ -96,8 +98,11 @@ def test_the_input_bound_counts_every_byte_the_schema_and_the_template():
         len(m["content"].encode()) for m in plain)  # fmt: skip
 
 
-REFUSED_SCHEMA = ("response_format", "Error code: 400 - response_format.type 'json_schema' is not "
-                  "supported by this model", {"message": "...", "param": "response_format"})
+REFUSED_SCHEMA = (
+    "response_format",
+    "Error code: 400 - response_format.type 'json_schema' is not supported by this model",
+    {"message": "...", "param": "response_format"},
+)
 REFUSED_OBJECT = (None, "Error code: 400 - json_object is not supported", None)
 OTHER = ("messages", "Error code: 400 - messages must not be empty", {"param": "messages"})
 
@@ -119,8 +124,12 @@ def test_other_400s_and_the_last_mode_do_not_step_down():
 def test_max_tokens_refused_for_max_completion_tokens():
     """OpenAI's newer models: "Unsupported parameter: 'max_tokens' ... Use
     'max_completion_tokens' instead."."""
-    said = ("max_tokens", "Error code: 400 - Unsupported parameter: 'max_tokens' is not supported "
-            "with this model. Use 'max_completion_tokens' instead.", None)
+    said = (
+        "max_tokens",
+        "Error code: 400 - Unsupported parameter: 'max_tokens' is not supported "
+        "with this model. Use 'max_completion_tokens' instead.",
+        None,
+    )
     assert wants_completion_tokens(*said)
     assert not wants_completion_tokens(*OTHER)
     assert not wants_completion_tokens(*REFUSED_SCHEMA)
