@@ -7,6 +7,7 @@ from jobs.media.sync import RATES
 from jobs.media.video import MODES
 from jobs.subtitles.languages import LANGUAGES
 from jobs.subtitles.styles import STYLES
+from jobs.work.engines import ENGINES, TEXT_ENGINES, TRANSLATORS
 
 STATUSES = [s.value for s in Status]
 
@@ -40,6 +41,19 @@ _SYNC = {"type": "boolean", "description": "re-time each subtitle file to the me
 _CAP = {"type": "number", "minimum": 0, "exclusiveMinimum": True,
         "description": "The most the job may spend, in USD (paid engines); it stops with "
                        "budget_exhausted before a call that could pass it."}  # fmt: skip
+_ENGINE = {"type": "string", "enum": list(ENGINES),
+           "description": "who hears the audio (default: gemini if configured, else local). "
+                          "The local engine hears English only: other languages (and subtitle "
+                          "files) need a translator. engine=llm is refused, 400 unknown_engine: "
+                          "the LLM translates text and hears no audio"}  # fmt: skip
+_TRANSLATOR = {"type": "string", "enum": list(TRANSLATORS),
+               "description": "who translates the job's text: subtitle files, and every "
+                              "language but the one the engine heard (the local engine: every "
+                              "language but English). Default: gemini when the engine is "
+                              "gemini, else llm when LLM_BASE_URL and LLM_MODEL are set, else "
+                              "none (the local engine then makes English only). 400 "
+                              "unknown_translator for another value; 422 "
+                              "engine_not_configured for one this server lacks"}  # fmt: skip
 _VIDEO = {"type": "string", "enum": list(MODES),
           "description": "translate jobs: none, mux (<stem>.subtitled.mkv, a track per "
                          "language) or burn (<stem>.burned.mp4)"}  # fmt: skip
@@ -65,7 +79,8 @@ _UPLOAD = {
             "speaker_names": {"type": "boolean", "description": "speakers' names before their "
                               "lines in SRT and WebVTT (\"ANNA: \"), where the engine tells"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
-            "engine": {"type": "string", "enum": ["local", "gemini"]},
+            "engine": _ENGINE,
+            "translator": _TRANSLATOR,
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
             "max_cost_usd": _CAP,
@@ -87,7 +102,8 @@ _JOB_REQUEST = {
             "sync": _SYNC,
             "speaker_names": {"type": "boolean"},
             "source_language": {"type": "string", "enum": sorted(LANGUAGES)},
-            "engine": {"type": "string", "enum": ["local", "gemini"]},
+            "engine": _ENGINE,
+            "translator": _TRANSLATOR,
             "keep_running": {"type": "boolean"},
             "style": {"type": "string", "enum": list(STYLES)},
             "max_cost_usd": _CAP,
@@ -182,8 +198,8 @@ def spec() -> dict:
                      "description": "seconds of media, once per media file",
                      "schema": {"type": "array", "items": {"type": "number"}},
                      "style": "form", "explode": True},
-                    {"name": "engine", "in": "query", "schema": {"type": "string",
-                                                                 "enum": ["local", "gemini"]}},
+                    {"name": "engine", "in": "query", "schema": _ENGINE},
+                    {"name": "translator", "in": "query", "schema": _TRANSLATOR},
                     {"name": "kind", "in": "query", "schema": {"type": "string",
                                                                "enum": ["translate", "analyze"]}},
                     {"name": "text_chars", "in": "query",
@@ -247,7 +263,7 @@ def spec() -> dict:
 
 
 def _schemas() -> dict:
-    """Job, Session, Error."""
+    """Job, Session, Error, Estimate and the rest."""
     nullable_str = {"type": "string", "nullable": True}
     return {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -291,13 +307,31 @@ def _schemas() -> dict:
                       "items": {"type": "object", "properties": {
                           "code": {"type": "string"}, "message": {"type": "string"}}}},
         }},
-        "Estimate": {"type": "object", "properties": {
+        "Estimate": {"type": "object", "description": "the whole job's totals (the sums of "
+                     "its parts), and each part priced by who does it", "properties": {
             "cost_usd": {"type": "number"}, "max_cost_usd": {"type": "number"},
             "calls": {"type": "integer"}, "seconds": {"type": "number"},
-            "model": {"type": "string"}, "prices": {"type": "object", "nullable": True},
+            "model": {"type": "string", "description": "the parts' models, ' + ' between"},
+            "prices": {"type": "object", "nullable": True,
+                       "description": "the first paid part's prices (null: all free)"},
             "free": {"type": "boolean"}, "engine": {"type": "string"},
-            "note": {"type": "string"}}},
-        "Usage": {"type": "object", "properties": {
+            "translator": {"type": "string", "enum": list(TRANSLATORS), "nullable": True},
+            "note": {"type": "string"},
+            "parts": {"type": "array", "items": {"$ref": "#/components/schemas/EstimatePart"}}}},
+        "EstimatePart": {"type": "object", "description": "the audio, heard by the engine, or "
+                         "the text (subtitle files, languages not heard), translated by the "
+                         "translator", "properties": {
+            "engine": {"type": "string", "enum": [*ENGINES, *TEXT_ENGINES]},
+            "what": {"type": "string", "enum": ["audio", "text"]},
+            "calls": {"type": "integer"}, "cost_usd": {"type": "number"},
+            "max_cost_usd": {"type": "number"}, "model": {"type": "string"},
+            "prices": {"type": "object", "nullable": True, "description": "null for the local "
+                       "engine; the LLM's: LLM_PRICES (source LLM_PRICES), or 0 when unset "
+                       "(source unset)"},
+            "free": {"type": "boolean"}}},
+        "Usage": {"type": "object", "description": "engines: spend per engine by name "
+                  "(gemini, llm, local), each {cost_usd, engine_calls, input_tokens, "
+                  "output_tokens}", "properties": {
             "today": {"type": "object"}, "month": {"type": "object"},
             "budget": {"type": "object"}}},
         "JobList": {"type": "object", "properties": {

@@ -2,10 +2,11 @@
 
 from flask import Blueprint, redirect, render_template, url_for
 
+from jobs.config import Config, parse_override
 from jobs.life import record, session, status
 from jobs.subtitles import styles
 from jobs.subtitles.languages import LANGUAGES
-from jobs.work.engines import offered
+from jobs.work.engines import check_translator, offered, translators_offered
 
 from . import context
 from .security import owner
@@ -15,12 +16,41 @@ bp = Blueprint("pages", __name__)
 
 def _choices() -> dict:
     """What the forms offer: the engines this server runs, with what each can make (so the
-    form says it where the choice is made), every language, and the styles."""
+    form says it where the choice is made), who may translate, every language, and the
+    styles."""
     config = context.config()
-    return {"languages": LANGUAGES, "engines": offered(config),
+    return {"languages": LANGUAGES, "engines": _engines(config),
+            "translators": _translators(config),
             "gemini_configured": config.gemini_configured,
+            "llm_configured": config.llm_configured,
             "default_engine": config.default_engine,
             "styles": styles.STYLES, "default_style": styles.DEFAULT_STYLE}  # fmt: skip
+
+
+def _engines(config: Config) -> list[dict]:
+    """The engines on offer, each with who translates its jobs unless the form says otherwise
+    (the API's own rule, check_translator) and, for the local engine with a translator, what
+    it then makes."""
+    engines = offered(config)
+    for engine in engines:
+        engine["translator"] = check_translator(config, engine["name"], None) or ""
+        if engine["name"] == "local" and engine["translator"]:
+            engine["label"] = "Local Whisper (free, hears English)"
+            engine["note_translated"] = ("Free, on this server: it hears English speech; the "
+                                         "translator makes every other language from its "
+                                         "English.")  # fmt: skip
+    return engines
+
+
+def _translators(config: Config) -> list[dict]:
+    """The form's "Translated by" choices: none without an LLM (Gemini alone translates only
+    its own jobs, so there is nothing to choose), else every translator this server has, each
+    saying whether it is paid (the LLM: when LLM_PRICES is above 0)."""
+    if not config.llm_configured:
+        return []
+    llm_paid = bool(config.llm_prices) and any(parse_override(config.llm_prices, "LLM_PRICES"))
+    return [found | {"paid": found["name"] != "llm" or llm_paid}
+            for found in translators_offered(config)]  # fmt: skip
 
 
 @bp.app_context_processor

@@ -73,6 +73,10 @@ CALL_SECONDS = 4.0
 LOCAL_SPEED = 6.0
 """The local engine's speed in seconds of media a second (measured 6.6 on 2 cores)."""
 
+TRANSLATORS = ("gemini", "llm")
+"""Who can translate text (jobs.work.engines.TRANSLATORS, which this pure module does not
+import)."""
+
 RATE_WINDOW_S = 61
 """GEMINI_RPM counts calls over a minute and one second: the provider counts arrivals, which
 come a little after we count, so a margin keeps its own minute within the limit."""
@@ -192,28 +196,58 @@ class Setup:
 
 def estimate(engine: str, kind: str, durations: list[float], prices: Prices | None,
              setup: Setup, local_model: str = "tiny.en", languages: int = 1,
-             text_chars: list[int] = (), glossary: str = "") -> dict:  # fmt: skip
+             text_chars: list[int] = (), glossary: str = "", *, translator: str | None = None,
+             text_prices: Prices | None = None, text_setup: Setup | None = None,
+             translated: int | None = None) -> dict:  # fmt: skip
     """The expected and worst-case cost, calls and wall time of a job over media files of
     `durations` seconds and subtitle files of `text_chars` characters, into `languages`
-    languages. Media is heard once, for the first language; the other languages, and every
-    language of a subtitle file, are text calls; every call carries the session's `glossary`
-    (its prompt lines). `max_cost_usd` is every call (at most one per chunk or batch) answered
-    at its maxOutputTokens; retries of failed answers come on top, and a job's cap bounds them
-    too."""
+    languages, each part priced by who does it: the audio by `engine` (at `prices`; the local
+    engine is free), the text by `translator` (at `text_prices`, its calls timed with
+    `text_setup`; default: the engine, at its prices). Media is heard once; `translated` of its
+    languages are text translations of what was heard (default: all but the first; the local
+    engine hears English, so every other language); a subtitle file is text in every language.
+    Every call carries the session's `glossary` (its prompt lines). `max_cost_usd` is every
+    call (at most one per chunk or batch) answered at its maxOutputTokens; retries of failed
+    answers come on top, and a job's cap bounds them too. The answer's totals are the sums of
+    its `parts`."""
+    who = translator or engine  # who translates: jobs from before the choice, their engine
+    if text_prices is None and who == engine:
+        text_prices = prices
+    translated = max(1, languages) - 1 if translated is None else translated
+    texts = [int(SPEECH_CHARS_PER_SECOND * d) for d in durations] * translated
+    texts += list(text_chars) * max(1, languages)
+    parts = []
+    if durations:
+        parts.append(audio_part(engine, kind, durations, prices, setup.chunk_seconds,
+                                local_model, glossary))  # fmt: skip
+    if kind != "analyze" and texts and who in TRANSLATORS:  # the local engine translates nothing
+        parts.append(text_part(who, texts, text_prices, glossary))
+    setups = {engine: setup, who: text_setup or setup}
+    paid = [p for p in parts if not p["free"]]
+    return {"engine": engine, "translator": translator,
+            "cost_usd": round(sum(p["cost_usd"] for p in parts), 6),
+            "max_cost_usd": round(sum(p["max_cost_usd"] for p in parts), 6),
+            "calls": sum(p["calls"] for p in parts),
+            "seconds": round(wall_seconds(parts, sum(durations), setups), 1),
+            "model": " + ".join(dict.fromkeys(p["model"] for p in parts)) or local_model,
+            "prices": paid[0]["prices"] if paid else None, "free": not paid,
+            "note": note(parts), "parts": parts}  # fmt: skip
+
+
+def audio_part(engine: str, kind: str, durations: list[float], prices: Prices | None,
+               chunk_seconds: float, local_model: str, glossary: str) -> dict:  # fmt: skip
+    """The estimate's part for hearing the media: a call per chunk (an analysis: per file),
+    free on the local engine, else at `prices`."""
     total = sum(durations)
     if kind == "analyze":
         counts = [(1, 1) for d in durations]
     else:
-        counts = [chunk_counts(d, setup.chunk_seconds) for d in durations]
+        counts = [chunk_counts(d, chunk_seconds) for d in durations]
     calls, most = sum(c[0] for c in counts), sum(c[1] for c in counts)
-    texts = [int(SPEECH_CHARS_PER_SECOND * d) for d in durations] * (max(1, languages) - 1)
-    texts += list(text_chars) * max(1, languages)
-    text_calls = sum(max(1, math.ceil(c / TEXT_BATCH_CHARS)) for c in texts)
-    text_total = sum(texts)
     if engine != "gemini" or prices is None:
-        return {"engine": engine, "cost_usd": 0.0, "max_cost_usd": 0.0, "calls": calls,
-                "seconds": round(total / LOCAL_SPEED, 1), "model": local_model, "prices": None,
-                "free": True, "note": "Free: the local engine runs on this server."}  # fmt: skip
+        return {"engine": engine, "what": "audio", "calls": calls, "cost_usd": 0.0,
+                "max_cost_usd": 0.0, "model": local_model, "prices": None,
+                "free": True}  # fmt: skip
     text = math.ceil(REQUEST_CHARS / CHARS_PER_TOKEN)
     expected_in = AUDIO_TOKENS_PER_SECOND * total + text * calls
     expected_out = EXPECTED_OUTPUT_TOKENS_PER_SECOND * total
@@ -222,20 +256,82 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
     else:  # every chunk asked with maxOutputTokens for its length
         worst_out = OUTPUT_TOKENS_BASE * most + math.ceil(OUTPUT_TOKENS_PER_SECOND * total)
     worst_in = input_bound(total, "") + (1 + REQUEST_BYTES_MOST) * most
-    if kind != "analyze" and texts:  # the cues as JSON both ways; a translation may be longer
-        overhead = text_calls * TEXT_CALL_CHARS
-        expected_in += math.ceil((1.3 * text_total + overhead) / CHARS_PER_TOKEN)
-        expected_out += math.ceil(1.5 * text_total / CHARS_PER_TOKEN)
-        worst_in += 3 * text_total + overhead + text_calls
-        worst_out += text_calls * TEXT_OUTPUT_BASE + 2 * 3 * text_total
-        calls += text_calls
-        most += text_calls
-    expected_in += math.ceil(len(glossary) / CHARS_PER_TOKEN) * calls
+    tokens = (expected_in, expected_out, worst_in, worst_out)
+    return priced_part(engine, "audio", (calls, most), prices, tokens, glossary)
+
+
+def text_part(who: str, texts: list[int], prices: Prices | None, glossary: str) -> dict:
+    """The estimate's part for translating texts of these many characters, each in batches
+    of TEXT_BATCH_CHARS, as `who` does it at `prices` (None: free). The cues go as JSON both
+    ways, and a translation may be longer than its source."""
+    calls = sum(max(1, math.ceil(c / TEXT_BATCH_CHARS)) for c in texts)
+    total, overhead = sum(texts), calls * TEXT_CALL_CHARS
+    tokens = (math.ceil((1.3 * total + overhead) / CHARS_PER_TOKEN),
+              math.ceil(1.5 * total / CHARS_PER_TOKEN),
+              3 * total + overhead + calls, calls * TEXT_OUTPUT_BASE + 2 * 3 * total)  # fmt: skip
+    if prices is None:
+        return {"engine": who, "what": "text", "calls": calls, "cost_usd": 0.0,
+                "max_cost_usd": 0.0, "model": who, "prices": None, "free": True}  # fmt: skip
+    return priced_part(who, "text", (calls, calls), prices, tokens, glossary)
+
+
+def priced_part(who: str, what: str, calls: tuple[int, int], prices: Prices,
+                tokens: tuple[int, int, int, int], glossary: str) -> dict:  # fmt: skip
+    """A part of the estimate from its (expected, most) calls and its (expected in, expected
+    out, worst in, worst out) tokens, the glossary added to every call."""
+    expected, most = calls
+    expected_in, expected_out, worst_in, worst_out = tokens
+    expected_in += math.ceil(len(glossary) / CHARS_PER_TOKEN) * expected
     worst_in += len(glossary.encode()) * most
-    seconds = math.ceil(calls / max(1, setup.concurrency)) * CALL_SECONDS
-    if setup.rpm and calls > setup.rpm:
-        seconds = max(seconds, (calls - setup.rpm) / setup.rpm * RATE_WINDOW_S)
-    return {"engine": engine, "cost_usd": round(prices.usd(expected_in, expected_out), 6),
-            "max_cost_usd": round(prices.usd(worst_in, worst_out), 6), "calls": calls,
-            "seconds": round(seconds, 1), "model": prices.model, "prices": prices.as_dict(),
-            "free": False, "note": ""}  # fmt: skip
+    return {"engine": who, "what": what, "calls": expected,
+            "cost_usd": round(prices.usd(expected_in, expected_out), 6),
+            "max_cost_usd": round(prices.usd(worst_in, worst_out), 6), "model": prices.model,
+            "prices": prices_shown(who, prices),
+            "free": prices.input == prices.output == 0}  # fmt: skip
+
+
+def prices_shown(who: str, prices: Prices) -> dict:
+    """A part's `prices` object: the LLM's come from LLM_PRICES (or, unset, count as $0),
+    not from Google's list."""
+    shown = prices.as_dict()
+    if who == "llm":
+        shown |= {"as_of": None, "known_model": prices.overridden,
+                  "source": "LLM_PRICES" if prices.overridden else "unset"}  # fmt: skip
+    return shown
+
+
+def wall_seconds(parts: list[dict], media_s: float, setups: dict[str, Setup]) -> float:
+    """The expected wall time: the local engine at LOCAL_SPEED, then each remote engine's calls
+    (audio and text together when one engine does both) `concurrency` at a time, held to its
+    rate limit."""
+    seconds, calls = 0.0, {}
+    for part in parts:
+        calls[part["engine"]] = calls.get(part["engine"], 0) + part["calls"]
+    for who, count in calls.items():
+        if who == "local":
+            seconds += media_s / LOCAL_SPEED
+            continue
+        setup = setups[who]
+        spent = math.ceil(count / max(1, setup.concurrency)) * CALL_SECONDS
+        if setup.rpm and count > setup.rpm:
+            spent = max(spent, (count - setup.rpm) / setup.rpm * RATE_WINDOW_S)
+        seconds += spent
+    return seconds
+
+
+def note(parts: list[dict]) -> str:
+    """Why a job, or a part of it, costs nothing ("" when every part is paid)."""
+    why = {}
+    for part in parts:
+        if part["engine"] == "local":
+            why[part["what"]] = "the local engine runs on this server"
+        elif part["free"] and part["engine"] == "llm":
+            set_to = "0" if part["prices"] and part["prices"]["known_model"] else "not set"
+            why[part["what"]] = f"the LLM's calls are counted at $0 (LLM_PRICES is {set_to})"
+        elif part["free"]:
+            why[part["what"]] = f"{part['engine']} is priced at $0"
+    if not why:
+        return ""
+    if len(why) == len(parts):
+        return "Free: " + "; ".join(dict.fromkeys(why.values())) + "."
+    return " ".join(f"The {what} is free: {reason}." for what, reason in why.items())

@@ -167,3 +167,83 @@ def test_a_glossary_is_paid_with_every_call():
     per_call = flash.usd(len(glossary.encode()), 0)
     extra_worst = with_it["max_cost_usd"] - plain["max_cost_usd"]
     assert 24 * per_call - 2e-6 <= extra_worst <= 30 * per_call
+
+
+LLM_FREE = pricing.Prices("qwen2.5:7b", 0.0, 0.0, known=False)
+"""An LLM without LLM_PRICES: its calls count at $0."""
+
+LLM_PAID = pricing.Prices("gpt-4o-mini", 0.15, 0.60, overridden=True)
+"""An LLM with LLM_PRICES=0.15,0.60."""
+
+
+def test_local_hearing_and_an_unpriced_llm_translating_is_free():
+    """The local engine hears English; every other language is the LLM's text, and with
+    LLM_PRICES unset the whole job is free, each part saying who does it."""
+    found = pricing.estimate("local", "translate", [600.0], None, SETUP, languages=1,
+                             translator="llm", text_prices=LLM_FREE, translated=1)  # fmt: skip
+    audio, text = found["parts"]
+    assert (audio["engine"], audio["what"], text["engine"], text["what"]) == (
+        "local", "audio", "llm", "text")  # fmt: skip
+    assert found["free"] is True and found["cost_usd"] == found["max_cost_usd"] == 0
+    assert text["calls"] == 2 and text["free"] is True and text["prices"]["source"] == "unset"
+    assert found["calls"] == audio["calls"] + text["calls"] and found["prices"] is None
+    assert found["note"].startswith("Free: the local engine runs on this server; the LLM's")
+
+
+def test_local_hearing_and_a_priced_llm_pays_for_the_text_only():
+    """With LLM_PRICES the text part costs its tokens at the LLM's prices; the audio stays
+    free; the totals are the text's."""
+    found = pricing.estimate("local", "translate", [600.0], None, SETUP, translator="llm",
+                             text_prices=LLM_PAID, translated=2)  # fmt: skip
+    audio, text = found["parts"]
+    assert audio["free"] is True and audio["cost_usd"] == 0
+    assert 0 < text["cost_usd"] < text["max_cost_usd"] and text["free"] is False
+    assert text["prices"]["source"] == "LLM_PRICES" and text["model"] == "gpt-4o-mini"
+    assert (found["cost_usd"], found["max_cost_usd"]) == (text["cost_usd"], text["max_cost_usd"])
+    assert found["free"] is False and found["prices"] == text["prices"]
+    assert found["note"] == "The audio is free: the local engine runs on this server."
+    one = pricing.estimate("local", "translate", [600.0], None, SETUP, translator="llm",
+                           text_prices=LLM_PAID, translated=1)  # fmt: skip
+    assert text["cost_usd"] == pytest.approx(2 * one["cost_usd"], rel=0.01)  # two languages
+
+
+def test_gemini_hearing_and_the_llm_translating_are_priced_each_at_their_own():
+    """Gemini's audio at Gemini's prices, exactly as a one-language Gemini job; the second
+    language at the LLM's; the totals are the parts' sums."""
+    flash = pricing.prices_for("gemini-2.5-flash")
+    alone = pricing.estimate("gemini", "translate", [600.0], flash, SETUP)
+    found = pricing.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2,
+                             translator="llm", text_prices=LLM_PAID)  # fmt: skip
+    audio, text = found["parts"]
+    assert audio == alone["parts"][0] and audio["model"] == "gemini-2.5-flash"
+    assert text["engine"] == "llm" and text["prices"]["input_per_million_usd"] == 0.15
+    for total in ("cost_usd", "max_cost_usd", "calls"):
+        assert found[total] == pytest.approx(audio[total] + text[total], abs=1e-6)
+    by_gemini = pricing.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2)
+    assert by_gemini["parts"][1]["engine"] == "gemini"
+    assert text["cost_usd"] < by_gemini["parts"][1]["cost_usd"]  # the LLM is cheaper here
+    assert found["model"] == "gemini-2.5-flash + gpt-4o-mini"
+
+
+def test_the_llm_s_calls_take_its_own_concurrency_and_rate_limit():
+    """Wall time: Gemini's calls at its concurrency, then the LLM's at its own (LLM_RPM
+    holding them like GEMINI_RPM)."""
+    flash = pricing.prices_for("gemini-2.5-flash")
+    fast = pricing.estimate("gemini", "translate", [], flash, SETUP, text_chars=[6000] * 40,
+                            translator="llm", text_prices=LLM_FREE,
+                            text_setup=pricing.Setup(30.0, 8))  # fmt: skip
+    slow = pricing.estimate("gemini", "translate", [], flash, SETUP, text_chars=[6000] * 40,
+                            translator="llm", text_prices=LLM_FREE,
+                            text_setup=pricing.Setup(30.0, 1, rpm=10))  # fmt: skip
+    assert fast["seconds"] == 5 * pricing.CALL_SECONDS
+    assert slow["seconds"] >= (40 - 10) / 10 * pricing.RATE_WINDOW_S > fast["seconds"]
+    assert [p["what"] for p in slow["parts"]] == ["text"]  # no media: no audio part
+
+
+def test_an_estimate_without_a_translator_keeps_its_old_figures():
+    """Callers that name no translator (the library's budget check) get the engine translating
+    at its own prices, as before the parts."""
+    flash = pricing.prices_for("gemini-2.5-flash")
+    found = pricing.estimate("gemini", "translate", [600.0], flash, SETUP, languages=2)
+    assert found["translator"] is None and [p["engine"] for p in found["parts"]] == ["gemini"] * 2
+    assert found["calls"] == 24 and found["prices"] == flash.as_dict()

@@ -10,6 +10,7 @@ from jobs.life import session
 from jobs.life.submit import check_limit, submit
 from jobs.spend import ledger
 from jobs.storage import stores
+from jobs.work.engines import heard_language
 
 from .. import context, uploads
 from ..security import owner
@@ -26,14 +27,20 @@ def admit(params: dict) -> None:
 
 def describe(kind: str, files: list[dict], params: dict) -> str:
     """A line a person understands in the job list and the dashboard: 'transcribe talk.mp4
-    (local)' (the local engine only transcribes), 'translate talk.mp4 → fa (gemini)'."""
+    (local)' (the local engine alone only transcribes English), 'translate talk.mp4 → fa
+    (gemini)', and who translates when another does: 'translate talk.mp4 → de (local + llm)'."""
     names = files[0]["name"] if len(files) == 1 else f"{len(files)} files"
+    engine = params["engine"]
     if kind == "analyze":
-        return f"analyze {names} ({params['engine']})"
-    if params["engine"] == "local":
+        return f"analyze {names} ({engine})"
+    languages = params.get("target_languages") or [params["target_language"]]
+    translator = params.get("translator")
+    texts = any(f.get("kind") == "subtitles" for f in files) or any(
+        language != heard_language(engine, languages) for language in languages)  # fmt: skip
+    if engine == "local" and not (translator and texts):
         return f"transcribe {names} (local)"
-    languages = ", ".join(params.get("target_languages") or [params["target_language"]])
-    return f"translate {names} → {languages} ({params['engine']})"
+    who = f"{engine} + {translator}" if texts and translator not in (None, engine) else engine
+    return f"translate {names} → {', '.join(languages)} ({who})"
 
 
 def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:

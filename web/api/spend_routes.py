@@ -6,10 +6,11 @@ import math
 
 from flask import jsonify, request
 
+from jobs.config import Config, parse_override
 from jobs.errors import BadRequest, EngineUnsupported
 from jobs.life import session
 from jobs.spend import ledger, pricing
-from jobs.work.engines import check_request
+from jobs.work.engines import check_request, check_translator, heard_language
 
 from .. import context
 from ..security import owner
@@ -27,12 +28,15 @@ MAX_TEXT_CHARS = 50_000_000
 def estimate():
     """The expected and worst-case cost, engine calls and wall time of a job over media of the
     given duration(s) (`duration_s` once per media file) and subtitle files of the given size
-    (`text_chars` once per subtitle file), in `target_languages` (or `target_language`); with
-    `session_id`, every call carries that session's glossary."""
+    (`text_chars` once per subtitle file), in `target_languages` (or `target_language`), its
+    text translated by `translator` (as a job's field: default Gemini for the Gemini engine,
+    else the LLM when configured); each part priced by who does it. With `session_id`, every
+    call carries that session's glossary."""
     config = context.config()
-    codes = target_languages(request.args) or [""]
-    for code in codes:
-        engine, _ = check_request(config, request.args.get("engine") or None, code or None)
+    engine, _ = check_request(config, request.args.get("engine") or None, None)
+    translator = check_translator(config, engine, request.args.get("translator"))
+    codes = [check_request(config, engine, code or None, translator)[1]
+             for code in target_languages(request.args) or [""]]  # fmt: skip
     kind = request.args.get("kind") or "translate"
     if kind not in KINDS:
         raise BadRequest(f"Unknown job kind {kind!r}; use 'translate' or 'analyze'.",
@@ -43,19 +47,43 @@ def estimate():
         raise BadRequest("Give the media's length: duration_s=<seconds> (once per file), or a "
                          "subtitle file's size: text_chars=<characters>.",
                          code="bad_duration")  # fmt: skip
-    if texts and engine != "gemini":
-        raise EngineUnsupported("Translating subtitle files takes the Gemini engine.")
-    prices = pricing.prices_for(config.gemini_model, config.gemini_prices)
+    if texts and kind != "analyze" and not translator:
+        raise EngineUnsupported("Translating subtitle files takes a translator: the Gemini "
+                                "engine, or an LLM (translator=llm) where this server has "
+                                "one.")  # fmt: skip
+    gemini = pricing.prices_for(config.gemini_model, config.gemini_prices)
     setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    paid = prices if engine == "gemini" else None
-    glossary = ""
-    if sid := request.args.get("session_id"):
-        entries = session.get(context.conn(), sid, owner.current())["glossary"]
-        glossary = "\n".join(session.glossary_lines(entries))
-    return jsonify(pricing.estimate(engine, kind, durations, paid, setup,
-                                 local_model=config.whisper_model or "tiny.en",
-                                 languages=len(codes), text_chars=texts,
-                                 glossary=glossary))  # fmt: skip
+    heard = heard_language(engine, codes)
+    return jsonify(pricing.estimate(
+        engine, kind, durations, gemini if engine == "gemini" else None, setup,
+        local_model=config.whisper_model or "tiny.en", languages=len(codes), text_chars=texts,
+        glossary=_glossary(), translator=translator,
+        text_prices=gemini if translator == "gemini" else llm_prices(config),
+        text_setup=setup if translator == "gemini" else llm_setup(config),
+        translated=sum(1 for code in codes if code != heard),
+    ))  # fmt: skip
+
+
+def llm_prices(config: Config) -> pricing.Prices:
+    """What the LLM's tokens cost: LLM_PRICES (input,output USD per million), or $0 when it is
+    not set (a server of one's own)."""
+    if not config.llm_prices:
+        return pricing.Prices(config.llm_model, 0.0, 0.0, known=False)
+    return pricing.Prices(config.llm_model, *parse_override(config.llm_prices, "LLM_PRICES"),
+                          overridden=True)  # fmt: skip
+
+
+def llm_setup(config: Config) -> pricing.Setup:
+    """How the LLM's calls run: LLM_CONCURRENCY at a time, within LLM_RPM."""
+    return pricing.Setup(config.chunk_seconds, config.llm_concurrency, config.llm_rpm)
+
+
+def _glossary() -> str:
+    """The prompt lines of the glossary of the request's `session_id` ("" without one)."""
+    if not (sid := request.args.get("session_id")):
+        return ""
+    entries = session.get(context.conn(), sid, owner.current())["glossary"]
+    return "\n".join(session.glossary_lines(entries))
 
 
 def _chars(value: str) -> int:

@@ -60,16 +60,20 @@ function when(job) {
 }
 
 // A job form's engine choice: only the languages the chosen engine can make are offered, and
-// the engine's note says what it does, where the choice is made. "Also in" adds languages
-// after the first; the form sends them all as target_languages, the first one first.
+// the engine's note says what it does, where the choice is made. With a translator ("Translated
+// by", on servers with an LLM) every language is offered: the engine hears one, the translator
+// makes the others from its text. "Also in" adds languages after the first; the form sends them
+// all as target_languages, the first one first.
 function wireEngineChoice(form) {
   const engine = form.querySelector(".engine-choice");
   const language = form.querySelector(".language-choice");
+  const translator = form.querySelector(".translator-choice");
   const note = form.querySelector(".engine-note");
   const cap = form.querySelector(".cap-field");
   const more = form.querySelector(".more-languages");
   const bilingual = form.querySelector(".bilingual-field");
   if (!engine || !language) return;
+  const everyLanguage = [...language.options].map((option) => option.value);
   // the page's own script re-estimates the cost on this event
   const changed = () => form.dispatchEvent(new Event("choices"));
   const showPicked = () => {
@@ -85,7 +89,8 @@ function wireEngineChoice(form) {
   };
   const update = () => {
     const chosen = engine.selectedOptions[0];
-    const allowed = chosen.dataset.languages.split(",");
+    const by = translator && translator.value ? translator.selectedOptions[0] : null;
+    const allowed = by ? everyLanguage : chosen.dataset.languages.split(",");
     for (const option of language.options) option.disabled = !allowed.includes(option.value);
     if (!allowed.includes(language.value)) language.value = allowed[0];
     language.disabled = allowed.length === 1;
@@ -97,12 +102,18 @@ function wireEngineChoice(form) {
       }
     }
     if (bilingual) bilingual.hidden = allowed.length === 1; // no translation to put below
-    if (note) note.textContent = chosen.dataset.note;
-    if (cap) cap.hidden = chosen.value === "local"; // free: nothing to cap
+    if (note) note.textContent = engineNote(chosen, by);
+    // free unless someone paid does part of it: the local engine alone costs nothing to cap
+    if (cap) cap.hidden = chosen.value === "local" && !(by && by.dataset.paid === "true");
     showPicked();
     changed();
   };
-  engine.addEventListener("change", update);
+  engine.addEventListener("change", () => {
+    // each engine's jobs have a translator by default (Gemini's own, else the LLM)
+    if (translator) translator.value = engine.selectedOptions[0].dataset.translator;
+    update();
+  });
+  if (translator) translator.addEventListener("change", update);
   language.addEventListener("change", () => {
     showPicked();
     changed();
@@ -121,7 +132,21 @@ function wireEngineChoice(form) {
     if (bilingual && bilingual.hidden) event.formData.delete("bilingual");
     if (cap && cap.hidden) event.formData.delete("max_cost_usd");
   });
+  if (translator) translator.value = engine.selectedOptions[0].dataset.translator;
   update();
+}
+
+// What the chosen engine does, and who translates when another than the engine does.
+function engineNote(engine, translator) {
+  if (!translator || translator.value === engine.value) return engine.dataset.note;
+  const own = engine.dataset.noteTranslated || engine.dataset.note;
+  return `${own} Translations: ${translator.dataset.note}`;
+}
+
+// Who translates a job form's text: its "Translated by" choice, if the server offers one.
+function chosenTranslator(form) {
+  const translator = form.querySelector(".translator-choice");
+  return translator ? translator.value : null;
 }
 
 // The languages a job form asks for: the first ("Subtitles in"), then those ticked under
@@ -166,17 +191,38 @@ function mediaDuration(file) {
   });
 }
 
-// Subtitle files are uploaded like media but translated as text (by Gemini only).
+// Subtitle files are uploaded like media but translated as text (by the job's translator).
 const SUBTITLE_FILE = /\.(srt|vtt|ass|ssa)$/i;
 const isSubtitleFile = (name) => SUBTITLE_FILE.test(name);
 
+// Who does a part of a job, as the estimate line names them, and why their part is free.
+const WHO = { gemini: "Gemini", llm: "LLM", local: "local" };
+const FREE_BECAUSE = { local: "runs on this server", llm: "the LLM is priced at $0" };
+
+// "12 Gemini calls", "10 local + 3 LLM calls": an estimate's calls by who makes them.
+function callsText(parts) {
+  const counts = new Map();
+  for (const part of parts) counts.set(part.engine, (counts.get(part.engine) || 0) + part.calls);
+  const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+  const each = [...counts].map(([who, n]) => `${n} ${WHO[who] || who}`);
+  return `${each.join(" + ")} call${total === 1 ? "" : "s"}`;
+}
+
+// "audio by Gemini: about $0.0100, text by LLM: free": each part priced by who does it.
+function partsText(parts) {
+  const cost = (part) => (part.free ? "free" : `about ${usd(part.cost_usd)}`);
+  return parts.map((p) => `${p.what} by ${WHO[p.engine] || p.engine}: ${cost(p)}`).join(", ");
+}
+
 // One line saying what a job would cost: the server's estimate (GET /api/estimate) of hearing
-// media of `durations` seconds in the first language and translating the rest, and the
-// subtitle files, as text; with `sessionId`, every call carrying that session's glossary.
+// media of `durations` seconds and translating the rest, and the subtitle files, as text (by
+// `translator`, when the form names one); with `sessionId`, every call carrying that
+// session's glossary.
 async function estimateLine({
   durations,
   engine,
   languages,
+  translator = null,
   kind = "translate",
   subtitles = [],
   sessionId = null,
@@ -186,18 +232,24 @@ async function estimateLine({
     if (!durations.length) return "A subtitle file has no audio to analyse.";
     subtitles = []; // an analysis leaves them out
   }
-  if (subtitles.length && engine !== "gemini") {
-    return "Subtitle files are translated by the Gemini engine; the local engine cannot.";
+  if (subtitles.length && !translator && engine !== "gemini") {
+    return "Subtitle files are translated by the Gemini engine or an LLM; the local engine cannot.";
   }
   const wanted = kind === "translate" ? languages : languages.slice(0, 1);
   const query = new URLSearchParams({ engine, target_languages: wanted.join(","), kind });
+  if (translator) query.set("translator", translator);
   for (const d of durations) query.append("duration_s", d.toFixed(2));
   for (const chars of subtitles) query.append("text_chars", String(Math.max(1, chars)));
   if (sessionId) query.set("session_id", sessionId);
   const e = await api(`/api/estimate?${query}`);
   const time = `about ${duration(e.seconds)}`;
-  if (e.free) return `Estimate: free (runs on this server), ${time}.`;
-  const calls = `${e.calls} Gemini call${e.calls === 1 ? "" : "s"}`;
-  const text = wanted.length > 1 || subtitles.length ? " (the text translations included)" : "";
-  return `Estimate: about ${usd(e.cost_usd)}, at most ${usd(e.max_cost_usd)} · ${calls} · ${time}${text}.`;
+  const parts = e.parts || [];
+  const shared = new Set(parts.map((p) => p.engine)).size > 1; // two do the work: say each
+  if (e.free) {
+    const why = new Set(parts.map((p) => FREE_BECAUSE[p.engine] || `${p.engine} at $0`));
+    return `Estimate: free (${[...why].join("; ")}), ${time}.`;
+  }
+  let text = wanted.length > 1 || subtitles.length ? " (the text translations included)" : "";
+  if (shared) text = ` (${partsText(parts)})`;
+  return `Estimate: about ${usd(e.cost_usd)}, at most ${usd(e.max_cost_usd)} · ${callsText(parts)} · ${time}${text}.`;
 }

@@ -112,7 +112,7 @@ document.getElementById("upload").addEventListener("submit", async (event) => {
   }
 });
 
-// --- the estimate: as soon as files are chosen, and again when engine or language change ---
+// --- the estimate: as soon as files are chosen, and again when any choice changes ---
 
 let estimateRound = 0;
 
@@ -137,6 +137,7 @@ async function showEstimate() {
     const text = await estimateLine({
       durations,
       engine: form.engine.value,
+      translator: chosenTranslator(form),
       languages: chosenLanguages(form),
       subtitles: files.filter((f) => isSubtitleFile(f.name)).map((f) => f.size),
     });
@@ -155,7 +156,10 @@ async function showUsage() {
   const line = document.getElementById("usage-line");
   try {
     const u = await api("/api/usage");
-    const paid = Object.entries(u.today.engines).filter(([, e]) => e.cost_usd > 0);
+    // the engines that spent, or made remote calls (an LLM priced at $0 counts its calls too)
+    const paid = Object.entries(u.today.engines).filter(
+      ([name, e]) => e.cost_usd > 0 || (name !== "local" && e.engine_calls > 0),
+    );
     const calls = paid.map(([name, e]) => `${name}: ${e.engine_calls} calls`).join(", ");
     const parts = [`Spent today: ${usd(u.today.cost_usd)}${calls ? ` (${calls})` : ""}`];
     parts.push(`this month: ${usd(u.month.cost_usd)}`);

@@ -41,6 +41,7 @@ async function showEstimate() {
     line.textContent = await estimateLine({
       ...filesSeen,
       engine: form.engine.value,
+      translator: chosenTranslator(form),
       languages: chosenLanguages(form),
       kind: form.kind.value,
       sessionId, // its glossary goes with every call
