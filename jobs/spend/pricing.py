@@ -129,7 +129,7 @@ def prices_for(model: str, override: str = "") -> Prices:
     return Prices(name, *PRICES[FALLBACK_PRICE_MODEL], known=False)
 
 
-LLM_FREE = "not set: counted as free"
+LLM_FREE = "unset"
 """The LLM's price source when LLM_PRICES is unset (a local server's tokens cost nothing)."""
 
 
@@ -139,7 +139,7 @@ def llm_prices(config: Config) -> Prices:
     if config.llm_prices.strip():
         first, second = parse_override(config.llm_prices, "LLM_PRICES")
         return Prices(config.llm_model, first, second, overridden=True, source="LLM_PRICES")
-    return Prices(config.llm_model, 0.0, 0.0, source=LLM_FREE)
+    return Prices(config.llm_model, 0.0, 0.0, known=False, source=LLM_FREE)
 
 
 def max_output_tokens(audio_s: float) -> int:
@@ -286,18 +286,8 @@ def priced_part(who: str, what: str, calls: tuple[int, int], prices: Prices,
     return {"engine": who, "what": what, "calls": expected,
             "cost_usd": round(prices.usd(expected_in, expected_out), 6),
             "max_cost_usd": round(prices.usd(worst_in, worst_out), 6), "model": prices.model,
-            "prices": prices_shown(who, prices),
+            "prices": prices.as_dict(),
             "free": prices.input == prices.output == 0}  # fmt: skip
-
-
-def prices_shown(who: str, prices: Prices) -> dict:
-    """A part's `prices` object: the LLM's come from LLM_PRICES (or, unset, count as $0),
-    not from Google's list."""
-    shown = prices.as_dict()
-    if who == "llm":
-        shown |= {"as_of": None, "known_model": prices.overridden,
-                  "source": "LLM_PRICES" if prices.overridden else "unset"}  # fmt: skip
-    return shown
 
 
 def wall_seconds(parts: list[dict], media_s: float, setups: dict[str, Setup]) -> float:

@@ -201,7 +201,7 @@ def test_llm_prices_name_their_source():
     """LLM_PRICES when set (0,0 too), else free and said so; micros follow the prices."""
     free = pricing.llm_prices(llm_config())
     assert free.free and free.micros(10**6, 10**6) == 0
-    assert free.as_dict()["source"] == "not set: counted as free"
+    assert free.as_dict()["source"] == "unset" and not free.as_dict()["known_model"]
     paid = pricing.llm_prices(llm_config(LLM_PRICES="0.27, 1.10"))
     assert (paid.input, paid.output, paid.free) == (0.27, 1.10, False)
     assert paid.as_dict()["source"] == "LLM_PRICES" and paid.as_dict()["model"] == "qwen"
