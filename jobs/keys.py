@@ -26,8 +26,9 @@
 - `subcue:usage:<owner>:<YYYY-MM-DD>` and `subcue:usage:<owner>:<YYYY-MM>` (hashes): the
   owner's calls, tokens and cost per engine that day and month; expire USAGE_DAY_TTL and
   USAGE_MONTH_TTL after their last write.
-- `subcue:limits:...`: the shared Gemini rate limit's windows (the `limits` library's keys)
-  and `subcue:gemini:<key id>:pause`, set while Gemini has asked every caller to wait.
+- `subcue:limits:...`: the shared rate limits' windows (the `limits` library's keys), and
+  `subcue:<engine>:<key id>:pause` (engine gemini or llm; the key id a digest, never a key),
+  set while the provider has asked every caller of that quota to wait.
 - `subcue:uploads:pending` (set): ids of jobs whose uploads at the provider a process could
   not delete (it had no GEMINI_API_KEY, or the provider failed); any worker with the key
   deletes them at its next sweep.
@@ -102,9 +103,10 @@ def usage(owner: str, period: str) -> str:
     return f"{PREFIX}usage:{owner}:{period}"
 
 
-def gemini_pause(key_id: str) -> str:
-    """Set, with Gemini's retry delay as its expiry, when Gemini asked callers to wait."""
-    return f"{PREFIX}gemini:{key_id}:pause"
+def engine_pause(engine: str, key_id: str) -> str:
+    """Set, with the provider's retry delay as its expiry, when an engine's provider (gemini,
+    llm) asked every caller of one quota to wait."""
+    return f"{PREFIX}{engine}:{key_id}:pause"
 
 
 def lease(job_id: str) -> str:

@@ -143,8 +143,9 @@ def test_a_local_transcript_into_german_cue_for_cue(client, llm, gemini):
 
 
 def test_a_429_waits_as_long_as_its_retry_after_says(client, llm):
-    """The first answer is a 429 asking for 2 s: the next request comes no sooner, and the
-    job finishes."""
+    """The first answer is a 429 asking for 2 s: its batch is asked again no sooner, and the
+    job finishes. (The other batch of LLM_CONCURRENCY=2 went at the same time as the refused
+    one, before anyone knew of the 429: the retry is what must wait.)"""
     llm.faults = [("429", {"retry_after": 2})]
     response = post_file(client, "short.srt", forty_cues(), translator="llm",
                          target_language="de")  # fmt: skip
@@ -152,7 +153,8 @@ def test_a_429_waits_as_long_as_its_retry_after_says(client, llm):
     assert job["status"] == "finished", job["error"]
     calls = llm.calls_snapshot()
     assert calls[0]["status"] == 429
-    assert calls[1]["arrived"] - calls[0]["finished"] >= 1.9
+    again = [c for c in calls[1:] if c["cue_indexes"] == calls[0]["cue_indexes"]]
+    assert again and again[0]["arrived"] - calls[0]["finished"] >= 1.9
 
 
 def test_an_answer_that_stays_unusable_fails_the_job_clearly(client, llm):
@@ -219,7 +221,7 @@ def test_a_cap_holds_with_several_calls_in_flight(base_env, llm, gemini, start_w
     start_worker(env)
     client = app_of(env).test_client()
     llm.latency = 0.5
-    cap = 0.03
+    cap = 0.05  # a call reserves about $0.02 (its bounds) and costs about $0.004: two fit
     response = post_file(client, "film.srt", forty_cues(), translator="llm",
                          target_languages="de,fr", max_cost_usd=str(cap))  # fmt: skip
     assert response.status_code == 202, response.get_json()

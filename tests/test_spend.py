@@ -16,7 +16,7 @@ import redis
 from jobs.config import Config
 from jobs.media import audio
 from jobs.spend import ledger, pricing
-from jobs.spend.quota import Quota
+from jobs.spend.quota import Quota, gemini_quota
 
 from .browser import ROOT, Gunicorn
 from .helpers import (
@@ -165,7 +165,7 @@ def test_calls_held_by_the_shared_limit_go_as_its_window_moves(base_env):
     """Three workers' quotas on one key, 5 calls per 2 s window: 15 calls all go, never more
     than 5 in any 2 s, and the held ones go as the window moves (not all at the end)."""
     config = Config.from_env({**base_env, "GEMINI_API_KEY": "k", "GEMINI_RPM": "5"})
-    quotas = [Quota(config, redis.Redis.from_url(base_env["REDIS_URL"]), window_s=2)
+    quotas = [gemini_quota(config, redis.Redis.from_url(base_env["REDIS_URL"]), window_s=2)
               for _ in range(3)]  # fmt: skip
     went: list[float] = []
     waits: list[float | None] = []
@@ -234,8 +234,10 @@ def test_the_estimate_refuses_what_it_cannot_price(base_env, stub):
 
 def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path):
     """`scripts/translate --estimate`: the cost of the file before anything is uploaded, a
-    second language and a subtitle file included."""
-    env = gemini_env(base_env, stub.url, "subcue-spend-cli")
+    second language and a subtitle file included, and the parts an LLM translates."""
+    # An LLM no estimate calls (nothing listens on port 9).
+    env = gemini_env(base_env, stub.url, "subcue-spend-cli", LLM_MODEL="qwen2.5:7b",
+                     LLM_BASE_URL="http://127.0.0.1:9/v1")  # fmt: skip
     server = Gunicorn(env, tmp_path / "cli-web.log")
     subtitles = tmp_path / "talk.srt"
     subtitles.write_text("".join(f"{n}\n00:00:{n:02},000 --> 00:00:{n:02},900\nLine {n} of the "
@@ -259,6 +261,12 @@ def test_the_cli_prints_the_estimate_and_starts_nothing(base_env, stub, tmp_path
         assert usd(run(DATA / "speech.mp4", "--engine", "gemini", "--to", "fr,de")) > usd(paid)
         assert re.match(pattern, run(subtitles, "--engine", "gemini", "--to", "de"))
         assert run(DATA / "speech.mp4", "--engine", "local").startswith("Free: the local engine")
+        german = run(DATA / "speech.mp4", "--engine", "local", "--to", "de")
+        assert german.startswith("Free: the local engine runs on the server and the LLM "
+                                 "(qwen2.5:7b) is priced at $0"), german  # fmt: skip
+        both = run(DATA / "speech.mp4", "--engine", "gemini", "--translator", "llm", "--to",
+                   "fr,de")  # fmt: skip
+        assert re.match(r"About \$0\.\d{4}", both) and "  text: llm (qwen2.5:7b)" in both, both
         assert not stub.calls_snapshot()
     finally:
         server.stop()

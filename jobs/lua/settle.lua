@@ -14,7 +14,8 @@ if ARGV[1] ~= '' then
   if found then
     held = tonumber(string.match(found, '^(%d+)'))
     redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1])
-    redis.call('HINCRBY', KEYS[1], 'reserved', -held)
+    -- a free call's reservation is 0, and Lua's -0 is no integer to HINCRBY
+    if held > 0 then redis.call('HINCRBY', KEYS[1], 'reserved', -held) end
   end
 end
 if cost > 0 then redis.call('HINCRBY', KEYS[1], 'settled', cost) end

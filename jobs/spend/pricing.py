@@ -1,5 +1,6 @@
-"""What paid work costs: the price table, the most a Gemini call can cost before it is made,
-and the estimate of a whole job. Pure: no I/O, no Redis (jobs/spend/ledger.py keeps the books).
+"""What paid work costs: the price table (Gemini's; the LLM's from LLM_PRICES), the most a
+call can cost before it is made, and the estimate of a whole job. Pure: no I/O, no Redis
+(jobs/spend/ledger.py keeps the books).
 
 Money is counted in whole micro-dollars (`micros`), rounded up, so that what Subcue counts is
 never less than what the tokens cost.
@@ -11,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from ..config import parse_override
+from ..config import Config, parse_override
 
 PRICES_AS_OF = "2026-06-20"
 PRICES_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing"
@@ -64,7 +65,7 @@ TEXT_CALL_CHARS = 1200
 TEXT_BATCH_CHARS = 6000
 """Source characters in one text call at most (about 1,500 tokens): an answer that goes wrong
 costs little to ask again, and the answer stays far below any output limit. The batching in
-engines/gemini_protocol uses it; the estimate counts with it."""
+engines/cue_text uses it; the estimate counts with it."""
 
 CALL_SECONDS = 4.0
 """Wall time of one Gemini call on a 30 s chunk, typical, for the estimate."""
@@ -90,6 +91,13 @@ class Prices:
     output: float
     known: bool = True
     overridden: bool = False
+    source: str = ""
+    """Where the figures come from, when not Gemini's table or GEMINI_PRICES (the LLM's)."""
+
+    @property
+    def free(self) -> bool:
+        """Nothing is counted for these tokens (a local LLM server's)."""
+        return self.input == 0 and self.output == 0
 
     def usd(self, tokens_in: int, tokens_out: int) -> float:
         """What these tokens cost."""
@@ -101,9 +109,10 @@ class Prices:
 
     def as_dict(self) -> dict:
         """The estimate's `prices` object."""
+        source = self.source or ("GEMINI_PRICES" if self.overridden else PRICES_SOURCE)
         return {"model": self.model, "input_per_million_usd": self.input,
-                "output_per_million_usd": self.output, "as_of": PRICES_AS_OF,
-                "source": "GEMINI_PRICES" if self.overridden else PRICES_SOURCE,
+                "output_per_million_usd": self.output,
+                "as_of": None if self.source else PRICES_AS_OF, "source": source,
                 "known_model": self.known}  # fmt: skip
 
 
@@ -118,6 +127,19 @@ def prices_for(model: str, override: str = "") -> Prices:
         if name.startswith(known):
             return Prices(name, *PRICES[known])
     return Prices(name, *PRICES[FALLBACK_PRICE_MODEL], known=False)
+
+
+LLM_FREE = "unset"
+"""The LLM's price source when LLM_PRICES is unset (a local server's tokens cost nothing)."""
+
+
+def llm_prices(config: Config) -> Prices:
+    """The LLM's prices: LLM_PRICES (`"<input>,<output>"` USD per million tokens), else 0,0:
+    free, as a local server is (caps and budgets then cannot bound a paid one)."""
+    if config.llm_prices.strip():
+        first, second = parse_override(config.llm_prices, "LLM_PRICES")
+        return Prices(config.llm_model, first, second, overridden=True, source="LLM_PRICES")
+    return Prices(config.llm_model, 0.0, 0.0, known=False, source=LLM_FREE)
 
 
 def max_output_tokens(audio_s: float) -> int:
@@ -264,18 +286,8 @@ def priced_part(who: str, what: str, calls: tuple[int, int], prices: Prices,
     return {"engine": who, "what": what, "calls": expected,
             "cost_usd": round(prices.usd(expected_in, expected_out), 6),
             "max_cost_usd": round(prices.usd(worst_in, worst_out), 6), "model": prices.model,
-            "prices": prices_shown(who, prices),
+            "prices": prices.as_dict(),
             "free": prices.input == prices.output == 0}  # fmt: skip
-
-
-def prices_shown(who: str, prices: Prices) -> dict:
-    """A part's `prices` object: the LLM's come from LLM_PRICES (or, unset, count as $0),
-    not from Google's list."""
-    shown = prices.as_dict()
-    if who == "llm":
-        shown |= {"as_of": None, "known_model": prices.overridden,
-                  "source": "LLM_PRICES" if prices.overridden else "unset"}  # fmt: skip
-    return shown
 
 
 def wall_seconds(parts: list[dict], media_s: float, setups: dict[str, Setup]) -> float:

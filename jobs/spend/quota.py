@@ -1,14 +1,16 @@
-"""One Gemini rate limit for the whole deployment, shared by every worker through Redis.
+"""One rate limit per engine and account for the whole deployment, shared by every worker
+through Redis: Gemini's (GEMINI_RPM, GEMINI_TPM, per API key and model) and the LLM's (LLM_RPM,
+LLM_TPM, per server, key and model).
 
-GEMINI_RPM (requests a minute) is counted with the `limits` library's moving window: every
-call's time is kept, so no 61 s window (a minute and a margin, cost.RATE_WINDOW_S) ever holds
-more calls than the limit. GEMINI_TPM (input tokens a minute) uses its sliding window counter:
-two counters instead of one entry per token, an approximation as Google's own token quota is.
-Each call counts the most input tokens it may be billed (cost.input_bound).
+Requests a minute are counted with the `limits` library's moving window: every call's time is
+kept, so no 61 s window (a minute and a margin, pricing.RATE_WINDOW_S) ever holds more calls
+than the limit. Input tokens a minute use its sliding window counter: two counters instead of
+one entry per token, an approximation as the providers' own token quotas are. Each call counts
+the most input tokens it may be billed (pricing.input_bound).
 
-When Gemini answers 429 with a retry delay, `pause` makes every caller with the same key wait
-that long, not only the one that was told. Waiting is an asyncio sleep, so a cancel ends it at
-once; `on_wait` tells the job (and through it the page, the API and the CLI) how long.
+When the provider answers 429 with a retry delay, `pause` makes every caller of the same quota
+wait that long, not only the one that was told. Waiting is an asyncio sleep, so a cancel ends
+it at once; `on_wait` tells the job (and through it the page, the API and the CLI) how long.
 """
 
 from __future__ import annotations
@@ -33,18 +35,28 @@ RECHECK_S = 5.0
 
 
 def key_id(config: Config) -> str:
-    """Who shares a quota: the API key (a digest; the key itself is never stored) and model."""
+    """Who shares Gemini's quota: the API key (a digest; the key itself is never stored) and
+    the model."""
     digest = hashlib.sha256(config.gemini_api_key.encode()).hexdigest()[:16]
     return f"{digest}:{config.gemini_model.removeprefix('models/')}"
 
 
-class Quota:
-    """The deployment's Gemini quota, as seen from one process."""
+def llm_key_id(config: Config) -> str:
+    """Who shares the LLM's quota: a digest of the server, the key and the model (never the
+    key itself)."""
+    named = "\n".join((config.llm_base_url, config.llm_api_key, config.llm_model))
+    return hashlib.sha256(named.encode()).hexdigest()[:24]
 
-    def __init__(self, config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_S):
-        """`window_s`: the span GEMINI_RPM is counted over (a test shortens it)."""
-        self.conn, self.id = conn, key_id(config)
-        rpm, tpm = config.gemini_rpm, config.gemini_tpm
+
+class Quota:
+    """One engine's shared quota (`engine` names its pause key), as seen from one process."""
+
+    def __init__(self, conn: redis.Redis, engine: str, quota_id: str, rpm: int, tpm: int,
+                 window_s: int = RATE_WINDOW_S):  # fmt: skip
+        """`quota_id`: who shares it (never a key in clear); `rpm`, `tpm`: requests and input tokens
+        a minute (0: no limit); `window_s`: the span `rpm` is counted over (a test shortens
+        it)."""
+        self.conn, self.engine, self.id = conn, engine, quota_id
         self.rpm = RateLimitItemPerSecond(rpm, window_s) if rpm else None
         self.tpm = RateLimitItemPerMinute(tpm) if tpm else None
         self.by_calls = self.by_tokens = None
@@ -55,14 +67,15 @@ class Quota:
             self.by_tokens = SlidingWindowCounterRateLimiter(storage)
 
     def pause(self, seconds: float) -> None:
-        """Gemini asked to wait: every caller on this key waits `seconds` (the longer wait wins)."""
-        key = keys.gemini_pause(self.id)
+        """The provider asked to wait: every caller of this quota waits `seconds` (the longer
+        wait wins)."""
+        key = keys.engine_pause(self.engine, self.id)
         if self.conn.pttl(key) < seconds * 1000:
             self.conn.set(key, "1", px=max(1, int(seconds * 1000)))
 
     def wait_needed(self, tokens: int) -> float:
         """Seconds until a call of `tokens` input tokens may go; 0 when it may go now."""
-        paused = self.conn.pttl(keys.gemini_pause(self.id))
+        paused = self.conn.pttl(keys.engine_pause(self.engine, self.id))
         if paused > 0:
             return paused / 1000
         waits = [0.0]
@@ -96,3 +109,13 @@ class Quota:
             await asyncio.sleep(min(RECHECK_S, max(wait, 0.05)) + random.uniform(0, 0.05))
         if waited:
             on_wait(None)
+
+
+def gemini_quota(config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_S) -> Quota:
+    """The deployment's Gemini quota: GEMINI_RPM and GEMINI_TPM per API key and model."""
+    return Quota(conn, "gemini", key_id(config), config.gemini_rpm, config.gemini_tpm, window_s)
+
+
+def llm_quota(config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_S) -> Quota:
+    """The deployment's LLM quota: LLM_RPM and LLM_TPM per server, key and model."""
+    return Quota(conn, "llm", llm_key_id(config), config.llm_rpm, config.llm_tpm, window_s)

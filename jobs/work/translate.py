@@ -25,7 +25,7 @@ from ..subtitles.formats import reader
 from ..subtitles.formats.writer import bilingual, place, shape, write_json, write_outputs
 from ..subtitles.styles import Style
 from . import engines, resync
-from .engines.gemini_protocol import CONTEXT_CUES, batches
+from .engines.cue_text import CONTEXT_CUES, batches
 from .execution import JobRun, job_run, watched
 from .pipeline import (
     Piece,

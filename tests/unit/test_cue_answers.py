@@ -1,4 +1,4 @@
-"""Reading a text translation answer (gemini_protocol.parse_cues): what is trusted and what is
+"""Reading a text translation answer (cue_text.parse_cues): what is trusted and what is
 asked again; how cues are batched; what a glossary may hold."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from jobs.errors import BadRequest
 from jobs.life.session import checked_glossary, glossary_lines
-from jobs.work.engines.gemini_protocol import batches, cues_part, parse_cues
+from jobs.work.engines.cue_text import batches, cues_part, parse_cues
 
 ASKED = {1: "Hello there.", 2: "How are you?", 3: "Fine, thanks.", 4: "Good."}
 

@@ -138,7 +138,7 @@ def test_more_languages_are_text_calls_and_a_subtitle_file_costs_less_than_its_a
 
 def test_a_text_call_s_own_text_fits_what_the_estimate_counts():
     """Instruction, system text, schema and three cues of context (no glossary)."""
-    from jobs.work.engines.gemini_protocol import (
+    from jobs.work.engines.cue_text import (
         CUES_INSTRUCTION,
         CUES_SCHEMA,
         context_part,
@@ -169,10 +169,10 @@ def test_a_glossary_is_paid_with_every_call():
     assert 24 * per_call - 2e-6 <= extra_worst <= 30 * per_call
 
 
-LLM_FREE = pricing.Prices("qwen2.5:7b", 0.0, 0.0, known=False)
+LLM_FREE = pricing.Prices("qwen2.5:7b", 0.0, 0.0, known=False, source=pricing.LLM_FREE)
 """An LLM without LLM_PRICES: its calls count at $0."""
 
-LLM_PAID = pricing.Prices("gpt-4o-mini", 0.15, 0.60, overridden=True)
+LLM_PAID = pricing.Prices("gpt-4o-mini", 0.15, 0.60, overridden=True, source="LLM_PRICES")
 """An LLM with LLM_PRICES=0.15,0.60."""
 
 

@@ -6,7 +6,7 @@ import math
 
 from flask import jsonify, request
 
-from jobs.config import Config, parse_override
+from jobs.config import Config
 from jobs.errors import BadRequest, EngineUnsupported
 from jobs.life import session
 from jobs.spend import ledger, pricing
@@ -58,19 +58,10 @@ def estimate():
         engine, kind, durations, gemini if engine == "gemini" else None, setup,
         local_model=config.whisper_model or "tiny.en", languages=len(codes), text_chars=texts,
         glossary=_glossary(), translator=translator,
-        text_prices=gemini if translator == "gemini" else llm_prices(config),
+        text_prices=gemini if translator == "gemini" else pricing.llm_prices(config),
         text_setup=setup if translator == "gemini" else llm_setup(config),
         translated=sum(1 for code in codes if code != heard),
     ))  # fmt: skip
-
-
-def llm_prices(config: Config) -> pricing.Prices:
-    """What the LLM's tokens cost: LLM_PRICES (input,output USD per million), or $0 when it is
-    not set (a server of one's own)."""
-    if not config.llm_prices:
-        return pricing.Prices(config.llm_model, 0.0, 0.0, known=False)
-    return pricing.Prices(config.llm_model, *parse_override(config.llm_prices, "LLM_PRICES"),
-                          overridden=True)  # fmt: skip
 
 
 def llm_setup(config: Config) -> pricing.Setup:

@@ -1,5 +1,6 @@
 """The paid engine: Google Gemini through google-genai, one structured call per chunk (and one
-per file for the analyze job). What is said and how answers are read: gemini_protocol.py.
+per file for the analyze job). What is said and how answers are read: gemini_protocol.py
+(and cue_text.py for the text translation of cues, shared with the LLM).
 
 Retries are ours, not the client's: google-genai 3.4 retries nothing by default, and its
 optional retries ignore the wait the server asks for. Each attempt is a request we may pay for,
@@ -29,24 +30,19 @@ from ...connection import connect
 from ...errors import JobFailed
 from ...media.audio import AudioSegment, to_wav_bytes
 from ...spend import pricing
-from ...spend.quota import Quota
+from ...spend.quota import Quota, gemini_quota
 from ...spend.usage import Usage
 from . import Calls, ChunkResult, Engine, Translated, UploadLog
+from .cue_text import CUES_INSTRUCTION, CUES_SCHEMA, in_rounds, parse_cues
 from .gemini_client import FILE_TIMEOUT_S, REQUEST_TIMEOUT_S, gone_anyway, log, make_client
 from .gemini_protocol import (  # fmt: skip
     ANALYSIS_SCHEMA,
-    CUES_INSTRUCTION,
-    CUES_SCHEMA,
     RESPONSE_SCHEMA,
     SYSTEM_INSTRUCTION,
     _details,
     analysis_prompt,
     answered_count,
-    context_part,
-    cues_part,
-    cues_prompt,
     parse_analysis,
-    parse_cues,
     parse_segments,
     prompt,
     quota_failure,
@@ -105,7 +101,7 @@ class GeminiEngine(Engine):
     def quota(self) -> Quota:
         """The deployment's shared rate limit (its own Redis connection, made in the horse)."""
         if self._quota is None:
-            self._quota = Quota(self.config, connect(self.config))
+            self._quota = gemini_quota(self.config, connect(self.config))
         return self._quota
 
     @property
@@ -192,40 +188,19 @@ class GeminiEngine(Engine):
                              context: list[tuple[int, str]], calls: Calls,
                              glossary: list[dict] = ()) -> Translated:  # fmt: skip
         """Cues as text in one call: a JSON array of {index, text}, the cues before them as
-        context. What the answer leaves out, repeats, invents or seems to have merged is asked
-        again, those cues only, with their neighbours as context (MAX_REASKS times); then the
-        job fails with gemini_bad_answer. Times are never touched: only texts come back.
-        Returns the translations and the indexes that had to be asked again."""
-        asked, done, again = dict(cues), {}, set()
-        for round_no in range(1 + MAX_REASKS):
-            todo = [(i, t) for i, t in cues if i not in done]
-            if not todo:
-                return done, again
-            if round_no:
-                again.update(i for i, _ in todo)
-            around = context
-            if round_no:  # each missing cue's neighbours, translated or not, for meaning
-                near = {j for i, _ in todo for j in (i - 1, i + 1)} - {i for i, _ in todo}
-                around = [(j, asked[j]) for j in sorted(near) if j in asked]
-            contents = [cues_prompt(target_language, len(todo), list(glossary), round_no > 0),
-                        cues_part(todo)]  # fmt: skip
-            if around:
-                contents.append(context_part(around))
+        context; what an answer leaves out is asked again (cue_text.in_rounds, MAX_REASKS
+        times), then the job fails with gemini_bad_answer. Returns the translations and the
+        indexes that had to be asked again."""
+
+        async def ask(contents: list[str], todo: list[tuple[int, str]]) -> dict[int, str]:
             wanted = dict(todo)
-            found = await self._call(contents, CUES_SCHEMA,
-                                     lambda text, wanted=wanted: parse_cues(text, wanted) or None,
-                                     calls, 0.0, pricing.text_output_tokens([t for _, t in todo]),
-                                     CUES_INSTRUCTION)  # fmt: skip
-            done.update(found)
-            if len(found) < len(todo):
-                log.warning("engine=gemini event=cues_missing asked=%d answered=%d round=%d",
-                            len(todo), len(found), round_no + 1)  # fmt: skip
-        missing = len(cues) - len(done)
-        if missing:
-            raise JobFailed(f"Gemini left {missing} of {len(cues)} cues untranslated after "
-                            f"{MAX_REASKS + 1} answers; retry the job later.",
-                            code="gemini_bad_answer")  # fmt: skip
-        return done, again
+            return await self._call(contents, CUES_SCHEMA,
+                                    lambda text: parse_cues(text, wanted) or None, calls, 0.0,
+                                    pricing.text_output_tokens(list(wanted.values())),
+                                    CUES_INSTRUCTION)  # fmt: skip
+
+        return await in_rounds(cues, context, list(glossary), target_language, ask, MAX_REASKS,
+                               "gemini")  # fmt: skip
 
     async def _call(self, contents: list, schema: dict, read: Callable, calls: Calls,
                     audio_s: float, max_output: int, system: str | None):  # fmt: skip

@@ -1,7 +1,7 @@
-"""What Subcue says to Gemini and how it reads the answers: prompts, schemas, validation,
-and what an error body means (prices: jobs/spend/pricing.py). No I/O here;
-jobs/work/engines/gemini.py makes
-the calls."""
+"""What Subcue says to Gemini about audio and how it reads the answers: prompts, schemas,
+validation, and what an error body means (prices: jobs/spend/pricing.py; the text translation
+of cues, shared with the LLM: cue_text.py). No I/O here; jobs/work/engines/gemini.py makes the
+calls."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from google.genai import errors
 
 from ...errors import JobFailed
 from ...life.session import glossary_lines
-from ...spend.pricing import TEXT_BATCH_CHARS
 from ...subtitles.languages import name_of
 from ...subtitles.speakers import clean_name
 
@@ -254,117 +253,3 @@ def _speaking(raw, duration: float) -> list[dict]:
     ranked = sorted(seconds.items(), key=lambda item: -item[1])[:MAX_SPEAKERS]
     return [{"speaker": name, "seconds": round(t, 3),
              "share": round(t / total, 3) if total else 0.0} for name, t in ranked]  # fmt: skip
-
-
-# --- text translation of cues (subtitle files, and every language after the first) ---------
-
-CUES_SCHEMA = {
-    "type": "OBJECT",
-    "required": ["cues"],
-    "properties": {
-        "cues": {
-            "type": "ARRAY",
-            "items": {"type": "OBJECT", "required": ["index", "text"],
-                      "properties": {"index": {"type": "INTEGER"}, "text": {"type": "STRING"}},
-                      "propertyOrdering": ["index", "text"]},
-        }
-    },
-}  # fmt: skip
-"""The answer of a text translation call: one translated text per cue index (API.md)."""
-
-CUES_INSTRUCTION = (
-    "You translate subtitles. You get cues as a JSON array of {index, text}; answer with "
-    "exactly one cue per index you were given, the same indexes, each with its own "
-    "translation. Answer only with JSON that follows the response schema."
-)
-
-BATCH_CHARS = TEXT_BATCH_CHARS
-
-MERGE_RATIO = 1.8
-"""A cue whose translation is this many times longer (relative to its source) than the
-answer's usual is suspected of holding its missing neighbour's text too."""
-
-CONTEXT_CUES = 3
-"""Cues before a batch sent along as context (not to translate)."""
-
-
-def batches(cues: list[tuple[int, str]], max_chars: int = BATCH_CHARS,
-            max_cues: int = 100) -> list[list[tuple[int, str]]]:  # fmt: skip
-    """Consecutive runs of (index, text) of at most `max_cues` cues and `max_chars` characters
-    (a longer cue goes alone)."""
-    found: list[list[tuple[int, str]]] = []
-    size = 0
-    for cue in cues:
-        if not found or len(found[-1]) >= max_cues or size + len(cue[1]) > max_chars:
-            found.append([])
-            size = 0
-        found[-1].append(cue)
-        size += len(cue[1])
-    return [batch for batch in found if batch]
-
-
-def cues_prompt(target_language: str, count: int, glossary: list[dict] | None = None,
-                again: bool = False) -> str:  # fmt: skip
-    """The instruction part of a text translation call of `count` cues."""
-    name = name_of(target_language)
-    lines = [
-        f"Translate these {count} subtitle cues.",
-        f"Target language: {name} ({target_language}).",
-        "Keep each cue's line breaks (\\n) where the target language allows it, and keep its "
-        "formatting tags (<i>, </i>, <b>, {\\...}) around the same words. Keep music notes (♪), "
-        "asterisks and symbols. Translate each cue on its own: never move words between cues, "
-        "never merge or split cues, never leave one out.",
-    ]
-    if again:
-        lines.append("These cues were missing from an earlier answer; the context shows the "
-                     "cues around them.")  # fmt: skip
-    return "\n".join(lines + glossary_lines(glossary or []))
-
-
-def cues_part(cues: list[tuple[int, str]]) -> str:
-    """The cues to translate: one text part holding a JSON array of {index, text}."""
-    return json.dumps([{"index": i, "text": t} for i, t in cues], ensure_ascii=False)
-
-
-def context_part(cues: list[tuple[int, str]]) -> str:
-    """Cues around the ones to translate, for meaning only."""
-    around = json.dumps([{"index": i, "text": t} for i, t in cues], ensure_ascii=False)
-    return f"Context only, do not translate or answer these: {around}"
-
-
-def parse_cues(text: str | None, asked: dict[int, str]) -> dict[int, str] | None:
-    """The translations an answer can be trusted for, by index; None when it is unreadable.
-
-    Not trusted: an index that was not asked (invented), one that comes more than once
-    (repeated: which is right?), an empty text, and a neighbour of a missing cue whose
-    translation is far longer than the answer's usual (it likely swallowed the missing one:
-    merged). The caller asks again for whatever is not in the result.
-    """
-    try:
-        data = json.loads(text or "")
-    except ValueError:
-        return None
-    items = data.get("cues") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        return None
-    seen: dict[int, list[str]] = {}
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        index, said = item.get("index"), item.get("text")
-        if isinstance(index, bool) or not isinstance(index, int) or not isinstance(said, str):
-            continue
-        seen.setdefault(index, []).append(said.strip())
-    trusted = {i: texts[0] for i, texts in seen.items()
-               if i in asked and len(texts) == 1 and texts[0]}  # fmt: skip
-    missing = [i for i in asked if i not in trusted]
-    if missing and trusted:
-        ratios = sorted(len(t) / max(1, len(asked[i])) for i, t in trusted.items())
-        usual = ratios[len(ratios) // 2]
-        for i in missing:
-            for neighbour in (i - 1, i + 1):
-                said = trusted.get(neighbour)
-                if said is not None and (len(said) / max(1, len(asked[neighbour]))
-                                         > MERGE_RATIO * usual):  # fmt: skip
-                    del trusted[neighbour]
-    return trusted
