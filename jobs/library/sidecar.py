@@ -17,7 +17,7 @@ import os
 import uuid
 from pathlib import Path
 
-from ..config import Config, parse_override
+from ..config import Config
 from ..errors import JobFailed, SubcueError
 from ..life import session
 from ..media import audio, probe
@@ -109,16 +109,10 @@ def worst_case(config: Config, engine: str, translator: str | None, duration: fl
     found = pricing.estimate(
         engine, "translate", [duration], gemini if engine == "gemini" else None, setup,
         languages=len(languages), translator=translator,
-        text_prices=gemini if translator == "gemini" else llm_prices(config),
+        text_prices=gemini if translator == "gemini" else pricing.llm_prices(config),
         translated=sum(1 for code in languages if code != heard),
     )  # fmt: skip
     return found["max_cost_usd"]
-
-
-def llm_prices(config: Config) -> pricing.Prices:
-    """The LLM's prices (LLM_PRICES; unset: free, a server of one's own)."""
-    first, second = parse_override(config.llm_prices or "0,0", "LLM_PRICES")
-    return pricing.Prices(config.llm_model, first, second, overridden=True)
 
 
 def shortfall(worst: int, budgets: list[tuple[str, float | None, int]]) -> tuple | None:

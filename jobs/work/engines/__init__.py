@@ -21,9 +21,10 @@ from typing import Protocol
 import redis
 
 from ... import keys
-from ...config import Config, parse_override
+from ...config import Config
 from ...errors import BadRequest, EngineUnsupported
 from ...media.audio import AudioSegment
+from ...spend.pricing import llm_prices
 from ...spend.usage import Usage
 from ...subtitles.languages import LANGUAGES
 
@@ -250,7 +251,8 @@ def paid(config: Config, engine: str, translator: str | None) -> bool:
     Every engine but the local one is paid."""
     if engine != "local" or translator == "gemini":
         return True
-    return translator == "llm" and any(parse_override(config.llm_prices or "0,0", "LLM_PRICES"))
+    prices = llm_prices(config)
+    return translator == "llm" and (prices.input > 0 or prices.output > 0)
 
 
 def heard_language(engine: str, languages: list[str]) -> str:
