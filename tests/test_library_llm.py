@@ -7,7 +7,6 @@ refused before any call."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import shutil
 
 import pytest
@@ -121,8 +120,6 @@ def test_a_paid_translator_that_could_pass_the_budget_is_refused_before_any_call
     assert sorted(p.name for p in (films / "Long").iterdir()) == ["Long.flac"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jobs.work.engines.llm") is None,
-                    reason="no llm text engine (jobs/work/engines/llm.py) yet")  # fmt: skip
 def test_english_is_heard_and_german_written_by_the_llm(env, llm_worker, films, llm, conn):
     """`Short.en.srt` from the local engine, `Short.de.srt` its cues translated by the LLM,
     cue for cue at the same times; the LLM's calls are billed under "llm"."""
