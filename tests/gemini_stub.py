@@ -25,25 +25,21 @@ api_version="v1beta"))``. What google-genai 3.4.0 does (read from its source, th
   notices within ~50 ms, logs ``client_disconnected`` and abandons the answer.
 """
 
-import argparse
 import base64
 import io
-import itertools
 import json
 import math
 import random
 import re
-import select
-import socket
 import struct
 import sys
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-LANG_RE = re.compile(r"Target language: [^()\n]*\(([A-Za-z-]+)\)")
+from tests.cue_answers import CUE_FAULTS, LANG_RE, translated
+from tests.stub_server import StubHandler, StubServer, serve_until_stopped, stub_arguments
+
 GEN_RE = re.compile(r"^/([^/]+)/models/([^/:]+):generateContent$")
 FILE_RE = re.compile(r"^/([^/]+)/files/([^/:]+)$")
 FILE_NAME_RE = re.compile(r"^files/[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -64,9 +60,6 @@ ERRORS = {  # fault name -> (HTTP status, google.rpc status, message as the real
 }
 RPC = "type.googleapis.com/google.rpc."
 QUOTA_ID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
-CUE_FAULTS = {"forget", "repeat", "invent", "merge"}
-"""Faults of a text translation answer: leave out the middle cue; give one index twice;
-answer an index nobody asked; put the middle cue's text into the one before and leave it out."""
 FAULTS = set(ERRORS) | CUE_FAULTS | {"malformed", "empty", "out_of_range", "disconnect", "ok"}
 
 
@@ -164,7 +157,7 @@ class TimedAnswers:
                 if offset <= (s["start"] + s["end"]) / 2 < offset + duration]  # fmt: skip
 
 
-class GeminiStub:
+class GeminiStub(StubServer):
     """In-process HTTP server speaking the Gemini generateContent and Files REST protocol.
 
     Knobs (thread-safe to set at any time): ``api_key`` (None accepts any non-empty key),
@@ -181,55 +174,19 @@ class GeminiStub:
     request's maxOutputTokens is cut there, as Gemini does.
     """
 
+    as_fault = staticmethod(_as_fault)
+
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1"):
+        super().__init__(_Handler, port, host)
         self.api_key = api_key
         self.latency = 0.0
         self.segment_seconds = SEGMENT_SECONDS
         self.always: str | tuple | None = None
-        self.faults: list[tuple[str, dict]] = []
         self.script: list[str] = []
         self.speakers: list[list[str]] = []
         self.timeline: TimedAnswers | None = None
-        self.calls: list[dict] = []
         self.files: dict[str, dict] = {}
         self._uploads: dict[str, dict] = {}
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        # Idle keep-alive connections would otherwise make server_close() block forever.
-        self._server.block_on_close = False
-        self._server.stub = self
-        self._thread: threading.Thread | None = None
-        self.url = f"http://{host}:{self._server.server_address[1]}"
-
-    def start(self) -> "GeminiStub":
-        """Serve in a background daemon thread; returns self."""
-        if self._thread is None:
-            # A short poll interval keeps stop() (and so test teardown) quick.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; pending latency sleeps are abandoned."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> "GeminiStub":
-        """Start serving."""
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        """Stop serving."""
-        self.stop()
 
     def reset(self) -> None:
         """Forget calls, faults, script, latency, always, stored files and pending uploads."""
@@ -258,39 +215,6 @@ class GeminiStub:
                 self.timeline = TimedAnswers(**cfg["timeline"]) if cfg["timeline"] else None
             self.faults.extend(faults)
 
-    def calls_snapshot(self) -> list[dict]:
-        """Return a copy of the call log that later updates will not change."""
-        with self._lock:
-            return [dict(c) for c in self.calls]
-
-    def wait_for_calls(self, n: int, timeout: float = 10.0, finished: bool = False) -> list[dict]:
-        """Block until n calls arrived (and, if asked, finished); raise TimeoutError if not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            calls = self.calls_snapshot()
-            done = [c for c in calls if not finished or c["finished"] is not None]
-            if len(done) >= n:
-                return calls
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"expected {n} calls, have {len(done)}: {calls}")
-            time.sleep(0.01)
-
-    def max_in_flight(self) -> int:
-        """The most calls this stand-in was answering at one moment."""
-        calls = self.calls_snapshot()
-        events = sorted([(c["arrived"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
-        peak = current = 0
-        for _, step in events:  # at equal times, -1 sorts first: a finish frees the slot
-            current += step
-            peak = max(peak, current)
-        return peak
-
-    def _next_fault(self) -> tuple[str, dict]:
-        with self._lock:
-            if self.faults:
-                return _as_fault(self.faults.pop(0))
-        return _as_fault(self.always) if self.always else ("ok", {})
-
     def _segments(self, duration: float, call_no: int) -> list[dict]:
         n = math.ceil(duration / self.segment_seconds - 1e-9) if duration > 0 else 0
         with self._lock:
@@ -308,36 +232,16 @@ class GeminiStub:
         return found
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120  # drop idle keep-alive connections eventually
-    _call: dict | None = None  # the generateContent log entry being answered, if any
+class _Handler(StubHandler):
+    """One connection to the stand-in: generateContent, the Files API and /_stub/ control."""
+
+    content_type = "application/json; charset=UTF-8"
     _audio: bytes = b""  # the audio of the request being answered
 
-    def log_message(self, *args) -> None:
-        pass
-
-    @property
-    def stub(self) -> GeminiStub:
-        return self.server.stub
-
-    def _send(self, code: int, body=None, headers: dict | None = None) -> bool:
-        data = b"" if body is None else json.dumps(body).encode()
-        if self._call is not None:  # complete the log before the client can see the answer
-            self._call.update(status=code, finished=time.time())
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-            return True
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-            return False
+    @staticmethod
+    def _bad_request(message: str) -> dict:
+        """A 400's body as Google words it."""
+        return error_body(400, "INVALID_ARGUMENT", message)
 
     def _error(self, name: str, details: list | None = None) -> bool:
         code, status, message = ERRORS[name]
@@ -361,24 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 400
         return None
 
-    def _wait(self, seconds: float) -> bool:
-        """Sleep, returning False early if the client hung up or the stub is stopping."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0 and not self.stub._stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
-            # Nothing else is sent while a request is pending, so readable means EOF or reset.
-            if readable:
-                try:
-                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
-                        return False
-                except OSError:
-                    return False
-        return not self.stub._stopping.is_set()
-
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        if path == "/_stub/calls":
-            return self._send(200, {"calls": self.stub.calls_snapshot()})
+        if self._control_get(path):
+            return
         if path == "/_stub/files":
             return self._send(200, {"files": sorted(self.stub.files)})
         m = FILE_RE.match(path)
@@ -403,15 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
         body = self._body()
-        if parts.path == "/_stub/config":
-            try:
-                self.stub.configure(json.loads(body or b"{}"))
-            except (ValueError, TypeError, IndexError) as e:
-                return self._send(400, error_body(400, "INVALID_ARGUMENT", str(e)))
-            return self._send(200, {"ok": True})
-        if parts.path == "/_stub/reset":
-            self.stub.reset()
-            return self._send(200, {"ok": True})
+        if self._control_post(parts.path, body):
+            return
         m = re.match(r"^/upload/([^/]+)/files$", parts.path)
         if m and "upload_id" in parse_qs(parts.query):
             return self._upload_chunk(parse_qs(parts.query)["upload_id"][0], body, m.group(1))
@@ -488,16 +371,9 @@ class _Handler(BaseHTTPRequestHandler):
         call.update(arrived=time.time(), model=model, api_version=version, audio_seconds=0.0)
         call.update(had_context=False, lang="xx", client_disconnected=False, tokens_in=0,
                     tokens_out=0)  # fmt: skip
-        with self.stub._lock:
-            self.stub.calls.append(call)
-            call_no = len(self.stub.calls)
-        self._call = call
-        try:
+        with self._answering(call) as call_no:
             if self._auth_error() is None:
                 self._answer(call, call_no, raw)
-        finally:
-            self._call = None
-            call["finished"] = call["finished"] or time.time()
 
     @staticmethod
     def _cues_asked(text: str) -> list[dict] | None:
@@ -530,22 +406,6 @@ class _Handler(BaseHTTPRequestHandler):
                 audio += audio_seconds(stored["data"])
         return "\n".join(texts), audio
 
-    @staticmethod
-    def _translated(asked: list[dict], lang: str, fault: str) -> list[dict]:
-        """A text translation answer: "[lang] text" per cue, spoilt as `fault` says."""
-        cues = [{"index": c["index"], "text": f"[{lang}] {c['text']}"} for c in asked]
-        middle = len(cues) // 2
-        if fault == "forget" and cues:
-            del cues[middle]
-        elif fault == "repeat" and cues:
-            cues.insert(middle, {"index": cues[middle]["index"], "text": "[again] something"})
-        elif fault == "invent":
-            cues.append({"index": 10**6, "text": "[xx] invented"})
-        elif fault == "merge" and len(cues) > 1:
-            merged = cues.pop(middle)
-            cues[middle - 1]["text"] += " " + merged["text"] + " " + merged["text"]
-        return cues
-
     def _answer(self, call: dict, call_no: int, raw: bytes) -> None:
         """Answer one authorised generateContent call, or hang up as a fault asks."""
         stub = self.stub
@@ -569,9 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, TypeError, IndexError) as e:  # a malformed entry in stub.faults
             return self._send(400, error_body(400, "INVALID_ARGUMENT", f"gemini_stub: {e}"))
         call["fault"] = None if name == "ok" else name
-        if not self._wait(float(stub.latency or 0) + float(params.get("delay", 0))):
-            call["client_disconnected"] = not stub._stopping.is_set()
-            self.close_connection = True
+        if not self._wait_to_answer(call, float(stub.latency or 0) + float(params.get("delay", 0))):
             return
         if name == "disconnect":
             self.close_connection = True
@@ -604,7 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
                 segs = [dict(s, start=s["start"] - 0.75, end=s["end"] + 0.75) for s in segs][::-1]
             answer = json.dumps({"segments": segs}, ensure_ascii=False)
             if asked is not None:
-                answer = json.dumps({"cues": self._translated(asked, lang, name)},
+                answer = json.dumps({"cues": translated(asked, lang, name)},
                                     ensure_ascii=False)  # fmt: skip
             elif b'"summary"' in raw:  # the analyze job's schema asks for a whole-file analysis
                 call["kind"] = "analysis"
@@ -653,23 +511,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> None:
     """Run the stub as a process; first stdout line is GEMINI_STUB_URL=..."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--api-key", default=None)
-    ap.add_argument("--latency", type=float, default=0.0)
-    args = ap.parse_args(argv)
+    args = stub_arguments(__doc__.splitlines()[0]).parse_args(argv)
     stub = GeminiStub(api_key=args.api_key, port=args.port, host=args.host)
     stub.latency = args.latency
-    stub.start()
-    print(f"GEMINI_STUB_URL={stub.url}", flush=True)
-    try:
-        # SIGTERM's default action ends the process; Ctrl-C lands here.
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.stop()
+    serve_until_stopped(stub, f"GEMINI_STUB_URL={stub.url}")
 
 
 if __name__ == "__main__":

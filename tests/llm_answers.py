@@ -4,9 +4,9 @@ cues) and the answer to it (content, usage, finish reason, streamed chunks)."""
 
 import json
 import math
-import re
 
-LANG_RE = re.compile(r"Target language: [^()\n]*\(([A-Za-z-]+)\)")
+from tests.cue_answers import CUE_FAULTS, LANG_RE, translated
+
 MODELS = ["stub-model"]
 """The models a stand-in serves unless told others."""
 PIECE_CHARS = 8
@@ -24,9 +24,6 @@ ERRORS = {  # fault name -> (HTTP status, error type, error code, message as Ope
     "502": (502, "server_error", None, "Bad gateway."),
     "503": (503, "server_error", None, "The server is overloaded or not ready yet."),
 }  # fmt: skip
-CUE_FAULTS = {"forget", "repeat", "invent", "merge"}
-"""Faults of a translation answer: leave out the middle cue; give one index twice; answer an
-index nobody asked; put the middle cue's text into the one before and leave it out."""
 FAULTS = set(ERRORS) | CUE_FAULTS | {"malformed", "empty", "disconnect", "hang", "ok"}
 UNSUPPORTED_MAX_TOKENS = ("Unsupported parameter: 'max_tokens' is not supported with this model."
                           " Use 'max_completion_tokens' instead.")  # fmt: skip
@@ -129,22 +126,6 @@ def refusal(req, server) -> tuple[int, dict] | None:
     }  # fmt: skip
     return next(((400, error_body(message, param=param))
                  for param, (why, message) in refused.items() if why), None)  # fmt: skip
-
-
-def translated(asked: list[dict], lang: str, fault: str) -> list[dict]:
-    """A translation answer: "[lang] text" per cue, spoilt as `fault` says."""
-    cues = [{"index": c["index"], "text": f"[{lang}] {c['text']}"} for c in asked]
-    middle = len(cues) // 2
-    if fault == "forget" and cues:
-        del cues[middle]
-    elif fault == "repeat" and cues:
-        cues.insert(middle, {"index": cues[middle]["index"], "text": "[again] something"})
-    elif fault == "invent":
-        cues.append({"index": 10**6, "text": "[xx] invented"})
-    elif fault == "merge" and len(cues) > 1:
-        merged = cues.pop(middle)
-        cues[middle - 1]["text"] += " " + merged["text"] + " " + merged["text"]
-    return cues
 
 
 def answer_content(facts: dict, fault: str) -> str:

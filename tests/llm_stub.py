@@ -20,16 +20,10 @@
   notices within ~50 ms, logs ``client_disconnected`` and abandons the answer, streaming or not.
 """
 
-import argparse
-import itertools
 import json
 import math
-import select
-import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 from tests.llm_answers import (
@@ -46,9 +40,10 @@ from tests.llm_answers import (
     request_facts,
     stream_events,
 )
+from tests.stub_server import StubHandler, StubServer, serve_until_stopped, stub_arguments
 
 
-class LlmStub:
+class LlmStub(StubServer):
     """In-process HTTP server speaking the chat-completions and models protocol.
 
     Knobs (thread-safe to set at any time, also through ``configure``): ``api_key`` (None
@@ -61,51 +56,15 @@ class LlmStub:
     ``lookups`` every GET of the models.
     """
 
+    as_fault = staticmethod(as_fault)
+
     def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1",
                  models: list[str] | None = None):  # fmt: skip
         self._defaults = {"api_key": api_key, "models": list(models or MODELS)}
-        self.calls: list[dict] = []
         self.lookups: list[dict] = []
-        self.faults: list = []
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._stopping = threading.Event()
+        super().__init__(_Handler, port, host)
         self.reset()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        # Idle keep-alive connections would otherwise make server_close() block forever.
-        self._server.block_on_close = False
-        self._server.stub = self
-        self._thread: threading.Thread | None = None
-        self.url = f"http://{host}:{self._server.server_address[1]}"
         self.base_url = self.url + "/v1"
-
-    def start(self) -> "LlmStub":
-        """Serve in a background daemon thread; returns self."""
-        if self._thread is None:
-            # A short poll interval keeps stop() (and so test teardown) quick.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; pending waits and hangs are abandoned."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> "LlmStub":
-        """Start serving."""
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        """Stop serving."""
-        self.stop()
 
     def reset(self) -> None:
         """Forget calls, lookups and faults; every knob back to its default (the api_key and
@@ -132,95 +91,18 @@ class LlmStub:
                 setattr(self, key, list(cfg[key]) if key == "models" else cfg[key])
             self.faults.extend(faults)
 
-    def calls_snapshot(self) -> list[dict]:
-        """Return a copy of the call log that later updates will not change."""
-        with self._lock:
-            return [dict(c) for c in self.calls]
 
-    def wait_for_calls(self, n: int, timeout: float = 10.0, finished: bool = False) -> list[dict]:
-        """Block until n calls arrived (and, if asked, finished); raise TimeoutError if not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            calls = self.calls_snapshot()
-            done = [c for c in calls if not finished or c["finished"] is not None]
-            if len(done) >= n:
-                return calls
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"expected {n} calls, have {len(done)}: {calls}")
-            time.sleep(0.01)
-
-    def max_in_flight(self) -> int:
-        """The most calls this stand-in was answering at one moment."""
-        calls = self.calls_snapshot()
-        now = time.time()  # a call still being answered is in flight until now
-        events = sorted([(c["arrived"], 1) for c in calls]
-                        + [(c["finished"] or now, -1) for c in calls])  # fmt: skip
-        peak = current = 0
-        for _, step in events:  # at equal times, -1 sorts first: a finish frees the slot
-            current += step
-            peak = max(peak, current)
-        return peak
-
-    def _next_fault(self) -> tuple[str, dict]:
-        """The fault for the next call: the queue's first, else ``always``, else "ok"."""
-        with self._lock:
-            if self.faults:
-                return as_fault(self.faults.pop(0))
-        return as_fault(self.always) if self.always else ("ok", {})
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StubHandler):
     """One connection to the stand-in: the models, chat completions and /_stub/ control."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = 120  # drop idle keep-alive connections eventually
-    _call: dict | None = None  # the chat completion log entry being answered, if any
-
-    def log_message(self, *args) -> None:
-        """Keep the test output quiet."""
-        pass
-
-    @property
-    def stub(self) -> LlmStub:
-        """The stand-in this handler serves for."""
-        return self.server.stub
-
-    def _send(self, code: int, body=None, headers: dict | None = None) -> bool:
-        """Send a JSON answer; False if the client hung up first."""
-        data = b"" if body is None else json.dumps(body).encode()
-        if self._call is not None:  # complete the log before the client can see the answer
-            self._call.update(status=code, finished=time.time())
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-            return True
-        except OSError:  # the client hung up
-            self.close_connection = True
-            return False
+    @staticmethod
+    def _bad_request(message: str) -> dict:
+        """A 400's body as OpenAI words it."""
+        return error_body(message)
 
     def _error(self, name: str, headers: dict | None = None, **words) -> bool:
         """Send the error a fault names; False if the client hung up first."""
         return self._send(*error_of(name, **words), headers)
-
-    def _wait(self, seconds: float) -> bool:
-        """Sleep, returning False early if the client hung up or the stub is stopping."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0 and not self.stub._stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
-            # Nothing else is sent while a request is pending, so readable means EOF or reset.
-            if readable:
-                try:
-                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
-                        return False
-                except OSError:
-                    return False
-        return not self.stub._stopping.is_set()
 
     def _authorized(self) -> bool:
         """Whether the request carries the key; if not, answer 401 as OpenAI does."""
@@ -233,8 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """The call log, the model list or one model."""
         path = urlsplit(self.path).path
-        if path == "/_stub/calls":
-            return self._send(200, {"calls": self.stub.calls_snapshot()})
+        if self._control_get(path):
+            return
         if not path.startswith("/v1/models"):
             return self._send(404, error_body(f"Invalid URL (GET {path})"))
         lookup = {"path": path, "status": 401, "at": time.time()}
@@ -257,15 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
         """A chat completion (logged in ``calls``), or /_stub/config and /_stub/reset."""
         path = urlsplit(self.path).path
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if path == "/_stub/config":
-            try:
-                self.stub.configure(json.loads(body or b"{}"))
-            except (ValueError, TypeError, IndexError, KeyError) as e:
-                return self._send(400, error_body(str(e)))
-            return self._send(200, {"ok": True})
-        if path == "/_stub/reset":
-            self.stub.reset()
-            return self._send(200, {"ok": True})
+        if self._control_post(path, body):
+            return
         if path != "/v1/chat/completions":
             return self._send(404, error_body(f"Invalid URL (POST {path})"))
         call = dict.fromkeys(("finished", "status", "fault", "model", "response_format",
@@ -274,15 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
         call.update(arrived=time.time(), client_disconnected=False, stream=False, lang="xx",
                     prompt="", tokens_in=0, tokens_out=0,
                     authorization="Authorization" in self.headers)  # fmt: skip
-        with self.stub._lock:
-            self.stub.calls.append(call)
-        self._call = call
-        try:
+        with self._answering(call):
             if self._authorized():
                 self._complete(call, body)
-        finally:
-            self._call = None
-            call["finished"] = call["finished"] or time.time()
 
     def _complete(self, call: dict, raw: bytes) -> None:
         """Answer one authorised chat completion, or refuse, fail or hang up as asked."""
@@ -302,9 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, error_body(f"llm_stub: {e}"))
         call["fault"] = None if name == "ok" else name
         wait = math.inf if name == "hang" else float(stub.latency or 0)
-        if not self._wait(wait + float(params.get("delay", 0))):
-            call["client_disconnected"] = not stub._stopping.is_set()
-            self.close_connection = True
+        if not self._wait_to_answer(call, wait + float(params.get("delay", 0))):
             return
         if name == "disconnect" and not (call["stream"] and params.get("after")):
             self.close_connection = True
@@ -372,24 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: list[str] | None = None) -> None:
     """Run the stand-in as a process; first stdout line is LLM_STUB_URL=... (the client's
     base URL is that plus /v1)."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--api-key", default=None)
-    ap.add_argument("--latency", type=float, default=0.0)
+    ap = stub_arguments(__doc__.splitlines()[0])
     ap.add_argument("--model", action="append", help="a model to serve (repeatable)")
     args = ap.parse_args(argv)
     stub = LlmStub(api_key=args.api_key, port=args.port, host=args.host, models=args.model)
     stub.latency = args.latency
-    stub.start()
-    print(f"LLM_STUB_URL={stub.url}", flush=True)
-    try:
-        # SIGTERM's default action ends the process; Ctrl-C lands here.
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.stop()
+    serve_until_stopped(stub, f"LLM_STUB_URL={stub.url}")
 
 
 if __name__ == "__main__":
