@@ -8,12 +8,15 @@ benchmarks import them as they are.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +70,40 @@ def gemini_env(base_env: dict, stub_url: str, queue: str, **extra: str) -> dict:
     the test's own."""
     return {**base_env, "QUEUE_NAME": queue, "GEMINI_API_KEY": GEMINI_KEY,
             "GEMINI_BASE_URL": stub_url, **extra}  # fmt: skip
+
+
+@contextlib.contextmanager
+def stub_process(module: str, *args: str) -> Iterator[str]:
+    """A stand-in (`tests.gemini_stub`, `tests.llm_stub`) run as a process with `args`; yields
+    the first line it prints (which says where it listens) and terminates it afterwards."""
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def stub_control(url: str, body: dict | None = None) -> dict:
+    """GET (or POST `body` to) a stand-in's /_stub/ control endpoint; the answer's JSON."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def check_control_refuses_typos_and_resets(url: str) -> None:
+    """A stand-in at `url` answers 400 to a config naming an unknown fault, and forgets its
+    calls on /_stub/reset."""
+    try:
+        stub_control(url + "/_stub/config", {"faults": ["no-such-fault"]})
+    except urllib.error.HTTPError as e:
+        assert e.code == 400, e
+    else:
+        raise AssertionError("a config naming an unknown fault was accepted")
+    stub_control(url + "/_stub/reset", {})
+    assert stub_control(url + "/_stub/calls") == {"calls": []}
 
 
 def job_of(client, job_id: str) -> dict:

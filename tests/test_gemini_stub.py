@@ -3,12 +3,8 @@
 import asyncio
 import io
 import json
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import wave
 from pathlib import Path
 
@@ -19,6 +15,7 @@ from google.genai import errors, types
 from pydantic import BaseModel
 
 from tests.gemini_stub import GeminiStub, audio_seconds, retry_delay
+from tests.helpers import check_control_refuses_typos_and_resets, stub_control, stub_process
 
 MODEL = "gemini-2.5-flash"
 PROMPT = "Transcribe and translate.\nTarget language: Persian (fa).\nReturn JSON."
@@ -299,40 +296,18 @@ def test_wav_duration_helpers():
     assert audio_seconds(make_wav(1.0, rate=44100)) == 1.0
 
 
-def _http(url: str, body: dict | None = None) -> dict:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
 def test_subprocess_and_control_endpoints():
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.gemini_stub", "--port", "0", "--api-key", "k"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline().strip()
+    with stub_process("tests.gemini_stub", "--port", "0", "--api-key", "k") as line:
         assert line.startswith("GEMINI_STUB_URL=http://127.0.0.1:")
         url = line.split("=", 1)[1]
         cfg = {"faults": [["503", {}]], "script": ["from afar"], "latency": 0.05}
-        _http(url + "/_stub/config", cfg)
+        stub_control(url + "/_stub/config", cfg)
         with make_client(url, key="k") as c:
             with pytest.raises(errors.ServerError):
                 generate(c)
             resp = generate(c)
         assert resp.parsed.segments[0].source_text == "from afar"
-        calls = _http(url + "/_stub/calls")["calls"]
+        calls = stub_control(url + "/_stub/calls")["calls"]
         assert [c["status"] for c in calls] == [503, 200]
         assert all(c["finished"] - c["arrived"] >= 0.05 for c in calls)
-        with pytest.raises(urllib.error.HTTPError) as exc:
-            _http(url + "/_stub/config", {"faults": ["no-such-fault"]})
-        assert exc.value.code == 400
-        _http(url + "/_stub/reset", {})
-        assert _http(url + "/_stub/calls") == {"calls": []}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        check_control_refuses_typos_and_resets(url)

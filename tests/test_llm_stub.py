@@ -3,17 +3,18 @@
 import asyncio
 import json
 import math
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from tests.helpers import ROOT, wait_for
+from tests.helpers import (
+    check_control_refuses_typos_and_resets,
+    stub_control,
+    stub_process,
+    wait_for,
+)
 from tests.llm_stub import LlmStub
 
 MODEL = "stub-model"
@@ -263,31 +264,14 @@ def test_max_tokens_cuts_the_answer_with_finish_reason_length(stub, client):
     assert stub.calls_snapshot()[-1]["max_tokens_param"] == "max_completion_tokens"
 
 
-def _http(url: str, body: dict | None = None) -> dict:
-    """GET (or POST `body` to) a control endpoint; the answer's JSON."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
 def test_run_by_hand_and_driven_through_the_control_endpoints():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.llm_stub", "--model", "m1"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        url = proc.stdout.readline().strip().split("LLM_STUB_URL=", 1)[1]
-        _http(url + "/_stub/config", {"faults": [["503", {}]], "json_schema": False})
+    with stub_process("tests.llm_stub", "--model", "m1") as line:
+        url = line.split("LLM_STUB_URL=", 1)[1]
+        stub_control(url + "/_stub/config", {"faults": [["503", {}]], "json_schema": False})
         with OpenAI(base_url=url + "/v1", api_key="none", max_retries=0) as c:
             with pytest.raises(openai.InternalServerError):
                 c.chat.completions.create(model="m1", messages=messages())
             with pytest.raises(openai.BadRequestError):
                 c.chat.completions.create(model="m1", messages=messages(), response_format=SCHEMA)
-        assert [c["status"] for c in _http(url + "/_stub/calls")["calls"]] == [503, 400]
-        with pytest.raises(urllib.error.HTTPError) as exc:
-            _http(url + "/_stub/config", {"faults": ["no-such-fault"]})
-        assert exc.value.code == 400
-        _http(url + "/_stub/reset", {})
-        assert _http(url + "/_stub/calls") == {"calls": []}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        assert [c["status"] for c in stub_control(url + "/_stub/calls")["calls"]] == [503, 400]
+        check_control_refuses_typos_and_resets(url)
