@@ -1,16 +1,27 @@
-"""What the library tests share: the token, and stand-ins for the Jellyfin and Plex HTTP APIs
-that library jobs call (their real paths and auth headers, answering JSON as the real servers
-do, keeping every request they got). conftest.py builds one library worker on them."""
+"""What the library tests share: the token, Radarr's webhook, a media root of two films,
+waiting for a library job to end, and stand-ins for the Jellyfin and Plex HTTP APIs that
+library jobs call (their real paths and auth headers, answering JSON as the real servers do,
+keeping every request they got). conftest.py builds one library worker on them."""
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from jobs.life import record
+
+from .helpers import wait_for
 
 TOKEN = "library-test-token-5f1c"
 """ASR_TOKEN of the library tests."""
+
+RADARR_AUTH = {"Authorization": "Basic " + base64.b64encode(f"radarr:{TOKEN}".encode()).decode()}
+"""The Basic auth Radarr's webhook is set up with."""
 
 JELLYFIN_KEY, PLEX_TOKEN = "jf-key-SECRET-1", "plex-SECRET-2"
 """What the stand-ins accept."""
@@ -24,6 +35,29 @@ def library_env(base_env: dict, root, servers: MediaServerStub) -> dict:
             "PATH_MAP": f"/tv={root}/tv,/data={root}",
             "JELLYFIN_URL": servers.url, "JELLYFIN_API_KEY": JELLYFIN_KEY,
             "PLEX_URL": servers.url, "PLEX_TOKEN": PLEX_TOKEN}  # fmt: skip
+
+
+def radarr(client, path: str):
+    """Radarr's Download webhook for `path`."""
+    payload = {"eventType": "Download", "movie": {"id": 1, "title": "X"},
+               "movieFile": {"id": 1, "path": path}}  # fmt: skip
+    return client.post("/hooks/radarr", json=payload, headers=RADARR_AUTH)
+
+
+def two_films(root: Path, short: Path, long: Path) -> Path:
+    """`root` as a media root with the clip `short` as Short/Short.mp4 and `long` as
+    Long/Long.flac; returns it."""
+    for name, clip in (("Short/Short.mp4", short), ("Long/Long.flac", long)):
+        (root / name).parent.mkdir()
+        shutil.copy(clip, root / name)
+    return root
+
+
+def ended(conn, job_id: str, timeout: float) -> dict:
+    """The library job's record once it has ended."""
+    return wait_for(lambda: (r := record.get(conn, job_id))["status"] in
+                    ("finished", "failed", "cancelled") and r, timeout=timeout, interval=0.1,
+                    message="the library job to end")  # fmt: skip
 
 
 class MediaServerStub:

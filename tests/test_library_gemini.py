@@ -4,28 +4,16 @@ budget refused before any call."""
 
 from __future__ import annotations
 
-import base64
-import shutil
-
 import pytest
 
-from jobs.life import record
-
-from .helpers import WorkerProcess, gemini_env, make_app, wait_for
-from .library import TOKEN
-
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"radarr:{TOKEN}".encode()).decode()}
+from .helpers import WorkerProcess, gemini_env, make_app
+from .library import TOKEN, ended, radarr, two_films
 
 
 @pytest.fixture(scope="module")
 def films(tmp_path_factory, short_speech, two_hour_silence):
     """A media root with a 4 s film and a two-hour one."""
-    root = tmp_path_factory.mktemp("gemini-library")
-    (root / "Short").mkdir()
-    (root / "Long").mkdir()
-    shutil.copy(short_speech, root / "Short" / "Short.mp4")
-    shutil.copy(two_hour_silence, root / "Long" / "Long.flac")
-    return root
+    return two_films(tmp_path_factory.mktemp("gemini-library"), short_speech, two_hour_silence)
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +32,13 @@ def gemini_worker(env, tmp_path_factory):
     proc.stop()
 
 
-def ended(conn, job_id: str) -> dict:
-    """The job's record once it has ended."""
-    return wait_for(lambda: (r := record.get(conn, job_id))["status"] in
-                    ("finished", "failed", "cancelled") and r, timeout=60, interval=0.1,
-                    message="the library job to end")  # fmt: skip
-
-
-def radarr(client, path: str):
-    """Radarr's Download webhook for `path`."""
-    payload = {"eventType": "Download", "movie": {"id": 1, "title": "X"},
-               "movieFile": {"id": 1, "path": path}}  # fmt: skip
-    return client.post("/hooks/radarr", json=payload, headers=AUTH)
-
-
 def test_every_library_language_is_written(env, gemini_worker, films, stub, conn):
     """`Short.en.srt` heard from the audio and `Short.de.srt` translated from it."""
     stub.reset()
     client = make_app(env).test_client()
     answer = radarr(client, str(films / "Short" / "Short.mp4"))
     assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=60)
     assert rec["status"] == "finished", rec.get("error")
     assert sorted(p.name for p in (films / "Short").iterdir()) == [
         "Short.de.srt", "Short.en.srt", "Short.mp4"]  # fmt: skip
@@ -81,7 +55,7 @@ def test_a_job_that_could_pass_the_budget_is_refused_before_any_call(
     client = make_app(env).test_client()
     answer = radarr(client, str(films / "Long" / "Long.flac"))
     assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=60)
     assert rec["status"] == "failed" and rec["error"]["code"] == "budget_exhausted"
     assert "nothing was spent" in rec["error"]["message"]
     assert stub.calls_snapshot() == []

@@ -6,20 +6,15 @@ refused before any call."""
 
 from __future__ import annotations
 
-import base64
-import shutil
-
 import pytest
 
 from jobs.config import Config
 from jobs.life import delete, record
 from jobs.storage.stores import open_storage
 
-from .helpers import WorkerProcess, make_app, wait_for
-from .library import TOKEN
+from .helpers import WorkerProcess, make_app
+from .library import TOKEN, ended, radarr, two_films
 from .llm_stub import LlmStub
-
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"radarr:{TOKEN}".encode()).decode()}
 
 MODEL = "stub-model"
 
@@ -34,11 +29,7 @@ def llm():
 @pytest.fixture(scope="module")
 def films(tmp_path_factory, short_speech, two_hour_silence):
     """A media root with a 4 s film and a two-hour one."""
-    root = tmp_path_factory.mktemp("llm-library")
-    for name, clip in (("Short/Short.mp4", short_speech), ("Long/Long.flac", two_hour_silence)):
-        (root / name).parent.mkdir()
-        shutil.copy(clip, root / name)
-    return root
+    return two_films(tmp_path_factory.mktemp("llm-library"), short_speech, two_hour_silence)
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +48,6 @@ def llm_worker(env, tmp_path_factory):
     proc = WorkerProcess(env, tmp_path_factory.mktemp("library-llm") / "worker.log")
     yield proc
     proc.stop()
-
-
-def ended(conn, job_id: str) -> dict:
-    """The job's record once it has ended."""
-    return wait_for(lambda: (r := record.get(conn, job_id))["status"] in
-                    ("finished", "failed", "cancelled") and r, timeout=90, interval=0.1,
-                    message="the library job to end")  # fmt: skip
-
-
-def radarr(client, path: str):
-    """Radarr's Download webhook for `path`."""
-    payload = {"eventType": "Download", "movie": {"id": 1, "title": "X"},
-               "movieFile": {"id": 1, "path": path}}  # fmt: skip
-    return client.post("/hooks/radarr", json=payload, headers=AUTH)
 
 
 def test_the_job_names_the_llm_as_who_translates(env, films, conn):
@@ -112,7 +89,7 @@ def test_a_paid_translator_that_could_pass_the_budget_is_refused_before_any_call
     client = make_app(env).test_client()
     answer = radarr(client, str(films / "Long" / "Long.flac"))
     assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=90)
     assert rec["status"] == "failed" and rec["error"]["code"] == "budget_exhausted"
     assert "nothing was spent" in rec["error"]["message"]
     assert "LIBRARY_TRANSLATOR=llm" in rec["error"]["message"]
@@ -127,7 +104,7 @@ def test_english_is_heard_and_german_written_by_the_llm(env, llm_worker, films, 
     client = make_app(env).test_client()
     answer = radarr(client, str(films / "Short" / "Short.mp4"))
     assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"])
+    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=90)
     assert rec["status"] == "finished", rec.get("error")
     english = (films / "Short" / "Short.en.srt").read_text().strip().split("\n\n")
     german = (films / "Short" / "Short.de.srt").read_text().strip().split("\n\n")

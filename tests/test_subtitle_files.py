@@ -67,6 +67,19 @@ def output(client, job: dict, name: str) -> str:
     return client.get(found["url"]).get_data(as_text=True)
 
 
+def check_cue_for_cue(client, job: dict, source: str, name: str, language: str) -> str:
+    """The job's output `name` has every cue of the subtitle file `source` at its exact times,
+    each '[language] <its own text>' (the stand-ins' translation); returns the output."""
+    text = output(client, job, name)
+    original = pysubs2.SSAFile.from_string(source, keep_html_tags=True)
+    translated = pysubs2.SSAFile.from_string(text, keep_html_tags=True)
+    assert len(translated) == len(original)
+    for before, after in zip(original, translated, strict=True):
+        assert (after.start, after.end) == (before.start, before.end)
+        assert after.text == f"[{language}] {before.text}"  # its own cue's translation
+    return text
+
+
 def test_a_40_cue_srt_in_two_languages_keeps_every_cue_and_its_time(client, stub):
     """The stand-in forgets a cue in every third answer: both outputs still have the 40 cues at
     the input's exact times, each with its own translation and its tags, and the cues sent
@@ -81,15 +94,9 @@ def test_a_40_cue_srt_in_two_languages_keeps_every_cue_and_its_time(client, stub
     names = {o["name"] for o in job["outputs"]}
     assert {"film.de.srt", "film.de.vtt", "film.de.json", "film.fr.srt", "film.fr.vtt",
             "film.fr.json"} <= names  # fmt: skip
-    original = pysubs2.SSAFile.from_string(source, keep_html_tags=True)
     for language in ("de", "fr"):
-        translated = pysubs2.SSAFile.from_string(output(client, job, f"film.{language}.srt"),
-                                                 keep_html_tags=True)  # fmt: skip
-        assert len(translated) == 40
-        for before, after in zip(original, translated, strict=True):
-            assert (after.start, after.end) == (before.start, before.end)
-            assert after.text == f"[{language}] {before.text}"  # its own cue's translation
-        assert "<i>Where are you going?</i>" in output(client, job, f"film.{language}.srt")
+        srt = check_cue_for_cue(client, job, source, f"film.{language}.srt", language)
+        assert "<i>Where are you going?</i>" in srt
     text_calls = [c for c in stub.calls_snapshot() if c.get("kind") == "text"]
     assert any(c["fault"] == "forget" for c in text_calls)
     asked_again = {(c["lang"], i) for c in text_calls if "were missing" in c["prompt"]
