@@ -1,7 +1,7 @@
-"""What the library tests share: the token, Radarr's webhook, a media root of two films,
-waiting for a library job to end, and stand-ins for the Jellyfin and Plex HTTP APIs that
-library jobs call (their real paths and auth headers, answering JSON as the real servers do,
-keeping every request they got). conftest.py builds one library worker on them."""
+"""What the library tests share: the token, Radarr's webhook and waiting for the library job
+it makes to end, a media root of two films, and stand-ins for the Jellyfin and Plex HTTP APIs
+that library jobs call (their real paths and auth headers, answering JSON as the real servers
+do, keeping every request they got). conftest.py builds one library worker on them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from jobs.life import record
 
-from .helpers import wait_for
+from .helpers import make_app, wait_for
 
 TOKEN = "library-test-token-5f1c"
 """ASR_TOKEN of the library tests."""
@@ -58,6 +58,14 @@ def ended(conn, job_id: str, timeout: float) -> dict:
     return wait_for(lambda: (r := record.get(conn, job_id))["status"] in
                     ("finished", "failed", "cancelled") and r, timeout=timeout, interval=0.1,
                     message="the library job to end")  # fmt: skip
+
+
+def radarr_job(env: dict, conn, path: str, timeout: float) -> dict:
+    """Radarr's Download webhook for `path`, through an app with `env`: accepted, and its one
+    library job's record once the job has ended."""
+    answer = radarr(make_app(env).test_client(), path)
+    assert answer.status_code == 202, answer.get_json()
+    return ended(conn, answer.get_json()["jobs"][0]["id"], timeout)
 
 
 class MediaServerStub:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import WorkerProcess, gemini_env, make_app
-from .library import TOKEN, ended, radarr, two_films
+from .helpers import WorkerProcess, gemini_env
+from .library import TOKEN, radarr_job, two_films
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,7 @@ def gemini_worker(env, tmp_path_factory):
 def test_every_library_language_is_written(env, gemini_worker, films, stub, conn):
     """`Short.en.srt` heard from the audio and `Short.de.srt` translated from it."""
     stub.reset()
-    client = make_app(env).test_client()
-    answer = radarr(client, str(films / "Short" / "Short.mp4"))
-    assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=60)
+    rec = radarr_job(env, conn, str(films / "Short" / "Short.mp4"), timeout=60)
     assert rec["status"] == "finished", rec.get("error")
     assert sorted(p.name for p in (films / "Short").iterdir()) == [
         "Short.de.srt", "Short.en.srt", "Short.mp4"]  # fmt: skip
@@ -52,10 +49,7 @@ def test_a_job_that_could_pass_the_budget_is_refused_before_any_call(
     """Two hours into two languages may cost more than $1: failed budget_exhausted, the job
     list says why, the stand-in got no call, nothing written."""
     stub.reset()
-    client = make_app(env).test_client()
-    answer = radarr(client, str(films / "Long" / "Long.flac"))
-    assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=60)
+    rec = radarr_job(env, conn, str(films / "Long" / "Long.flac"), timeout=60)
     assert rec["status"] == "failed" and rec["error"]["code"] == "budget_exhausted"
     assert "nothing was spent" in rec["error"]["message"]
     assert stub.calls_snapshot() == []

@@ -13,7 +13,7 @@ from jobs.life import delete, record
 from jobs.storage.stores import open_storage
 
 from .helpers import WorkerProcess, make_app
-from .library import TOKEN, ended, radarr, two_films
+from .library import TOKEN, radarr, radarr_job, two_films
 from .llm_stub import LlmStub
 
 MODEL = "stub-model"
@@ -86,10 +86,7 @@ def test_a_paid_translator_that_could_pass_the_budget_is_refused_before_any_call
     """Two hours heard for free, but translated into German at USD 50 per million tokens, may
     cost more than $1: failed budget_exhausted before any call, pointing at a free translator."""
     llm.reset()
-    client = make_app(env).test_client()
-    answer = radarr(client, str(films / "Long" / "Long.flac"))
-    assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=90)
+    rec = radarr_job(env, conn, str(films / "Long" / "Long.flac"), timeout=90)
     assert rec["status"] == "failed" and rec["error"]["code"] == "budget_exhausted"
     assert "nothing was spent" in rec["error"]["message"]
     assert "LIBRARY_TRANSLATOR=llm" in rec["error"]["message"]
@@ -101,10 +98,7 @@ def test_english_is_heard_and_german_written_by_the_llm(env, llm_worker, films, 
     """`Short.en.srt` from the local engine, `Short.de.srt` its cues translated by the LLM,
     cue for cue at the same times; the LLM's calls are billed under "llm"."""
     llm.reset()
-    client = make_app(env).test_client()
-    answer = radarr(client, str(films / "Short" / "Short.mp4"))
-    assert answer.status_code == 202, answer.get_json()
-    rec = ended(conn, answer.get_json()["jobs"][0]["id"], timeout=90)
+    rec = radarr_job(env, conn, str(films / "Short" / "Short.mp4"), timeout=90)
     assert rec["status"] == "finished", rec.get("error")
     english = (films / "Short" / "Short.en.srt").read_text().strip().split("\n\n")
     german = (films / "Short" / "Short.de.srt").read_text().strip().split("\n\n")
