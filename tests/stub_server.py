@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class StubServer:
@@ -54,7 +55,7 @@ class StubServer:
         """Forget the calls and faults, every knob back to its default; each stand-in's own."""
         raise NotImplementedError
 
-    def start(self):
+    def start(self) -> Self:
         """Serve in a background daemon thread; returns self."""
         if self._thread is None:
             # A short poll interval keeps stop() (and so test teardown) quick.
@@ -73,7 +74,7 @@ class StubServer:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         """Start serving."""
         return self.start()
 
