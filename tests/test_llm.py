@@ -168,7 +168,9 @@ def test_cancel_mid_request_aborts_it_and_no_request_follows(client, llm):
     llm.always = "hang"
     response = post_file(client, "slow.srt", forty_cues(), translator="llm",
                          target_languages="de,fr")  # fmt: skip
-    llm.wait_for_calls(1, timeout=20)
+    # Both requests LLM_CONCURRENCY lets go at once are in: one sent just before the cancel
+    # could otherwise reach the stand-in after the answer.
+    llm.wait_for_calls(2, timeout=20)
     job_id = response.get_json()["id"]
     assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
     answered = time.time()
