@@ -2,7 +2,8 @@
 (tests/llm_stub.py) and real workers: a 40-cue SRT into two languages and a local transcript
 into German, cue for cue at the same times; forgotten cues asked again; a 429 whose
 Retry-After is honoured; a server without json_schema, streaming, and a cancel mid-request;
-a cap the bill does not pass with several calls in flight; the key nowhere to be read."""
+a cap the bill does not pass with several calls in flight, and a retry that pays for no batch
+twice; the glossary in every call; the key nowhere to be read."""
 
 from __future__ import annotations
 
@@ -230,6 +231,36 @@ def test_a_cap_holds_with_several_calls_in_flight(base_env, llm, gemini, start_w
     assert job["usage"]["cost_usd"] <= cap
     assert job["usage"]["cost_usd"] >= billed - 1e-6  # counted, never less
     assert len(calls) < 20  # the job wanted 20 calls
+
+    llm.latency = 0.0  # a retry with room finishes, and pays for no batch twice
+    again = client.post(f"/api/jobs/{job['id']}/retry", json={"max_cost_usd": 1.0})
+    assert again.status_code == 202, again.get_json()
+    job = wait_for_status(client, job["id"], END, timeout=120)
+    assert job["status"] == "finished", job["error"]
+    answered = [(c["lang"], tuple(c["cue_indexes"])) for c in llm.calls_snapshot()
+                if c["status"] == 200]  # fmt: skip
+    assert len(answered) == len(set(answered)) == 20  # each batch answered once, all in all
+
+
+def test_the_glossary_goes_with_every_llm_call(client, llm):
+    """A session's glossary is in every request the LLM gets for the session's jobs."""
+    created = post_file(client, "film.srt", forty_cues(), translator="llm", target_language="de")
+    job = wait_for_status(client, created.get_json()["id"], END, timeout=60)
+    sid = job["session_id"]
+    glossary = [{"term": "Subcue", "translation": "Subcue", "note": "a product name"},
+                {"term": "council", "translation": "Rat", "note": ""}]  # fmt: skip
+    saved = client.put(f"/api/sessions/{sid}/glossary", json={"glossary": glossary})
+    assert saved.status_code == 200, saved.get_json()
+    llm.reset()
+    job = client.post(f"/api/sessions/{sid}/jobs", json={"translator": "llm",
+                      "target_languages": ["de", "fr"]}).get_json()  # fmt: skip
+    job = wait_for_status(client, job["id"], END, timeout=60)
+    assert job["status"] == "finished", job["error"]
+    calls = llm.calls_snapshot()
+    assert len(calls) == 8  # 40 cues, 10 a call, two languages
+    for call in calls:
+        assert "- Subcue → Subcue (a product name)" in call["prompt"]
+        assert "- council → Rat" in call["prompt"]
 
 
 def test_the_llm_key_never_reaches_redis_logs_or_pages(client, llm, conn, module_worker):
