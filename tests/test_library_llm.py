@@ -6,8 +6,11 @@ refused before any call."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from jobs import keys
 from jobs.config import Config
 from jobs.life import delete, record
 from jobs.storage.stores import open_storage
@@ -108,3 +111,30 @@ def test_english_is_heard_and_german_written_by_the_llm(env, llm_worker, films, 
         assert de_lines[:2] == en_lines[:2]  # number and times
         assert " ".join(de_lines[2:]).startswith("[de] ")
     assert llm.calls_snapshot() and all(c["lang"] == "de" for c in llm.calls_snapshot())
+
+
+def test_a_failing_llm_refuses_the_webhook_and_queues_nothing(env, films, conn):
+    """While the workers' last check of the LLM failed, a webhook that would need it is
+    answered 503 llm_unreachable with the reason, and nothing is queued; once the check
+    passes, the same webhook makes its job."""
+    config = Config.from_env(env)
+    verdict = keys.llm_health(config.llm_base_url, config.llm_model, config.llm_api_key)
+    # LIBRARY_OVERWRITE: the German is wanted whatever an earlier test left next to the film.
+    client = make_app({**env, "QUEUE_NAME": "subcue-library-llm-idle",
+                       "LIBRARY_OVERWRITE": "1"}).test_client()  # fmt: skip
+    before = set(record.active_ids(conn))
+    conn.set(verdict, json.dumps({"ok": False, "error": "cannot reach LLM_BASE_URL",
+                                  "checked_at": "2026-12-06T23:00:00Z"}), ex=60)  # fmt: skip
+    try:
+        answer = radarr(client, str(films / "Short" / "Short.mp4"))
+        assert answer.status_code == 503, answer.get_json()
+        assert answer.get_json()["error"]["code"] == "llm_unreachable"
+        assert "cannot reach LLM_BASE_URL" in answer.get_json()["error"]["message"]
+        assert set(record.active_ids(conn)) == before
+        conn.set(verdict, json.dumps({"ok": True, "checked_at": "2026-12-06T23:01:00Z"}), ex=60)
+        answer = radarr(client, str(films / "Short" / "Short.mp4"))
+        assert answer.status_code == 202, answer.get_json()
+        delete.delete_job(conn, config, open_storage(config.storage_url),
+                          answer.get_json()["jobs"][0]["id"])  # fmt: skip
+    finally:
+        conn.delete(verdict)

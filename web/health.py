@@ -3,7 +3,6 @@ process holds open, and what the workers last found of the LLM server."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -11,26 +10,14 @@ import redis
 from flask import Blueprint, jsonify
 from rq import worker_registration
 
-from jobs import keys
 from jobs.config import Config
+from jobs.life.readiness import llm_status
 
 from . import context
 
 bp = Blueprint("health", __name__)
 
 log = logging.getLogger("subcue.llm")
-
-
-def llm_status(conn: redis.Redis, config: Config) -> dict:
-    """The LLM server as the workers' last check found it (worker/llm_watch.py): `ok` is None
-    until a worker has checked (and again when none has for a few minutes)."""
-    if not config.llm_configured:
-        return {"configured": False}
-    found = conn.get(keys.llm_health(config.llm_base_url, config.llm_model, config.llm_api_key))
-    verdict = json.loads(found) if found else {}
-    return {"configured": True, "model": config.llm_model, "base_url": config.llm_url_shown,
-            "ok": verdict.get("ok"), "error": verdict.get("error"),
-            "note": verdict.get("note"), "checked_at": verdict.get("checked_at")}  # fmt: skip
 
 
 def announce_llm(conn: redis.Redis, config: Config) -> None:

@@ -21,6 +21,7 @@ from ..config import Config
 from ..connection import decoded
 from ..errors import SubcueError
 from ..life import record, session
+from ..life.readiness import check_llm
 from ..life.status import Status
 from ..life.submit import submit
 from ..spend import ledger
@@ -102,6 +103,8 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
     translated = any(c != heard_language(engine, languages) for c in languages)
     if paid(config, engine, translator if translated else None):
         ledger.check_budget(conn, config, owner)
+    if translated and translator == "llm":
+        check_llm(conn, config)  # a failing LLM refuses the request now, not the job later
     key = keys.library_request(hashlib.sha256(f"library:{media}".encode()).hexdigest())
     with locked(conn, key):
         if (job_id := running_job(conn, key)) is not None:

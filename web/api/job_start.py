@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from jobs.errors import SubcueError
 from jobs.life import session
+from jobs.life.readiness import check_llm
 from jobs.life.submit import check_limit, submit
 from jobs.spend import ledger
 from jobs.storage import stores
 from jobs.work.engines import heard_language, paid
 
 from .. import context, uploads
-from ..health import llm_status
 from ..security import owner
 
 
@@ -29,7 +28,7 @@ def admit(params: dict) -> None:
     if paid(config, params["engine"], translator):
         ledger.check_budget(conn, config, who)
     if translator == "llm":
-        check_llm(llm_status(conn, config))
+        check_llm(conn, config)
 
 
 def translates(params: dict) -> bool:
@@ -39,14 +38,6 @@ def translates(params: dict) -> bool:
     ledger still holds its calls to the budgets, and a failing LLM fails it when it runs.)"""
     languages = params.get("target_languages") or [params["target_language"]]
     return any(code != heard_language(params["engine"], languages) for code in languages)
-
-
-def check_llm(found: dict) -> None:
-    """503 llm_unreachable when the last check of the LLM failed (none yet: let it through)."""
-    if found.get("ok") is False:
-        raise SubcueError(f"The LLM server cannot translate now: {found['error']} (checked at "
-                          f"{found['checked_at']}). Try again once it is fixed, or choose "
-                          "another translator.", code="llm_unreachable", status=503)  # fmt: skip
 
 
 def describe(kind: str, files: list[dict], params: dict) -> str:
