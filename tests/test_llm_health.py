@@ -218,7 +218,10 @@ def test_no_work_horse_is_forked_while_the_llm_is_being_checked(base_env, conn):
             peer.close()
         finally:
             watch.stop()
-    verdict = json.loads(conn.get(keys.llm_health(url, "m")))
+    # The check stores its verdict just after it lets the fork go: wait for it.
+    stored = wait_for(lambda: conn.get(keys.llm_health(url, "m")), timeout=10,
+                      message="the check's verdict in Redis")  # fmt: skip
+    verdict = json.loads(stored)
     assert verdict["error"] == f"cannot reach LLM_BASE_URL {url}: no answer within 5 s"
     checked = datetime.fromisoformat(verdict["checked_at"].replace("Z", "+00:00")).timestamp()
     assert asked < checked <= forked and forked - asked >= CHECK_TIMEOUT_S - 1
