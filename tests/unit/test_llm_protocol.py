@@ -5,6 +5,7 @@ where the LLM's prices come from."""
 from __future__ import annotations
 
 import json
+import time
 from email.utils import formatdate
 
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from jobs.config import Config
 from jobs.spend import pricing
 from jobs.work.engines import cue_text
+from jobs.work.engines import llm_protocol as protocol
 from jobs.work.engines.cue_text import CUES_INSTRUCTION, parse_cues
+from jobs.work.engines.gemini_protocol import answered_count, parse_analysis, parse_segments
 from jobs.work.engines.llm_protocol import (
     CUES_JSON_SCHEMA,
     JSON_ONLY,
@@ -180,6 +183,18 @@ def test_a_bare_array_of_cues_is_wrapped_and_no_json_is_none():
     assert json.loads(dig_json(text)) == {"cues": [{"index": 7, "text": "Hallo."}]}
     for text in (None, "", "   ", "I cannot translate this.", '{"cues": [{"index": 7,'):
         assert dig_json(text) is None, text
+
+
+def test_an_answer_nested_past_the_json_reader_s_depth_is_unreadable_not_a_crash():
+    """A model that repeats "[" thousands of times: no JSON in it (asked again), read in
+    linear time, by the LLM's digging and by every reader of Gemini's answers alike."""
+    nested = "[" * 40000 + "{" * 3000
+    started = time.monotonic()
+    assert protocol.dig_json(nested) is None
+    assert time.monotonic() - started < 1.0
+    assert parse_cues(nested, {0: "Hello"}) is None
+    assert parse_segments(nested, 5.0) is None and parse_analysis(nested, 5.0) is None
+    assert answered_count(nested) == 0
 
 
 def test_local_servers_are_told_from_remote_ones():

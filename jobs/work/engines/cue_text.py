@@ -97,6 +97,15 @@ def context_part(cues: list[tuple[int, str]]) -> str:
     return f"Context only, do not translate or answer these: {around}"
 
 
+def read_json(text: str | None):
+    """A model's answer as JSON, or None when it is none: not JSON, or nested deeper than
+    Python's JSON reader goes (a model repeating "[" thousands of times is no bug of ours)."""
+    try:
+        return json.loads(text or "")
+    except (ValueError, RecursionError):
+        return None
+
+
 def parse_cues(text: str | None, asked: dict[int, str]) -> dict[int, str] | None:
     """The translations an answer can be trusted for, by index; None when it is unreadable.
 
@@ -105,10 +114,7 @@ def parse_cues(text: str | None, asked: dict[int, str]) -> dict[int, str] | None
     translation is far longer than the answer's usual (it likely swallowed the missing one:
     merged). The caller asks again for whatever is not in the result.
     """
-    try:
-        data = json.loads(text or "")
-    except ValueError:
-        return None
+    data = read_json(text)
     items = data.get("cues") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return None

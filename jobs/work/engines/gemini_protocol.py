@@ -5,7 +5,6 @@ calls."""
 
 from __future__ import annotations
 
-import json
 import math
 
 from google.genai import errors
@@ -14,6 +13,7 @@ from ...errors import JobFailed
 from ...life.session import glossary_lines
 from ...subtitles.languages import name_of
 from ...subtitles.speakers import clean_name
+from .cue_text import read_json
 
 MAX_SERVER_DELAY_S = 300.0
 """A 429 asking for a longer wait than this is treated as an exhausted quota."""
@@ -81,10 +81,7 @@ def prompt(target_language: str, duration: float, context: str = "",
 
 def parse_segments(text: str | None, duration: float) -> list[dict] | None:
     """Validate an answer into clean segments; None when it is unreadable (worth a retry)."""
-    try:
-        data = json.loads(text or "")
-    except ValueError:
-        return None
+    data = read_json(text)
     items = data.get("segments") if isinstance(data, dict) else None
     usable = [item for item in items if _well_formed(item)] if isinstance(items, list) else []
     if items is None or not isinstance(items, list) or (items and not usable):
@@ -111,10 +108,8 @@ def parse_segments(text: str | None, duration: float) -> list[dict] | None:
 
 def answered_count(text: str | None) -> int:
     """How many segments an answer held before validation (0 when unreadable)."""
-    try:
-        items = json.loads(text or "").get("segments")
-    except (ValueError, AttributeError):
-        return 0
+    data = read_json(text)
+    items = data.get("segments") if isinstance(data, dict) else None
     return len(items) if isinstance(items, list) else 0
 
 
@@ -210,10 +205,7 @@ def analysis_prompt(duration: float, glossary: list[dict] | None = None) -> str:
 
 def parse_analysis(text: str | None, duration: float) -> dict | None:
     """Validate an analysis answer; None when it is unreadable (worth a retry)."""
-    try:
-        data = json.loads(text or "")
-    except ValueError:
-        return None
+    data = read_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("summary"), str):
         return None
     moments = [

@@ -145,6 +145,9 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
+OPENINGS = re.compile(r"[\[{\s]+")
+"""A run of opening brackets: where one is nested too deep to read, the ones after it are too."""
+
 FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
@@ -180,6 +183,9 @@ def _values_in(text: str) -> list:
             value, end = decoder.raw_decode(text, start)
         except ValueError:
             at = start + 1
+            continue
+        except RecursionError:  # nested past the reader's depth: junk, and so is all of its run
+            at = OPENINGS.match(text, start).end()
             continue
         values.append(value)
         at = end
