@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field, fields, replace
@@ -350,6 +351,13 @@ class Config:
         """True when an OpenAI-compatible server is set to translate text (LLM_BASE_URL and
         LLM_MODEL)."""
         return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def llm_id(self) -> str:
+        """Who the LLM settings name, as a digest of the server, the model and the key (never
+        the key itself): the name of its shared quota and of its last check in Redis."""
+        named = "\n".join((self.llm_base_url, self.llm_model, self.llm_api_key))
+        return hashlib.sha256(named.encode()).hexdigest()[:24]
 
     @property
     def llm_url_shown(self) -> str:

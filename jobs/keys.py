@@ -39,18 +39,17 @@
 - `subcue:library:request:<sha256>` (string): the job that a whisper-API request (or a
   library file) is being served by, so the same audio or file asked again joins it; expires
   after jobs/library/asr.DEDUPE_TTL. `...:lock` guards its check-then-submit for a moment.
-- `subcue:llm:<digest>:health` (string): the last check of the LLM server (JSON, see
+- `subcue:llm:<llm id>:health` (string): the last check of the LLM server (JSON, see
   jobs/work/engines/llm_client.check), written by the workers, read by the web for /healthz
-  and to refuse translator=llm jobs while it fails; the digest names LLM_BASE_URL, LLM_MODEL
-  and LLM_API_KEY together (never the key itself); expires LLM_HEALTH_TTL after its last check.
+  and to refuse translator=llm jobs while it fails; the id (Config.llm_id, also the LLM's
+  pause's) is a digest of LLM_BASE_URL, LLM_MODEL and LLM_API_KEY together (never the key
+  itself); expires LLM_HEALTH_TTL after its last check.
 - `subcue:library:job:<id>:waiters` (string): how many held whisper-API requests wait for the
   job; when it falls to 0 and stays there, the job is cancelled (web/library_routes/hold.py).
 
 And one pub/sub channel, `subcue:changes`: a job's id is published on it whenever its record
 is created, changes or is deleted, so that event streams wait instead of polling.
 """
-
-import hashlib
 
 PREFIX = "subcue:"
 """Every key starts with this, so Subcue can share a Redis with other apps."""
@@ -169,8 +168,7 @@ def library_waiters(job_id: str) -> str:
     return f"{PREFIX}library:job:{job_id}:waiters"
 
 
-def llm_health(base_url: str, model: str, api_key: str = "") -> str:
-    """The last check of this LLM server and model: deployments sharing a Redis with other
-    LLM settings each read their own."""
-    digest = hashlib.sha256("\n".join((base_url, model, api_key)).encode()).hexdigest()[:16]
-    return f"{PREFIX}llm:{digest}:health"
+def llm_health(llm_id: str) -> str:
+    """The last check of the LLM server the settings digested in `llm_id` name (Config.llm_id):
+    deployments sharing a Redis with other LLM settings each read their own."""
+    return f"{PREFIX}llm:{llm_id}:health"

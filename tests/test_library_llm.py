@@ -118,7 +118,7 @@ def test_a_failing_llm_refuses_the_webhook_and_queues_nothing(env, films, conn):
     answered 503 llm_unreachable with the reason, and nothing is queued; once the check
     passes, the same webhook makes its job."""
     config = Config.from_env(env)
-    verdict = keys.llm_health(config.llm_base_url, config.llm_model, config.llm_api_key)
+    verdict = keys.llm_health(config.llm_id)
     # LIBRARY_OVERWRITE: the German is wanted whatever an earlier test left next to the film.
     client = make_app({**env, "QUEUE_NAME": "subcue-library-llm-idle",
                        "LIBRARY_OVERWRITE": "1"}).test_client()  # fmt: skip

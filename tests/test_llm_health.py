@@ -166,7 +166,7 @@ def test_the_verdict_lives_in_redis_a_few_minutes_and_holds_no_key(base_env, sta
     stand_in.reset()
     stand_in.models, stand_in.api_key = ["m"], KEY
     env = llm_env(base_env, stand_in.base_url, "m", "subcue-llm-key", LLM_API_KEY=KEY)
-    key = keys.llm_health(stand_in.base_url, "m", KEY)
+    key = keys.llm_health(Config.from_env(env).llm_id)
     conn.delete(key)
     worker = start_worker(env)
     stored = wait_for(lambda: conn.get(key), timeout=15, message="the stored verdict")
@@ -205,7 +205,8 @@ def test_no_work_horse_is_forked_while_the_llm_is_being_checked(base_env, conn):
         silent.listen()
         silent.settimeout(10)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
-        watch = LlmWatch(Config.from_env({**base_env, "LLM_BASE_URL": url, "LLM_MODEL": "m"}))
+        config = Config.from_env({**base_env, "LLM_BASE_URL": url, "LLM_MODEL": "m"})
+        watch = LlmWatch(config)
         watch.start()
         try:
             peer, _ = silent.accept()  # the check's request is on its way: it waits for an answer
@@ -219,7 +220,7 @@ def test_no_work_horse_is_forked_while_the_llm_is_being_checked(base_env, conn):
         finally:
             watch.stop()
     # The check stores its verdict just after it lets the fork go: wait for it.
-    stored = wait_for(lambda: conn.get(keys.llm_health(url, "m")), timeout=10,
+    stored = wait_for(lambda: conn.get(keys.llm_health(config.llm_id)), timeout=10,
                       message="the check's verdict in Redis")  # fmt: skip
     verdict = json.loads(stored)
     assert verdict["error"] == f"cannot reach LLM_BASE_URL {url}: no answer within 5 s"

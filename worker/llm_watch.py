@@ -52,7 +52,7 @@ def describe(verdict: dict) -> str:
 
 def store(conn: redis.Redis, config: Config, verdict: dict) -> None:
     """Keep the verdict where the web reads it, for LLM_HEALTH_TTL."""
-    key = keys.llm_health(config.llm_base_url, config.llm_model, config.llm_api_key)
+    key = keys.llm_health(config.llm_id)
     conn.set(key, json.dumps(verdict), ex=keys.LLM_HEALTH_TTL)
 
 

@@ -18,7 +18,7 @@ def llm_status(conn: redis.Redis, config: Config) -> dict:
     checked (and again when none has for a few minutes)."""
     if not config.llm_configured:
         return {"configured": False}
-    found = conn.get(keys.llm_health(config.llm_base_url, config.llm_model, config.llm_api_key))
+    found = conn.get(keys.llm_health(config.llm_id))
     verdict = json.loads(found) if found else {}
     return {"configured": True, "model": config.llm_model, "base_url": config.llm_url_shown,
             "ok": verdict.get("ok"), "error": verdict.get("error"),

@@ -41,13 +41,6 @@ def key_id(config: Config) -> str:
     return f"{digest}:{config.gemini_model.removeprefix('models/')}"
 
 
-def llm_key_id(config: Config) -> str:
-    """Who shares the LLM's quota: a digest of the server, the key and the model (never the
-    key itself)."""
-    named = "\n".join((config.llm_base_url, config.llm_api_key, config.llm_model))
-    return hashlib.sha256(named.encode()).hexdigest()[:24]
-
-
 class Quota:
     """One engine's shared quota (`engine` names its pause key), as seen from one process."""
 
@@ -118,4 +111,4 @@ def gemini_quota(config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_
 
 def llm_quota(config: Config, conn: redis.Redis, window_s: int = RATE_WINDOW_S) -> Quota:
     """The deployment's LLM quota: LLM_RPM and LLM_TPM per server, key and model."""
-    return Quota(conn, "llm", llm_key_id(config), config.llm_rpm, config.llm_tpm, window_s)
+    return Quota(conn, "llm", config.llm_id, config.llm_rpm, config.llm_tpm, window_s)
