@@ -2,8 +2,9 @@
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from jobs.config import Config, parse_override
+from jobs.config import Config
 from jobs.life import record, session, status
+from jobs.spend import pricing
 from jobs.subtitles import styles
 from jobs.subtitles.languages import LANGUAGES
 from jobs.work.engines import check_translator, offered, translators_offered
@@ -48,7 +49,7 @@ def _translators(config: Config) -> list[dict]:
     saying whether it is paid (the LLM: when LLM_PRICES is above 0)."""
     if not config.llm_configured:
         return []
-    llm_paid = bool(config.llm_prices) and any(parse_override(config.llm_prices, "LLM_PRICES"))
+    llm_paid = not pricing.llm_prices(config).free
     return [found | {"paid": found["name"] != "llm" or llm_paid}
             for found in translators_offered(config)]  # fmt: skip
 

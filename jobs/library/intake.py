@@ -26,7 +26,7 @@ from ..life.status import Status
 from ..life.submit import submit
 from ..spend import ledger
 from ..subtitles.styles import DEFAULT_STYLE
-from ..work.engines import check_request, check_translator, heard_language, paid
+from ..work.engines import check_request, check_translator, makers, paid, translated_languages
 from . import asr, paths
 
 log = logging.getLogger("subcue.library")
@@ -76,12 +76,6 @@ def missing_languages(config: Config, media: Path) -> list[str]:
     return [c for c in config.library_languages if not paths.has_subtitles(media, c)]
 
 
-def who(engine: str, translator: str | None, translated: bool) -> str:
-    """Who makes a library job's subtitles, for its line in the job list: "local", "gemini",
-    "local + llm" when another translates what the engine heard."""
-    return f"{engine} + {translator}" if translated and translator not in (None, engine) else engine
-
-
 def owner_of(config: Config) -> str:
     """The owner of library jobs: the ASR_TOKEN's."""
     return record.token_owner(config.asr_token)
@@ -100,7 +94,7 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
     for language in languages:  # refuse what the engine cannot do before anything is stored
         check_request(config, engine, language, translator)
     owner = owner_of(config)
-    translated = any(c != heard_language(engine, languages) for c in languages)
+    translated = bool(translated_languages(engine, languages))
     if paid(config, engine, translator if translated else None):
         ledger.check_budget(conn, config, owner)
     if translated and translator == "llm":
@@ -121,6 +115,6 @@ def request_subtitles(conn: redis.Redis, config: Config, media: Path,
         job_id = submit(conn, config, owner=owner, session_id=session_id, kind="library",
                         params=params, limit=False,
                         description=f"subtitles for {media.name} → {', '.join(languages)} "
-                                    f"({who(engine, translator, translated)})")  # fmt: skip
+                                    f"({makers(engine, translator, translated)})")  # fmt: skip
         asr.claim(conn, key, job_id)
         return job_id

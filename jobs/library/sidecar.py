@@ -17,12 +17,11 @@ import os
 import uuid
 from pathlib import Path
 
-from ..config import Config
 from ..errors import JobFailed, SubcueError
 from ..life import session
 from ..media import audio, probe
 from ..spend import ledger, pricing
-from ..work.engines import heard_language, paid
+from ..work.engines import paid, translated_languages
 from ..work.execution import JobRun, job_run
 from ..work.pipeline import Source, extract, finish, languages_of
 from ..work.translate import subtitle, translator_of
@@ -76,11 +75,13 @@ def affordable(job: JobRun, name: str, duration: float) -> None:
     watches a library job to raise a cap or wait with it."""
     config, engine = job.config, job.params.get("engine")
     languages = languages_of(job.params)
-    translated = [c for c in languages if c != heard_language(engine, languages)]
+    translated = translated_languages(engine, languages)
     translator = translator_of(job.params) if translated else None
     if not paid(config, engine, translator):
         return
-    worst = worst_case(config, engine, translator, duration, languages)
+    worst = pricing.for_config(config, engine, "translate", [duration], translator=translator,
+                               languages=len(languages),
+                               translated=len(translated))["max_cost_usd"]  # fmt: skip
     mine, everyone = ledger.day_spent(job.conn, job.owner)
     short = shortfall(ledger.micros(worst),
                       [("Your", config.owner_daily_budget_usd, mine),
@@ -96,23 +97,6 @@ def affordable(job: JobRun, name: str, duration: float) -> None:
             f"or use {free}.",
             code=ledger.BudgetExhausted.code,
         )
-
-
-def worst_case(config: Config, engine: str, translator: str | None, duration: float,
-               languages: list[str]) -> float:  # fmt: skip
-    """USD a library job over `duration` seconds of media may cost at most: the audio as its
-    engine hears it, and the transcript translated into the other languages by `translator`,
-    each part at its own prices (nothing for a free one)."""
-    setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    gemini = pricing.prices_for(config.gemini_model, config.gemini_prices)
-    heard = heard_language(engine, languages)
-    found = pricing.estimate(
-        engine, "translate", [duration], gemini if engine == "gemini" else None, setup,
-        languages=len(languages), translator=translator,
-        text_prices=gemini if translator == "gemini" else pricing.llm_prices(config),
-        translated=sum(1 for code in languages if code != heard),
-    )  # fmt: skip
-    return found["max_cost_usd"]
 
 
 def shortfall(worst: int, budgets: list[tuple[str, float | None, int]]) -> tuple | None:

@@ -73,10 +73,6 @@ CALL_SECONDS = 4.0
 LOCAL_SPEED = 6.0
 """The local engine's speed in seconds of media a second (measured 6.6 on 2 cores)."""
 
-TRANSLATORS = ("gemini", "llm")
-"""Who can translate text (jobs.work.engines.TRANSLATORS, which this pure module does not
-import)."""
-
 RATE_WINDOW_S = 61
 """GEMINI_RPM counts calls over a minute and one second: the provider counts arrivals, which
 come a little after we count, so a margin keeps its own minute within the limit."""
@@ -220,7 +216,7 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
     if durations:
         parts.append(audio_part(engine, kind, durations, prices, setup.chunk_seconds,
                                 local_model, glossary))  # fmt: skip
-    if kind != "analyze" and texts and who in TRANSLATORS:  # the local engine translates nothing
+    if kind != "analyze" and texts and who != "local":  # the local engine translates nothing
         parts.append(text_part(who, texts, text_prices, glossary))
     setups = {engine: setup, who: text_setup or setup}
     paid = [p for p in parts if not p["free"]]
@@ -232,6 +228,24 @@ def estimate(engine: str, kind: str, durations: list[float], prices: Prices | No
             "model": " + ".join(dict.fromkeys(p["model"] for p in parts)) or local_model,
             "prices": paid[0]["prices"] if paid else None, "free": not paid,
             "note": note(parts), "parts": parts}  # fmt: skip
+
+
+def for_config(config: Config, engine: str, kind: str, durations: list[float], *,
+               translator: str | None, languages: int, translated: int,
+               text_chars: list[int] = (), glossary: str = "") -> dict:  # fmt: skip
+    """`estimate` of a job on this deployment: Gemini's prices and GEMINI_CONCURRENCY/RPM for
+    what Gemini does, LLM_PRICES and LLM_CONCURRENCY/RPM for what the LLM translates."""
+    gemini = prices_for(config.gemini_model, config.gemini_prices)
+    setup = Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
+    llm = translator == "llm"
+    return estimate(
+        engine, kind, durations, gemini if engine == "gemini" else None, setup,
+        local_model=config.whisper_model or "tiny.en", languages=languages,
+        text_chars=text_chars, glossary=glossary, translator=translator,
+        text_prices=llm_prices(config) if llm else gemini,
+        text_setup=Setup(config.chunk_seconds, config.llm_concurrency, config.llm_rpm)
+        if llm else setup, translated=translated,
+    )  # fmt: skip
 
 
 def audio_part(engine: str, kind: str, durations: list[float], prices: Prices | None,
@@ -287,7 +301,7 @@ def priced_part(who: str, what: str, calls: tuple[int, int], prices: Prices,
             "cost_usd": round(prices.usd(expected_in, expected_out), 6),
             "max_cost_usd": round(prices.usd(worst_in, worst_out), 6), "model": prices.model,
             "prices": prices.as_dict(),
-            "free": prices.input == prices.output == 0}  # fmt: skip
+            "free": prices.free}  # fmt: skip
 
 
 def wall_seconds(parts: list[dict], media_s: float, setups: dict[str, Setup]) -> float:

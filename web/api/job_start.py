@@ -11,7 +11,7 @@ from jobs.life.readiness import check_llm
 from jobs.life.submit import check_limit, submit
 from jobs.spend import ledger
 from jobs.storage import stores
-from jobs.work.engines import heard_language, paid
+from jobs.work.engines import makers, paid, translated_languages
 
 from .. import context, uploads
 from ..security import owner
@@ -37,7 +37,7 @@ def translates(params: dict) -> bool:
     free and needs no LLM unless a subtitle file comes with it, which admit cannot see yet: the
     ledger still holds its calls to the budgets, and a failing LLM fails it when it runs.)"""
     languages = params.get("target_languages") or [params["target_language"]]
-    return any(code != heard_language(params["engine"], languages) for code in languages)
+    return bool(translated_languages(params["engine"], languages))
 
 
 def describe(kind: str, files: list[dict], params: dict) -> str:
@@ -50,12 +50,10 @@ def describe(kind: str, files: list[dict], params: dict) -> str:
         return f"analyze {names} ({engine})"
     languages = params.get("target_languages") or [params["target_language"]]
     translator = params.get("translator")
-    texts = any(f.get("kind") == "subtitles" for f in files) or any(
-        language != heard_language(engine, languages) for language in languages)  # fmt: skip
+    texts = any(f.get("kind") == "subtitles" for f in files) or translates(params)
     if engine == "local" and not (translator and texts):
         return f"transcribe {names} (local)"
-    who = f"{engine} + {translator}" if texts and translator not in (None, engine) else engine
-    return f"translate {names} → {', '.join(languages)} ({who})"
+    return f"translate {names} → {', '.join(languages)} ({makers(engine, translator, texts)})"
 
 
 def start(session_id: str, kind: str, params: dict, files: list[dict]) -> str:

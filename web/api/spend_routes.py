@@ -6,11 +6,10 @@ import math
 
 from flask import jsonify, request
 
-from jobs.config import Config
 from jobs.errors import BadRequest, EngineUnsupported
 from jobs.life import session
 from jobs.spend import ledger, pricing
-from jobs.work.engines import check_request, check_translator, heard_language
+from jobs.work.engines import check_request, check_translator, translated_languages
 
 from .. import context
 from ..security import owner
@@ -51,22 +50,10 @@ def estimate():
         raise EngineUnsupported("Translating subtitle files takes a translator: the Gemini "
                                 "engine, or an LLM (translator=llm) where this server has "
                                 "one.")  # fmt: skip
-    gemini = pricing.prices_for(config.gemini_model, config.gemini_prices)
-    setup = pricing.Setup(config.chunk_seconds, config.gemini_concurrency, config.gemini_rpm)
-    heard = heard_language(engine, codes)
-    return jsonify(pricing.estimate(
-        engine, kind, durations, gemini if engine == "gemini" else None, setup,
-        local_model=config.whisper_model or "tiny.en", languages=len(codes), text_chars=texts,
-        glossary=_glossary(), translator=translator,
-        text_prices=gemini if translator == "gemini" else pricing.llm_prices(config),
-        text_setup=setup if translator == "gemini" else llm_setup(config),
-        translated=sum(1 for code in codes if code != heard),
-    ))  # fmt: skip
-
-
-def llm_setup(config: Config) -> pricing.Setup:
-    """How the LLM's calls run: LLM_CONCURRENCY at a time, within LLM_RPM."""
-    return pricing.Setup(config.chunk_seconds, config.llm_concurrency, config.llm_rpm)
+    return jsonify(pricing.for_config(config, engine, kind, durations, translator=translator,
+                                      languages=len(codes), text_chars=texts,
+                                      translated=len(translated_languages(engine, codes)),
+                                      glossary=_glossary()))  # fmt: skip
 
 
 def _glossary() -> str:

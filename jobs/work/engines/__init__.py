@@ -251,8 +251,7 @@ def paid(config: Config, engine: str, translator: str | None) -> bool:
     Every engine but the local one is paid."""
     if engine != "local" or translator == "gemini":
         return True
-    prices = llm_prices(config)
-    return translator == "llm" and (prices.input > 0 or prices.output > 0)
+    return translator == "llm" and not llm_prices(config).free
 
 
 def heard_language(engine: str, languages: list[str]) -> str:
@@ -260,6 +259,19 @@ def heard_language(engine: str, languages: list[str]) -> str:
     (its model hears only English), else the job's first language. Every other language of
     the job is a text translation of those cues."""
     return "en" if engine == "local" else languages[0]
+
+
+def translated_languages(engine: str, languages: list[str]) -> list[str]:
+    """The job's languages its translator makes from what the engine heard (all but the
+    heard one; a subtitle file's are all translated besides)."""
+    heard = heard_language(engine, languages)
+    return [code for code in languages if code != heard]
+
+
+def makers(engine: str, translator: str | None, translates: bool) -> str:
+    """Who makes a job's subtitles, as its line in the job list says it: the engine, or
+    "local + llm" when another translates (`translates`: the job has text to translate)."""
+    return f"{engine} + {translator}" if translates and translator not in (None, engine) else engine
 
 
 def check_request(config: Config, engine: str | None, target_language: str | None,
