@@ -104,6 +104,7 @@ def test_a_missing_model_is_named_until_the_server_has_it(base_env, start_worker
              message="the worker's next check to find the model")  # fmt: skip
     assert healthz_llm(client)["error"] is None
     assert f"LLM ok: model qwen2.5:7b at {stand_in.base_url}" in worker.output()
+    assert "HTTP Request" not in worker.output()  # a line per verdict, none per check
     accepted = submit_german(client)
     assert accepted.status_code == 202, accepted.get_json()
     assert accepted.get_json()["params"]["translator"] == "llm"

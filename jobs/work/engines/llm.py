@@ -14,7 +14,6 @@ and model waits. Cancelling the task closes the HTTP connection: the server sees
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from dataclasses import dataclass
 
@@ -31,9 +30,6 @@ from . import Calls, ChunkResult, Engine, Translated
 from . import llm_protocol as protocol
 from .cue_text import in_rounds, parse_cues
 from .llm_client import log, make_client
-
-# A line per request adds nothing to our event lines.
-logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 MAX_ATTEMPTS = 5
 """Requests per batch of cues at most (the first and four retries)."""

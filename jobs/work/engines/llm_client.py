@@ -14,6 +14,10 @@ from ...timeutil import now_iso
 
 log = logging.getLogger("subcue.llm")
 
+# A line per request (the workers' check lists the models every minute) adds nothing to our
+# event lines.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
+
 NO_KEY = "none"
 """What the client sends as the key when LLM_API_KEY is empty (local servers ignore it; the
 client refuses to start without one)."""
