@@ -160,7 +160,9 @@ async function showUsage() {
     const paid = Object.entries(u.today.engines).filter(
       ([name, e]) => e.cost_usd > 0 || (name !== "local" && e.engine_calls > 0),
     );
-    const calls = paid.map(([name, e]) => `${name}: ${e.engine_calls} calls`).join(", ");
+    const calls = paid
+      .map(([name, e]) => `${name}: ${e.engine_calls} call${e.engine_calls === 1 ? "" : "s"}`)
+      .join(", ");
     const parts = [`Spent today: ${usd(u.today.cost_usd)}${calls ? ` (${calls})` : ""}`];
     parts.push(`this month: ${usd(u.month.cost_usd)}`);
     const b = u.budget;
