@@ -112,7 +112,8 @@ def job_of(client, job_id: str) -> dict:
 
 
 class WorkerProcess:
-    """`python -m worker` in a subprocess, with its output kept for the test to read."""
+    """`python -m worker` in a subprocess, with its output kept for the test to read; in a
+    session of its own, so nothing a worker kills by process group can reach the test run."""
 
     def __init__(self, env: dict, log_path: Path):
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
@@ -120,7 +121,7 @@ class WorkerProcess:
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "worker"], cwd=ROOT, env=self.env,
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         conn = redis.Redis.from_url(env["REDIS_URL"])
         wait_for(lambda: self.registered(conn), timeout=30, message="the worker to start")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import redis
@@ -13,6 +15,7 @@ from worker.worker import WARM_SHUTDOWN_S
 
 from .helpers import (
     DATA,
+    ROOT,
     free_port,
     job_of,
     make_app,
@@ -173,3 +176,30 @@ def test_a_neighbour_deployment_sharing_temp_dir_leaves_our_running_job_alone(
     done = wait_for_status(client, job["id"], {"finished", "failed"}, timeout=90)
     assert done["status"] == "finished", done["error"]
     assert not temp_dir_of(ours, job["id"]).exists()
+
+
+KILL_BEFORE_THE_HORSE_HAS_ITS_GROUP = """
+import os, subprocess, sys, time
+import redis
+from worker.worker import SubcueWorker
+
+worker = SubcueWorker(["subcue-none"], connection=redis.Redis.from_url(os.environ["REDIS_URL"]))
+worker.kill_horse()  # a stop-job before the fork returned: horse_pid is still 0
+horse = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+assert os.getpgid(horse.pid) == os.getpgrp()  # a new horse before its setpgrp()
+worker._horse_pid = horse.pid
+worker.kill_horse()
+print("worker alive; horse", horse.wait(10), flush=True)
+"""
+
+
+def test_a_stop_before_the_horse_has_its_own_group_kills_only_the_horse(base_env):
+    """RQ kills the horse's process group; a cancel or SIGTERM that comes before the new horse
+    made its own group (or before the fork returned) would kill the worker's group: the worker
+    and everything that started it (honcho, or this test run). Run in a session of its own so
+    that, broken, it kills only itself."""
+    run = subprocess.run([sys.executable, "-c", KILL_BEFORE_THE_HORSE_HAS_ITS_GROUP], cwd=ROOT,
+                         env={**os.environ, **base_env}, capture_output=True, text=True, timeout=60,
+                         start_new_session=True)  # fmt: skip
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert run.stdout.strip() == f"worker alive; horse -{signal.SIGKILL.value}"

@@ -36,7 +36,8 @@ def test_a_renamed_download_gets_subtitles_next_to_it(folder, library_env, libra
     log = tmp_path / "watcher.log"
     with open(log, "ab") as out:
         watcher = subprocess.Popen([sys.executable, "-m", "worker.watcher"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
     try:
         wait_for(lambda: "event=watching" in log.read_text(), timeout=30,
                  message="the watcher to start")  # fmt: skip

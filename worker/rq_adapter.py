@@ -11,7 +11,10 @@ each of them: a killed horse, a dead worker, SIGTERM, a Redis outage, a dashboar
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import signal
 import time
 
 import redis
@@ -78,6 +81,29 @@ class AdaptedWorker(Worker):
         a dyno 30 s after SIGTERM)."""
         self.stop_requested()
         super().request_stop(signum, frame)
+
+    def kill_horse(self, sig: signal.Signals = signal.SIGKILL):
+        """rq 3.0 kills `os.getpgid(horse_pid)`, the group the horse makes for itself with
+        `setpgrp()` right after the fork. A stop-job or SIGTERM that came before that (a cancel
+        between RQ taking the job and the fork returning, while `horse_pid` is still 0, or before
+        the new horse first ran) made RQ kill the worker's own group: the worker and whatever
+        started it in that group (honcho, a test runner) died at once. Kill a group only when it
+        is the horse's own; a horse not yet in its own group has started nothing, so killing
+        the process is enough; with no horse there is nothing to kill (the job's claim then
+        sees the cancel flag)."""
+        pid = self.horse_pid
+        if not pid:
+            return
+        try:
+            group = os.getpgid(pid)
+            if group == os.getpgrp():
+                os.kill(pid, sig)
+            else:
+                os.killpg(group, sig)
+            self.log.info("Worker %s: killed horse pid %s", self.name, pid)
+        except OSError as exc:
+            if exc.errno != errno.ESRCH:  # "no such process": it had already ended
+                raise
 
     def setup_work_horse_signals(self):
         """rq 3.0 runs this in the new horse only, after the fork: the place for per-horse
