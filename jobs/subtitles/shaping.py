@@ -80,6 +80,12 @@ MIN_VISIBLE = 0.1
 """The least a cue is on screen; cue starts are never closer than this plus the gap."""
 
 
+LATE_S = 0.12
+"""How much later than its words a cue may appear (three frames, well inside the 200 ms a
+viewer takes as on time) so that the cue before it can stay up for the style's least duration
+instead of flashing by between two close sentences."""
+
+
 DUAL = 20.0
 """Layout cost of a cue two people share (weighed by LINE_WEIGHT): worth it for a short
 exchange that would otherwise flash by in two cues too short to read, not otherwise."""
@@ -235,17 +241,21 @@ def _layout(tokens: list[Token], width: int, max_lines: int,
 
 
 def _timed(cues: list[Cue], style: Style, language: str, media_end: float) -> list[Cue]:
-    """Hold cues long enough to read, keep the gap, never overlap, never pass the media's end."""
+    """Hold cues long enough to read, keep the gap, never overlap, never pass the media's end.
+    A cue squeezed under the least duration by the next one pushes that one up to LATE_S later."""
     cps = reading_speed(style, language)
-    timed = []
+    timed, earliest = [], 0.0
     for index, cue in enumerate(cues):
-        start = round(cue.start, 3)
+        start = max(round(cue.start, 3), earliest)
         if start >= media_end - LAST_CUE_MIN:
             break
         after = cues[index + 1].start if index + 1 < len(cues) else None
         limit = min(start + style.max_duration, media_end)
         if after is not None:
-            limit = min(limit, after - style.min_gap)
+            room = after - style.min_gap
+            if room - start < style.min_duration:  # squeezed: the next may come LATE_S later
+                room = min(start + style.min_duration, room + LATE_S)
+            limit = min(limit, room)
         need = max(style.min_duration, len(cue.text.replace("\n", " ")) / cps)
         end = max(cue.end, math.ceil((start + need) * 1000) / 1000)
         end = min(end, limit)
@@ -254,6 +264,7 @@ def _timed(cues: list[Cue], style: Style, language: str, media_end: float) -> li
             end = max(end, start + 0.001)
         timed.append(Cue(start, round(end, 3), cue.lines, cue.source_text, cue.words,
                          cue.speakers))  # fmt: skip
+        earliest = round(end + style.min_gap, 3)
     return timed
 
 

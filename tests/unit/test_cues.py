@@ -10,7 +10,7 @@ import pytest
 
 from jobs.subtitles.cues import Cue, Word
 from jobs.subtitles.quality_report import check, summary
-from jobs.subtitles.shaping import shape_segments, shape_words, wrap
+from jobs.subtitles.shaping import LATE_S, shape_segments, shape_words, wrap
 from jobs.subtitles.styles import RULES, STYLES, line_width, reading_speed
 
 NETFLIX, BBC, VERTICAL = STYLES["netflix"], STYLES["bbc"], STYLES["vertical"]
@@ -486,3 +486,22 @@ def test_a_quick_exchange_where_the_style_forbids_sharing_does_not_swallow_what_
         ("Then we leave at dawn", "and never come back here."),
         ("Fine by me, really.",),
     ]
+
+
+
+def test_a_fragment_squeezed_between_two_sentences_stays_up_and_the_next_comes_barely_later():
+    """Whisper on another processor heard "…built the boat in 1997. the salmon. With money…",
+    with 0.84 s from "the" to "With": alone, "the salmon." would flash by under BBC's 5/6 s.
+    It stays up 5/6 s, and the next cue appears at most LATE_S after its first word (on time
+    for a viewer), each cue keeping its own words."""
+    before = timed("Some literally mourning her father had built the boat in 1997.", 16.0)
+    before[-1] = replace(before[-1], end=20.9)
+    fragment = [Word(21.06, 21.3, " the", 0.9), Word(21.3, 21.6, " salmon.", 0.9)]
+    after = timed("With money he had saved for almost an decade.", 21.9)
+    cues = shape_words(before + fragment + after, BBC, "en", 40.0)
+    assert [c.text.replace("\n", " ") for c in cues] == [
+        "Some literally mourning her father had built the boat in 1997.", "the salmon.",
+        "With money he had saved for almost an decade."]  # fmt: skip
+    assert all(c.end - c.start >= BBC.min_duration - 0.001 for c in cues), cues
+    assert 21.9 < cues[2].start <= 21.9 + LATE_S
+    assert_ordered_and_apart(cues, BBC.min_gap)
