@@ -106,6 +106,15 @@ def check_control_refuses_typos_and_resets(url: str) -> None:
     assert stub_control(url + "/_stub/calls") == {"calls": []}
 
 
+def stored_under(env: dict, prefix: str = "") -> list[str]:
+    """Every stored key under `prefix`, and every staged upload left behind."""
+    root = Path(env["STORAGE_URL"].removeprefix("file://"))
+    found = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    staged = Path(env["TEMP_DIR"]) / "uploads"
+    found += [str(p) for p in staged.rglob("*") if p.is_file()] if staged.exists() else []
+    return sorted(k for k in found if k.startswith(prefix) or k.startswith("/"))
+
+
 def job_of(client, job_id: str) -> dict:
     """The job as GET /api/jobs/<id> shows it."""
     return client.get(f"/api/jobs/{job_id}").get_json()

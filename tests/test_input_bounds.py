@@ -22,19 +22,10 @@ from jobs.storage.s3 import S3Storage
 from jobs.storage.stores import open_storage
 from worker.sweeper import sweep_orphans
 
-from .helpers import DATA, make_app, upload, wait_for, wait_for_status
+from .helpers import DATA, make_app, stored_under, upload, wait_for, wait_for_status
 
 DEEP = "[" * 100_000 + "]" * 100_000
 """JSON nested so deep that Python's parser raises RecursionError."""
-
-
-def stored_under(env: dict, prefix: str = "") -> list[str]:
-    """Every stored key under `prefix`, and every staged upload left behind."""
-    root = Path(env["STORAGE_URL"].removeprefix("file://"))
-    found = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
-    staged = Path(env["TEMP_DIR"]) / "uploads"
-    found += [str(p) for p in staged.rglob("*") if p.is_file()] if staged.exists() else []
-    return sorted(k for k in found if k.startswith(prefix) or k.startswith("/"))
 
 
 def records(conn, *ids: str) -> dict:

@@ -21,7 +21,7 @@ from jobs.config import Config
 from jobs.work.engines.llm_client import CHECK_TIMEOUT_S, check
 from worker.llm_watch import LlmWatch
 
-from .helpers import DATA, ROOT, free_port, make_app, upload, wait_for
+from .helpers import DATA, ROOT, free_port, make_app, stored_under, upload, wait_for
 from .llm_stub import LlmStub
 
 KEY = "sk-llm-SECRET-9f3e"
@@ -55,10 +55,11 @@ def submit_german(client):
     return upload(client, DATA / "speech.wav", engine="local", target_language="de")
 
 
-def test_a_closed_port_is_said_at_start_in_healthz_and_at_submission(base_env, start_worker):
+def test_a_closed_port_is_said_at_start_in_healthz_and_at_submission(base_env, start_worker,
+                                                                     tmp_path):  # fmt: skip
     """A worker whose LLM_BASE_URL nobody listens on logs one misconfiguration line; /healthz
     (200) says ok false, "cannot reach"; a job for the LLM is refused with that reason, while a
-    local English job, which needs no LLM, is still accepted."""
+    local English job, which needs no LLM, is still accepted (but not a subtitle file)."""
     url = f"http://127.0.0.1:{free_port()}/v1"
     env = llm_env(base_env, url, "qwen2.5:7b", "subcue-llm-closed")
     worker = start_worker(env)
@@ -78,6 +79,13 @@ def test_a_closed_port_is_said_at_start_in_healthz_and_at_submission(base_env, s
     assert error["code"] == "llm_unreachable" and llm["error"] in error["message"]
     english = upload(client, DATA / "speech.wav", engine="local", target_language="en")
     assert english.status_code == 202, english.get_json()
+    before = stored_under(env, "sessions/")  # a subtitle file is text for the LLM, even into
+    cues = tmp_path / "talk.fr.srt"  # English: refused once the upload is read, none kept
+    cues.write_text("1\n00:00:01,000 --> 00:00:02,500\nBonjour à tous.\n", encoding="utf-8")
+    subtitles = upload(client, cues, engine="local", target_language="en")
+    assert subtitles.status_code == 503, subtitles.get_json()
+    assert subtitles.get_json()["error"]["code"] == "llm_unreachable"
+    assert stored_under(env, "sessions/") == before
     assert client.delete(f"/api/jobs/{english.get_json()['id']}").status_code == 204
     wait_for(lambda: healthz_llm(client)["checked_at"] != llm["checked_at"], timeout=15,
              message="the worker to check again")  # fmt: skip

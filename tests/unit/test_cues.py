@@ -488,7 +488,6 @@ def test_a_quick_exchange_where_the_style_forbids_sharing_does_not_swallow_what_
     ]
 
 
-
 def test_a_fragment_squeezed_between_two_sentences_stays_up_and_the_next_comes_barely_later():
     """Whisper on another processor heard "…built the boat in 1997. the salmon. With money…",
     with 0.84 s from "the" to "With": alone, "the salmon." would flash by under BBC's 5/6 s.

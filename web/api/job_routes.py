@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from jobs.errors import BadRequest, NotFound
-from jobs.life import cancel, delete, record
+from jobs.life import cancel, delete, record, session
 from jobs.life.submit import retry
 from jobs.storage import stores
 
@@ -31,6 +31,7 @@ def create_job():
     admit(params)  # before storing anything
     with uploads.stage(request.files.getlist("file")) as staged:
         check_files(kind, params, staged.files)
+        admit(params, staged.files)
         with new_session(staged) as (session_id, files):
             job_id = start(session_id, kind, params, files)
     return accepted(job_id)
@@ -64,7 +65,8 @@ def retry_job(job_id: str):
     """Queue a failed or cancelled job again; finished chunks are not paid for twice. A body
     (JSON or form) may set a new `max_cost_usd` (empty or null: no cap)."""
     conn = context.conn()
-    params = record.get(conn, job_id, owner.current())["params"]
+    rec = record.get(conn, job_id, owner.current())
+    params = rec["params"]
     values = json_body() if request.is_json else request.form
     if not isinstance(values, dict) and values is not None:
         raise BadRequest('Send a JSON object such as {"max_cost_usd": 1.0}.', code="bad_json")
@@ -73,7 +75,7 @@ def retry_job(job_id: str):
         cap = max_cost(values.get("max_cost_usd"))
         if cap is not None and params["engine"] != "local":
             params["max_cost_usd"] = cap
-    admit(params)
+    admit(params, session.files(conn, rec["session_id"]))
     retry(conn, context.config(), job_id, owner.current(), params=params)
     return accepted(job_id)
 

@@ -17,25 +17,27 @@ from .. import context, uploads
 from ..security import owner
 
 
-def admit(params: dict) -> None:
+def admit(params: dict, files: list[dict] = ()) -> None:
     """Refuse a job the owner may not start now: too many in progress (429 too_many_jobs), a
     paid one (engine or translator) when a daily budget is spent (429 budget_exhausted), or one
     the LLM translates while the workers' last check of it failed (503 llm_unreachable).
-    Before anything is stored."""
+    Before anything is stored; called again with the files once an upload is read, since a
+    subtitle file is text for the translator whatever the languages."""
     conn, config, who = context.conn(), context.config(), owner.current()
     check_limit(conn, config, who)
-    translator = params.get("translator") if translates(params) else None
+    translator = params.get("translator") if translates(params, files) else None
     if paid(config, params["engine"], translator):
         ledger.check_budget(conn, config, who)
     if translator == "llm":
         check_llm(conn, config)
 
 
-def translates(params: dict) -> bool:
-    """Whether the job surely has text for its translator: a language besides the one its
-    engine hears. (A local job into English has the LLM as its translator by default, and is
-    free and needs no LLM unless a subtitle file comes with it, which admit cannot see yet: the
-    ledger still holds its calls to the budgets, and a failing LLM fails it when it runs.)"""
+def translates(params: dict, files: list[dict] = ()) -> bool:
+    """Whether the job has text for its translator: a subtitle file, or a language besides the
+    one its engine hears. (A local job from media into English has the LLM as its translator by
+    default, and needs none.)"""
+    if any(f.get("kind") == "subtitles" for f in files):
+        return True
     languages = params.get("target_languages") or [params["target_language"]]
     return bool(translated_languages(params["engine"], languages))
 
@@ -50,7 +52,7 @@ def describe(kind: str, files: list[dict], params: dict) -> str:
         return f"analyze {names} ({engine})"
     languages = params.get("target_languages") or [params["target_language"]]
     translator = params.get("translator")
-    texts = any(f.get("kind") == "subtitles" for f in files) or translates(params)
+    texts = translates(params, files)
     if engine == "local" and not (translator and texts):
         return f"transcribe {names} (local)"
     return f"translate {names} → {', '.join(languages)} ({makers(engine, translator, texts)})"

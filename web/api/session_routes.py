@@ -79,7 +79,7 @@ def create_session_job(session_id: str):
     if not found["files"]:
         raise BadRequest("The session has no files yet.", code="no_files")
     check_files(kind, params, found["files"])
-    admit(params)
+    admit(params, found["files"])
     return accepted(start(session_id, kind, params, found["files"]))
 
 
