@@ -250,7 +250,7 @@ def test_finished_job_shows_player_downloads_and_leaving_asks_nothing(
     assert events[-1]["progress"]["done"] == total >= 3
 
     expect(page.locator("#fill")).to_have_attribute("style", re.compile(r"width: 100%"))
-    expect(page.locator("#progress-text")).to_have_text(f"{total} of {total} chunks done")
+    expect(page.locator("#progress-text")).to_have_text(f"{total} of {total} steps done")
     names = page.locator("#downloads a").all_inner_texts()
     assert sorted(names) == ["speech.en.json", "speech.en.srt", "speech.en.vtt"]
     for link in page.locator("#downloads a").all():
@@ -368,7 +368,7 @@ def test_a_hidden_tab_without_event_stream_keeps_its_job_by_polling(
     page = chromium.first_page()
     job_id = start_job(page, server, started, long_speech)
     wait_running(chromium, conn, job_id)
-    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^\d+ of \d+ chunks done$"))
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^\d+ of \d+ steps done$"))
 
     hide(chromium, page)
     chromium.holds(lambda: status_of(conn, job_id)["status"] == "running",
@@ -742,7 +742,7 @@ def test_a_burned_video_plays_on_the_finished_page(chromium, server, stub, start
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
     started.append(page.url.rsplit("/", 1)[1])
     expect(page.locator("#status")).to_have_text("finished", timeout=60_000)
-    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^(\d+) of \1 chunks done$"))
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^(\d+) of \1 steps done$"))
     video = page.locator("#player video")
     expect(video).to_have_count(1)
     assert video.get_attribute("src").endswith("/speech.burned.mp4?inline=1")

@@ -9,7 +9,7 @@ let refreshTimer = null;
 
 function statusText(job) {
   const p = job.progress || {};
-  if (job.status === "running" && p.total) return `running, ${p.done} of ${p.total} chunks`;
+  if (job.status === "running" && p.total) return `running, ${p.done} of ${p.total} steps`;
   if (job.status === "cancelled" && job.error && job.error.code === "abandoned") {
     return "cancelled: its page was closed";
   }

@@ -101,7 +101,7 @@ function renderProgress() {
   else if (job.stage === "burning") {
     text = `Burning the subtitles into the video: ${p.done} of ${p.total} s`;
   } else if (job.status === "running" && p.done >= p.total) text = "Writing the subtitles…";
-  else if (p.total) text = `${p.done} of ${p.total} chunks done`;
+  else if (p.total) text = `${p.done} of ${p.total} steps done`;
   if (job.status === "running" && job.waiting) text += ` · ${job.waiting.message}`;
   $("progress-text").textContent = text;
   // An estimate under a second says nothing a person can use ("about 0 s left").
@@ -144,7 +144,7 @@ function renderMessage() {
   } else if (job.status === "failed") {
     message.textContent =
       `${error.message || "The job failed."} ` +
-      "Retry resumes it: chunks already done are not done (or paid for) again.";
+      "Retry resumes it: steps already done are not done (or paid for) again.";
   } else if (job.status === "cancelling") {
     message.textContent = "Stopping the job…";
   } else {
