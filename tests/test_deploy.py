@@ -69,6 +69,8 @@ def test_procfile_web_and_two_workers_run_a_job_through_the_bucket(base_env, buc
         store = S3Storage(bucket, "deploy")
         assert len(store.list("jobs/")) == 6 and len(store.list("sessions/")) == 2
         assert not any((tmp_path / "dyno-temp" / "jobs").glob("*/*"))  # <deployment>/<job id>
+        said = (tmp_path / "honcho.log").read_text()  # the web's own lines, beside its access log
+        assert all(f"subcue.submit job={j} event=enqueued" in said for j in jobs), said[-3000:]
     finally:
         os.killpg(honcho.pid, signal.SIGTERM)
         honcho.wait(30)
