@@ -53,8 +53,8 @@ def target_languages(values) -> list[str]:
 
 def check_files(kind: str, params: dict, files: list[dict]) -> None:
     """Refuse what the job cannot do with these files (422): subtitle files are translated as
-    text, which only Gemini does; an analysis needs at least one media file (it leaves
-    subtitle files out)."""
+    text, which takes a translator (Gemini or the LLM); an analysis needs at least one media
+    file (it leaves subtitle files out)."""
     mode = params.get("video", "none")
     if mode != "none":
         if without := [f["name"] for f in files if not f.get("has_video")]:
