@@ -86,6 +86,21 @@ def test_a_closed_port_is_said_at_start_in_healthz_and_at_submission(base_env, s
     assert subtitles.status_code == 503, subtitles.get_json()
     assert subtitles.get_json()["error"]["code"] == "llm_unreachable"
     assert stored_under(env, "sessions/") == before
+    own = tmp_path / "speech.en.srt"  # only re-timed to its media, in its own language: no LLM
+    own.write_text("1\n00:00:01,000 --> 00:00:02,500\nSubtitles help.\n", encoding="utf-8")
+    with open(DATA / "speech.wav", "rb") as media, open(own, "rb") as cues:
+        retimed = client.post(
+            "/api/jobs",
+            data={
+                "file": [(media, "speech.wav"), (cues, "speech.en.srt")],
+                "engine": "local",
+                "target_language": "en",
+                "sync": "true",
+            },
+            content_type="multipart/form-data",
+        )
+    assert retimed.status_code == 202, retimed.get_json()
+    assert client.delete(f"/api/jobs/{retimed.get_json()['id']}").status_code == 204
     assert client.delete(f"/api/jobs/{english.get_json()['id']}").status_code == 204
     wait_for(lambda: healthz_llm(client)["checked_at"] != llm["checked_at"], timeout=15,
              message="the worker to check again")  # fmt: skip

@@ -63,9 +63,9 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
         ffmpeg = probe.ffmpeg_binary(context.config().ffmpeg_binary)
         if mode == "burn" and not video.can_burn(ffmpeg):
             raise EngineUnsupported(video.NO_LIBASS.format(ffmpeg=ffmpeg), code="cannot_burn")
-    subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
     if params.get("sync"):
-        subtitles = check_sync(params, files)
+        check_sync(params, files)
+    subtitles = to_translate(params, files)
     if not subtitles:
         return
     if kind == "analyze":
@@ -79,10 +79,21 @@ def check_files(kind: str, params: dict, files: list[dict]) -> None:
                                 "local engine only transcribes English speech.")  # fmt: skip
 
 
-def check_sync(params: dict, files: list[dict]) -> list[str]:
+def to_translate(params: dict, files: list[dict]) -> list[str]:
+    """The subtitle files whose text the job's translator gets: all of them, but in a `sync`
+    job only those in another language than the target (a re-timed file keeps its own text)."""
+    subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
+    if not params.get("sync"):
+        return subtitles
+    own = params.get("source_language") or params["target_language"]
+    languages = params.get("target_languages") or [params["target_language"]]
+    return [n for n in subtitles
+            if languages != [(reader.stem_and_language(n)[1] or own)]]  # fmt: skip
+
+
+def check_sync(params: dict, files: list[dict]) -> None:
     """Refuse a `sync` job (400 bad_sync) without a media file, without a subtitle file, or
-    with a subtitle file whose name does not start with a media file's stem; return the
-    subtitle files that will need a translation (those in another language than the target)."""
+    with a subtitle file whose name does not start with a media file's stem."""
     names = [f["name"] for f in files if f.get("kind") != "subtitles"]
     subtitles = [f["name"] for f in files if f.get("kind") == "subtitles"]
     if not names or not subtitles:
@@ -95,10 +106,6 @@ def check_sync(params: dict, files: list[dict]) -> list[str]:
             raise BadRequest(f"sync pairs a subtitle file with the media whose name it starts "
                              f"with; no media file goes with {name} (film.mp4 takes film.srt "
                              "or film.en.srt).", code="bad_sync")  # fmt: skip
-    own = params.get("source_language") or params["target_language"]
-    languages = params.get("target_languages") or [params["target_language"]]
-    return [n for n in subtitles
-            if languages != [(reader.stem_and_language(n)[1] or own)]]  # fmt: skip
 
 
 MAX_COST_LIMIT_USD = 10_000.0

@@ -15,6 +15,7 @@ from jobs.work.engines import makers, paid, translated_languages
 
 from .. import context, uploads
 from ..security import owner
+from .job_fields import to_translate
 
 
 def admit(params: dict, files: list[dict] = ()) -> None:
@@ -22,7 +23,7 @@ def admit(params: dict, files: list[dict] = ()) -> None:
     paid one (engine or translator) when a daily budget is spent (429 budget_exhausted), or one
     the LLM translates while the workers' last check of it failed (503 llm_unreachable).
     Before anything is stored; called again with the files once an upload is read, since a
-    subtitle file is text for the translator whatever the languages."""
+    subtitle file is text for the translator whatever the languages (unless only re-timed)."""
     conn, config, who = context.conn(), context.config(), owner.current()
     check_limit(conn, config, who)
     translator = params.get("translator") if translates(params, files) else None
@@ -33,10 +34,10 @@ def admit(params: dict, files: list[dict] = ()) -> None:
 
 
 def translates(params: dict, files: list[dict] = ()) -> bool:
-    """Whether the job has text for its translator: a subtitle file, or a language besides the
-    one its engine hears. (A local job from media into English has the LLM as its translator by
-    default, and needs none.)"""
-    if any(f.get("kind") == "subtitles" for f in files):
+    """Whether the job has text for its translator: a subtitle file to translate (not one only
+    re-timed), or a language besides the one its engine hears. (A local job from media into
+    English has the LLM as its translator by default, and needs none.)"""
+    if to_translate(params, files):
         return True
     languages = params.get("target_languages") or [params["target_language"]]
     return bool(translated_languages(params["engine"], languages))
