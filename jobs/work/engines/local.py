@@ -8,9 +8,14 @@ the packaged model only knows English: fed other languages it writes English-sou
 Measured with tiny.en on espeak-ng speech (see README), per 30 s window decoded without a
 prompt: English, clean or under loud noise, decodes at temperature 0 with average word
 probability 0.5 to 0.85; German, Spanish and Persian exhaust Whisper's temperature fallbacks
-(1.0) with word probability 0.28 to 0.46. Chunks decoded with the previous chunk's text as a
-prompt are less telling (the prompt lends the nonsense confidence), so a file whose chunks are
-not clearly English gets one prompt-free probe of its first 30 s of speech.
+(1.0) with word probability 0.28 to 0.46. A file whose chunks are not clearly English gets
+probes of its first 30 s of speech that decode every window (see heard_foreign).
+
+Chunks are decoded side by side (a decoder per core) and without the previous chunk's text as
+a prompt: with chunks in flight together, whether that text was there yet would depend on
+timing, and the same file would not always get the same words. The prompt bought nothing
+measurable either (word recall on the story clip 0.847 at 30 s chunks and 0.830 at 6 s, with
+it one chunk at a time and without it side by side), and a prompt lends nonsense confidence.
 """
 
 from __future__ import annotations
@@ -177,7 +182,7 @@ class LocalEngine(Engine):
         """The packaged tiny.en (and other .en models) cannot hear other languages."""
         return not self.model.model.is_multilingual
 
-    def _decode(self, samples: np.ndarray, prompt: str = "", every_window: bool = False):
+    def _decode(self, samples: np.ndarray, every_window: bool = False):
         """Whisper's segments for some audio, with word times (blocking). Windows Whisper takes
         for silence are skipped, unless `every_window` (slower: each goes through the
         temperature fallbacks).
@@ -195,16 +200,15 @@ class LocalEngine(Engine):
             language=None if multilingual else "en",
             task="translate" if multilingual else "transcribe",
             beam_size=5,
-            initial_prompt=prompt or None,
             condition_on_previous_text=False,
             word_timestamps=True,
             **({"no_speech_threshold": None} if every_window else {}),
         )
         return list(segments), info
 
-    def _run(self, samples: np.ndarray, context: str, loud_s: float) -> ChunkResult:
+    def _run(self, samples: np.ndarray, loud_s: float) -> ChunkResult:
         """Blocking transcription of one chunk, with word times and the model's confidence."""
-        segments, info = self._decode(samples, context)
+        segments, info = self._decode(samples)
         found = []
         for s in segments:
             text = s.text.strip()
@@ -226,14 +230,13 @@ class LocalEngine(Engine):
     async def transcribe(self, audio: AudioSegment, *, target_language: str, context: str,
                          calls: Calls, glossary: list[dict] = (),
                          speakers: list[str] = ()) -> ChunkResult:  # fmt: skip
-        """Run Whisper in a thread so the event loop stays free to notice a cancel (it has no
-        speaker model: its segments carry no `speaker`, and `speakers` is not used)."""
+        """Run Whisper in a thread so the event loop stays free to notice a cancel. `context` is
+        not used (no prompt: module docstring), nor is `speakers` (it has no speaker model:
+        its segments carry no `speaker`)."""
         calls.before_call()
         loop = asyncio.get_running_loop()
         loud_s = audio.duration_seconds if audio.dBFS > LOUD_DBFS else 0.0
-        result = await loop.run_in_executor(
-            self._thread, self._run, _samples(audio), context[-200:], loud_s
-        )
+        result = await loop.run_in_executor(self._thread, self._run, _samples(audio), loud_s)
         calls.billed(Usage(engine_calls=1))  # free, but a call all the same
         return result
 
@@ -255,7 +258,7 @@ class LocalEngine(Engine):
             start = min(first_speech + n * PROBE_SHIFT_S, max(0.0, total - MIN_SPEECH_S))
             window = read_chunk(wav, Chunk(0, start, min(total, start + PROBE_S)))
             segments, _ = await loop.run_in_executor(self._thread, self._decode,
-                                                     _samples(window), "", True)  # fmt: skip
+                                                     _samples(window), True)  # fmt: skip
             probe = heard(segments)
             if sounds_foreign(probe):
                 return True
@@ -275,7 +278,7 @@ class LocalEngine(Engine):
             )
             return language, round(probability, 3)
         segments, _ = await loop.run_in_executor(self._thread, self._decode, _samples(window),
-                                                 "", True)  # fmt: skip
+                                                 True)  # fmt: skip
         probe = heard(segments)
         if sounds_foreign(probe):
             return None, 0.0
