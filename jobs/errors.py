@@ -91,6 +91,11 @@ CODES: dict[str, tuple[int | None, str]] = {
     "llm_model": (None, "the LLM server does not know LLM_MODEL"),
     "llm_rejected": (None, "the LLM server refused the request"),
     "llm_unavailable": (None, "the LLM server stayed unavailable through every attempt"),
+    "llm_unbounded": (
+        None,
+        "a priced LLM server billed more output tokens than `max_tokens` allowed (it ignores "
+        "the limit, so no cap could hold): stopped after that request",
+    ),
     "language_unknown": (None, "the English-only model heard speech that is not English"),
     "deleted": (None, "the job was deleted while a page followed it"),
     # warnings on a finished job

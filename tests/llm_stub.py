@@ -52,7 +52,9 @@ class LlmStub(StubServer):
     precedence over ``always`` (see llm_answers.FAULTS and ``as_fault``; params ``retry_after`` and
     ``header_ms`` (429), ``delay`` (extra seconds), ``after`` (disconnect after that many
     streamed chunks)); the server's capabilities ``json_schema``, ``json_object``,
-    ``usage_in_stream`` and ``max_tokens_param``. ``calls`` logs every chat completion,
+    ``usage_in_stream`` and ``max_tokens_param``; ``ramble`` (tokens of prose a model adds
+    after its answer, on a server that ignores max_tokens and bills them all). ``calls`` logs
+    every chat completion,
     ``lookups`` every GET of the models.
     """
 
@@ -76,6 +78,7 @@ class LlmStub(StubServer):
             self.latency, self.stream_latency, self.always = 0.0, 0.0, None
             self.json_schema = self.json_object = self.usage_in_stream = True
             self.max_tokens_param = "max_tokens"
+            self.ramble = 0
 
     def configure(self, cfg: dict) -> None:
         """Apply a /_stub/config body: any knob by name; "faults" are appended to the queue."""
@@ -85,7 +88,7 @@ class LlmStub(StubServer):
         if cfg.get("max_tokens_param", "max_tokens") not in MAX_TOKENS_PARAMS:
             raise ValueError(f"max_tokens_param must be one of {MAX_TOKENS_PARAMS}")
         knobs = ("api_key", "models", "latency", "stream_latency", "always", "json_schema",
-                 "json_object", "usage_in_stream", "max_tokens_param")  # fmt: skip
+                 "json_object", "usage_in_stream", "max_tokens_param", "ramble")  # fmt: skip
         with self._lock:
             for key in set(knobs) & set(cfg):
                 setattr(self, key, list(cfg[key]) if key == "models" else cfg[key])
@@ -191,7 +194,10 @@ class _Handler(StubHandler):
 
     def _answer(self, call: dict, req: dict, content: str, params: dict) -> None:
         """Bill and send the answer, streamed or whole."""
-        content, finish, usage = billed(call["prompt"], content, call["max_tokens"])
+        if self.stub.ramble:  # on a server that ignores max_tokens
+            content += " That is all, and so on." * self.stub.ramble
+        limit = None if self.stub.ramble else call["max_tokens"]
+        content, finish, usage = billed(call["prompt"], content, limit)
         call.update(tokens_in=usage["prompt_tokens"], tokens_out=usage["completion_tokens"],
                     finish_reason=finish)  # fmt: skip
         head = {"id": f"chatcmpl-stub{next(self.stub._ids)}", "created": int(time.time()),

@@ -3,7 +3,8 @@
 into German, cue for cue at the same times; forgotten cues asked again; a 429 whose
 Retry-After is honoured; a server without json_schema, streaming, and a cancel mid-request;
 a cap the bill does not pass with several calls in flight, and a retry that pays for no batch
-twice; the glossary in every call; the key nowhere to be read."""
+twice; a priced server ignoring max_tokens stopped after one call; the glossary in every call;
+the key nowhere to be read."""
 
 from __future__ import annotations
 
@@ -240,6 +241,37 @@ def test_a_cap_holds_with_several_calls_in_flight(base_env, llm, gemini, start_w
     answered = [(c["lang"], tuple(c["cue_indexes"])) for c in llm.calls_snapshot()
                 if c["status"] == 200]  # fmt: skip
     assert len(answered) == len(set(answered)) == 20  # each batch answered once, all in all
+
+
+def test_a_paid_server_that_bills_past_max_tokens_stops_the_job_after_that_call(
+    base_env, llm, gemini, start_worker, client
+):
+    """A model that rambles on after its answer on a server that ignores max_tokens: each
+    call could cost any amount, so no reservation bounds it. Priced, the job fails
+    llm_unbounded after the first such call, billed as the server reported (the cap is not
+    passed by a second); free (LLM_PRICES unset), the same answers are only text to dig out."""
+    llm.ramble = 3000  # 18,000 tokens of "That is all, and so on." after every answer
+    env = llm_env(base_env, llm, gemini, "subcue-llm-ramble", LLM_PRICES="10,10",
+                  LLM_CONCURRENCY="1")  # fmt: skip
+    start_worker(env)
+    paid = app_of(env).test_client()
+    response = post_file(paid, "film.srt", forty_cues(), translator="llm",
+                         target_language="de", max_cost_usd="5")  # fmt: skip
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_status(paid, response.get_json()["id"], END, timeout=60)
+    assert job["status"] == "failed" and job["error"]["code"] == "llm_unbounded", job
+    (call,) = llm.calls_snapshot()
+    assert call["tokens_out"] > call["max_tokens"]
+    assert f"billed {call['tokens_out']} output tokens" in job["error"]["message"]
+    billed = (call["tokens_in"] * 10 + call["tokens_out"] * 10) / 1e6
+    assert job["usage"]["cost_usd"] == pytest.approx(billed, abs=2e-6)
+
+    llm.reset()
+    llm.ramble = 3000
+    free = post_file(client, "film.srt", forty_cues(), translator="llm", target_language="de")
+    job = wait_for_status(client, free.get_json()["id"], END, timeout=60)
+    assert job["status"] == "finished", job["error"]
+    assert job["usage"]["cost_usd"] == 0
 
 
 def test_the_glossary_goes_with_every_llm_call(client, llm):

@@ -172,6 +172,14 @@ class LlmEngine(Engine):
             except Exception as exc:  # sorted by _judge; CancelledError is no Exception
                 raise self._judge(exc, mode, tokens_param) from None
             spent = self._usage_of(answer.usage, bound_in, max_output)  # garbage is paid too
+            if spent.output_tokens > max_output and not self.prices.free:
+                raise JobFailed(f"The LLM server billed {spent.output_tokens} output tokens for "
+                                f"a request limited to {max_output} ({tokens_param}): it does "
+                                "not honour the limit, so no reservation can keep this job "
+                                "under its cap and budgets. Stopped after that request, billed "
+                                "as the server reported. Use a server that honours "
+                                f"{tokens_param}, or LLM_PRICES=0,0 if it costs nothing.",
+                                code="llm_unbounded")  # fmt: skip
             found = None
             if answer.finish != "length":  # cut short: not to be trusted, whatever it holds
                 found = parse_cues(protocol.dig_json(answer.text), wanted)
