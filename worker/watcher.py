@@ -1,10 +1,10 @@
 """`python -m worker.watcher`: watch WATCH_DIRS and give every new media file a library job
-(the Procfile's `watcher` process). At start it scans the folders; then it follows changes
-with `watchfiles` (inotify on Linux) and submits a file once it has stopped changing for
-WATCH_STABLE_SECONDS. A file refused for now (the LLM failing its checks, a spent budget) is
-tried again every sweep interval until it passes, with one log line. Folders outside
-MEDIA_ROOTS are refused; with no WATCH_DIRS (or no ASR_TOKEN) it only waits for SIGTERM, so
-that honcho keeps the other processes running."""
+(the Procfile's `watcher` process). It follows changes with `watchfiles` (inotify on Linux)
+and, once that watch is in place, scans the folders for what was there before; a file is
+submitted once it has stopped changing for WATCH_STABLE_SECONDS. A file refused for now (the
+LLM failing its checks, a spent budget) is tried again every sweep interval until it passes,
+with one log line. Folders outside MEDIA_ROOTS are refused; with no WATCH_DIRS (or no
+ASR_TOKEN) it only waits for SIGTERM, so that honcho keeps the other processes running."""
 
 from __future__ import annotations
 
@@ -100,13 +100,16 @@ def run(config: Config, stop: threading.Event) -> None:
     conn = connect(config)
     settling = folders.Settling(config.watch_stable_seconds)
     waiting: dict[Path, tuple[str, float]] = {}  # refused for now: (code, when to try again)
-    for top in tops:
-        for path in folders.scan(top):
-            settling.add(path)
-    log.info("event=watching dirs=%d files_at_start=%d", len(tops), len(settling.seen))
+    scanned = False
     for changes in watchfiles.watch(*tops, stop_event=stop, yield_on_timeout=True,
                                     rust_timeout=TICK_MS, debounce=TICK_MS,
                                     raise_interrupt=False):  # fmt: skip
+        if not scanned:  # the watch is in place by its first answer: what the scan does not
+            scanned = True  # find, the watch reports (a file may come in between the two)
+            for top in tops:
+                for path in folders.scan(top):
+                    settling.add(path)
+            log.info("event=watching dirs=%d files_at_start=%d", len(tops), len(settling.seen))
         for change, raw in changes:
             path = Path(raw)
             if change != watchfiles.Change.deleted and folders.is_candidate(path):
