@@ -77,15 +77,7 @@ logger_class = RedactingLogger
 
 def post_worker_init(worker):
     """The app's own lines (subcue.*: jobs enqueued, cancelled, deleted; the LLM as the web
-    last saw it) on stdout beside the access log, at INFO, in the workers' format; without
-    this Python drops everything under WARNING. None of them carries a secret."""
-    import logging
-    import sys
+    last saw it) on stdout beside the access log; none of them carries a secret."""
+    from jobs.logs import subcue_to_stdout
 
-    app_log = logging.getLogger("subcue")
-    if not app_log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        app_log.addHandler(handler)
-        app_log.setLevel(logging.INFO)
-        app_log.propagate = False
+    subcue_to_stdout()

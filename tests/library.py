@@ -1,21 +1,27 @@
 """What the library tests share: the token, Radarr's webhook and waiting for the library job
-it makes to end, a media root of two films, and stand-ins for the Jellyfin and Plex HTTP APIs
-that library jobs call (their real paths and auth headers, answering JSON as the real servers
-do, keeping every request they got). conftest.py builds one library worker on them."""
+it makes to end, a media root of two films, the watcher process, and stand-ins for the
+Jellyfin and Plex HTTP APIs that library jobs call (their real paths and auth headers,
+answering JSON as the real servers do, keeping every request they got). conftest.py builds one
+library worker on them."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from jobs.life import record
 
-from .helpers import make_app, wait_for
+from .helpers import ROOT, make_app, wait_for
 
 TOKEN = "library-test-token-5f1c"
 """ASR_TOKEN of the library tests."""
@@ -42,6 +48,23 @@ def radarr(client, path: str):
     payload = {"eventType": "Download", "movie": {"id": 1, "title": "X"},
                "movieFile": {"id": 1, "path": path}}  # fmt: skip
     return client.post("/hooks/radarr", json=payload, headers=RADARR_AUTH)
+
+
+@contextlib.contextmanager
+def watcher(env: dict, log: Path) -> Iterator[subprocess.Popen]:
+    """`python -m worker.watcher` with `env`, logging to `log`, in a session of its own; yields
+    once it watches, and stops it afterwards (SIGTERM: it must leave with 0)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "worker.watcher"], cwd=ROOT,
+                                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: "event=watching" in log.read_text(), timeout=30,
+                 message="the watcher to start")  # fmt: skip
+        yield proc
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
 
 
 def two_films(root: Path, short: Path, long: Path) -> Path:

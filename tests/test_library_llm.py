@@ -7,11 +7,8 @@ refused before any call."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -20,8 +17,8 @@ from jobs.config import Config
 from jobs.life import delete, record
 from jobs.storage.stores import open_storage
 
-from .helpers import ROOT, WorkerProcess, make_app, wait_for
-from .library import TOKEN, radarr, radarr_job, two_films
+from .helpers import WorkerProcess, make_app, wait_for
+from .library import TOKEN, radarr, radarr_job, two_films, watcher
 from .llm_stub import LlmStub
 
 MODEL = "stub-model"
@@ -154,28 +151,24 @@ def test_a_watched_file_refused_while_the_llm_fails_is_taken_once_it_passes(env,
     watched.mkdir()
     # A model of its own: no worker checks it, so only this test writes its verdict.
     env = {**env, "QUEUE_NAME": "subcue-library-llm-idle", "LLM_MODEL": "watched-model",
-           "WATCH_DIRS": str(watched), "WATCH_STABLE_SECONDS": "0.5", "LEASE_SECONDS": "3",
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+           "WATCH_DIRS": str(watched), "WATCH_STABLE_SECONDS": "0.5",
+           "LEASE_SECONDS": "3"}  # fmt: skip
     verdict = keys.llm_health(Config.from_env(env).llm_id)
     conn.set(verdict, json.dumps({"ok": False, "error": "cannot reach LLM_BASE_URL",
                                   "checked_at": "2026-12-07T01:00:00Z"}), ex=120)  # fmt: skip
     log = tmp_path / "watcher.log"
-    with open(log, "ab") as out:
-        watcher = subprocess.Popen([sys.executable, "-m", "worker.watcher"], cwd=ROOT,
-                                   env={**os.environ, **env}, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        wait_for(lambda: "event=watching" in log.read_text(), timeout=30,
-                 message="the watcher to start")  # fmt: skip
-        shutil.copy(films / "Short" / "Short.mp4", watched / "New.mp4")
-        wait_for(lambda: "code=llm_unreachable" in log.read_text(), timeout=30,
-                 message=lambda: log.read_text())  # fmt: skip
-        assert "cannot reach LLM_BASE_URL (checked at" in log.read_text()
-        assert "event=watch_file_queued" not in log.read_text()
-        conn.set(verdict, json.dumps({"ok": True, "checked_at": "2026-12-07T01:01:00Z"}), ex=60)
-        queued = wait_for(lambda: re.search(r"job=(\S+) event=watch_file_queued",
-                                            log.read_text()), timeout=15,
-                          message=lambda: log.read_text())  # fmt: skip
+        with watcher(env, log):
+            shutil.copy(films / "Short" / "Short.mp4", watched / "New.mp4")
+            wait_for(lambda: "code=llm_unreachable" in log.read_text(), timeout=30,
+                     message=lambda: log.read_text())  # fmt: skip
+            assert "cannot reach LLM_BASE_URL (checked at" in log.read_text()
+            assert "event=watch_file_queued" not in log.read_text()
+            conn.set(verdict, json.dumps({"ok": True, "checked_at": "2026-12-07T01:01:00Z"}),
+                     ex=60)  # fmt: skip
+            queued = wait_for(lambda: re.search(r"job=(\S+) event=watch_file_queued",
+                                                log.read_text()), timeout=15,
+                              message=lambda: log.read_text())  # fmt: skip
         assert log.read_text().count("event=watch_file_refused") == 1
         rec = record.get(conn, queued.group(1))
         assert rec["params"]["path"] == str(watched / "New.mp4")
@@ -183,6 +176,4 @@ def test_a_watched_file_refused_while_the_llm_fails_is_taken_once_it_passes(env,
         config = Config.from_env(env)
         delete.delete_job(conn, config, open_storage(config.storage_url), rec["id"])
     finally:
-        watcher.terminate()
-        watcher.wait(10)
         conn.delete(verdict)

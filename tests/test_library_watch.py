@@ -4,14 +4,12 @@ was there at start, and leave a tree marked `.subcue-ignore` alone."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from .helpers import DATA, ROOT, wait_for
+from .helpers import DATA, wait_for
+from .library import watcher
 from .test_translate import SPOKEN, in_order_ratio, words
 
 
@@ -31,16 +29,9 @@ def folder(library_root, short_speech):
 def test_a_renamed_download_gets_subtitles_next_to_it(folder, library_env, library_worker,
                                                       tmp_path):  # fmt: skip
     """`.part` is ignored while it grows; once renamed and quiet, `New.en.srt` appears."""
-    env = {**os.environ, **library_env, "WATCH_DIRS": str(folder / "incoming"),
-           "WATCH_STABLE_SECONDS": "1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env = {**library_env, "WATCH_DIRS": str(folder / "incoming"), "WATCH_STABLE_SECONDS": "1"}
     log = tmp_path / "watcher.log"
-    with open(log, "ab") as out:
-        watcher = subprocess.Popen([sys.executable, "-m", "worker.watcher"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
-    try:
-        wait_for(lambda: "event=watching" in log.read_text(), timeout=30,
-                 message="the watcher to start")  # fmt: skip
+    with watcher(env, log):
         incoming = folder / "incoming"
         partial = incoming / "New.wav.part"
         audio = (DATA / "speech.wav").read_bytes()
@@ -58,6 +49,3 @@ def test_a_renamed_download_gets_subtitles_next_to_it(folder, library_env, libra
                                                              "skip"]  # fmt: skip
         assert sorted(p.name for p in (incoming / "skip").iterdir()) == [".subcue-ignore",
                                                                          "Private.wav"]  # fmt: skip
-    finally:
-        watcher.terminate()
-        assert watcher.wait(10) == 0

@@ -1,9 +1,9 @@
 """`python -m worker`: run one Subcue worker until SIGTERM/SIGINT."""
 
 import importlib
-import logging
 import sys
 
+from jobs import logs
 from jobs.config import Config, InsecureSecret
 from jobs.connection import connect
 from jobs.life.submit import JOB_FUNCTIONS, queues
@@ -27,9 +27,7 @@ def preload_job_functions() -> None:
 
 def main() -> int:
     """Start a forking worker on Subcue's queues (people's jobs first, then the library's)."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
-    )
+    logs.to_stdout()
     config = Config.from_env()
     try:
         config.check_secret()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import watchfiles
 
+from jobs import logs
 from jobs.config import Config
 from jobs.connection import connect
 from jobs.errors import SubcueError
@@ -121,9 +122,7 @@ def run(config: Config, stop: threading.Event) -> None:
 
 def main() -> int:
     """Run until SIGTERM or SIGINT."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
-    )
+    logs.to_stdout()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
